@@ -1,0 +1,241 @@
+"""The embedded Trino server: configure, start, health-check, stop.
+
+The server is unpacked from the Maven Central archive into the cache (see artifacts.py) and run
+with its configuration, data and logs under `<state>/trino`. Configuration is rendered from
+`infra/trino/` and `catalog/trino/` templates plus settings, so the same templates describe a
+cluster coordinator when `trino_url` points elsewhere (then govlake starts nothing).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import string
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from govlake import artifacts, identities
+from govlake.errors import ServiceError
+from govlake.services.java import find_jdk
+from govlake.settings import Settings
+
+MIN_JAVA = 24
+
+
+@dataclass
+class Status:
+    name: str
+    state: str  # running | starting | stopped | external | unhealthy
+    url: str
+    pid: int | None = None
+    detail: str = ""
+    memory_mb: float | None = None
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _dir(settings: Settings) -> Path:
+    return settings.state / "trino"
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.run_dir / "trino.pid"
+
+
+def _render(template: Path, **values: str) -> str:
+    return string.Template(template.read_text()).substitute(values)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _has_module(java: Path, module: str) -> bool:
+    out = subprocess.run([str(java), "--list-modules"], capture_output=True, text=True, timeout=60)
+    return any(line.split("@")[0] == module for line in out.stdout.splitlines())
+
+
+def configure(settings: Settings, install: Path, java: Path) -> Path:
+    """Write etc/ for the embedded server; return the etc directory."""
+    base = _dir(settings)
+    etc = base / "etc"
+    catalog_dir = etc / "catalog"
+    catalog_dir.mkdir(parents=True, exist_ok=True)
+    (base / "data").mkdir(exist_ok=True)
+    infra = settings.path("infra", "trino")
+    heap = settings.trino_heap
+    heap_mb = _to_mb(heap)
+    jvm = _render(infra / "jvm.config", heap=heap)
+    if _has_module(java, "jdk.incubator.vector"):
+        jvm += "--add-modules=jdk.incubator.vector\n"
+    (etc / "jvm.config").write_text(jvm)
+    (etc / "config.properties").write_text(
+        _render(
+            infra / "config.properties",
+            port=str(settings.trino_port),
+            host=settings.trino_host,
+            plugin_dir=str(install / "plugin"),
+            catalog_dir=str(catalog_dir),
+            query_max_memory=f"{max(256, heap_mb // 3)}MB",
+        )
+    )
+    _write_groups(settings, etc)
+    (etc / "log.properties").write_text((infra / "log.properties").read_text())
+    metastore = base / "metastore"
+    metastore.mkdir(exist_ok=True)
+    (catalog_dir / f"{settings.trino_catalog}.properties").write_text(
+        _render(settings.path("catalog", "trino", "delta.properties.tmpl"), metastore_dir=f"local://{metastore}")
+    )
+    return etc
+
+
+def _write_groups(settings: Settings, etc: Path) -> None:
+    """Groups come from the identity registry: Trino knows each user's department and role."""
+    group_file = etc / "groups.txt"
+    group_file.write_text(identities.trino_group_file(identities.load(settings)))
+    (etc / "group-provider.properties").write_text(f"group-provider.name=file\nfile.group-file={group_file}\n")
+
+
+def _to_mb(size: str) -> int:
+    units = {"K": 1 / 1024, "M": 1, "G": 1024}
+    s = size.strip().upper().rstrip("B")
+    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s) // (1 << 20)
+
+
+def _read_pid(settings: Settings) -> int | None:
+    try:
+        pid = int(_pid_file(settings).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def _info(url: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/info", timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def status(settings: Settings) -> Status:
+    url = settings.trino_endpoint
+    if settings.trino_url:
+        info = _info(url)
+        return Status("trino", "external" if info else "unhealthy", url, detail="" if info else "not reachable")
+    pid = _read_pid(settings)
+    if pid is None:
+        return Status("trino", "stopped", url)
+    info = _info(url)
+    if info is None:
+        return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", _rss_mb(pid))
+    state = "starting" if info.get("starting") else "running"
+    return Status("trino", state, url, pid, f"version {info.get('nodeVersion', {}).get('version', '?')}", _rss_mb(pid))
+
+
+def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
+    """Start the embedded server unless it is already running; wait until it answers queries."""
+    current = status(settings)
+    if current.state in ("running", "external"):
+        return current
+    if current.state in ("starting", "unhealthy") and current.pid:
+        return _wait_ready(settings, current.pid, log) if wait else current
+    if port_in_use(settings.trino_host, settings.trino_port):
+        raise ServiceError(
+            f"port `{settings.trino_port}` on {settings.trino_host} is taken by another program; stop it or set "
+            f"GOVLAKE_TRINO_PORT to a free port"
+        )
+    jdk = find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino")
+    install = artifacts.trino_install(settings, log=log)
+    etc = configure(settings, install, jdk.java)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    jvm_opts = [ln.strip() for ln in (etc / "jvm.config").read_text().splitlines() if ln.strip()]
+    cmd = [
+        str(jdk.java),
+        *jvm_opts,
+        f"-Dconfig={etc / 'config.properties'}",
+        f"-Dlog.levels-file={etc / 'log.properties'}",
+        f"-Dlog.output-file={settings.logs_dir / 'trino-server.log'}",
+        "-Dlog.enable-console=false",
+        "-Dnode.environment=govlake",
+        "-Dnode.id=govlake-local",
+        f"-Dnode.data-dir={_dir(settings) / 'data'}",
+        "-cp",
+        f"{install / 'lib'}/*",
+        "io.trino.server.TrinoServer",
+    ]
+    log(f"starting Trino (Java {'.'.join(map(str, jdk.version))}, heap {settings.trino_heap}) on {settings.trino_endpoint}")
+    out = (settings.logs_dir / "trino-launcher.log").open("ab")
+    proc = subprocess.Popen(cmd, cwd=_dir(settings), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _pid_file(settings).write_text(str(proc.pid))
+    if not wait:
+        return status(settings)
+    return _wait_ready(settings, proc.pid, log, proc)
+
+
+def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None = None) -> Status:
+    deadline = time.monotonic() + settings.trino_start_timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            _pid_file(settings).unlink(missing_ok=True)
+            raise ServiceError(
+                f"Trino exited during start with code {proc.returncode}; see {settings.logs_dir / 'trino-launcher.log'} "
+                f"and {settings.logs_dir / 'trino-server.log'}"
+            )
+        info = _info(settings.trino_endpoint)
+        if info and not info.get("starting"):
+            return status(settings)
+        time.sleep(1)
+    raise ServiceError(
+        f"Trino did not become ready within {settings.trino_start_timeout_s:.0f}s (pid {pid}); see "
+        f"{settings.logs_dir / 'trino-server.log'}; raise GOVLAKE_TRINO_START_TIMEOUT_S on a slow machine",
+        transient=True,
+    )
+
+
+def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
+    pid = _read_pid(settings)
+    if pid is None:
+        _pid_file(settings).unlink(missing_ok=True)
+        return status(settings)
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.3)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    _pid_file(settings).unlink(missing_ok=True)
+    return status(settings)

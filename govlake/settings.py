@@ -1,0 +1,111 @@
+"""One settings object for every part of govlake.
+
+Values come, highest priority first, from `GOVLAKE_*` environment variables, then the YAML
+file named by `GOVLAKE_CONFIG` (default `govlake.yaml` in the project root, optional), then the
+embedded defaults below, which describe the one-machine setup: a local-directory warehouse,
+Spark in local mode, one Trino server on loopback. Pointing the same code at a Spark cluster,
+a Trino cluster or object storage is a matter of these settings only (see README).
+
+Functions take a `Settings` as a parameter; only entry points call `load_settings()`.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("GOVLAKE_CONFIG", PROJECT_ROOT / "govlake.yaml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVLAKE_", extra="forbid", frozen=True)
+
+    home: Path = Field(PROJECT_ROOT, description="project root holding catalog/, policies/, schemas/")
+    state_dir: Path | None = Field(None, description="ignored folder for warehouse, logs, secrets, service state; default <home>/.govlake")
+    cache_dir: Path = Field(Path.home() / ".cache" / "govlake", description="download cache for Java artifacts, shared by clones")
+    maven_repo: str = "https://repo1.maven.org/maven2"
+    download_timeout_s: float = 300.0
+
+    warehouse: str | None = Field(None, description="warehouse root: a local path (default <state>/warehouse) or s3a://bucket/prefix")
+
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = 4
+    spark_java_home: Path | None = Field(None, description="JDK for Spark; default: the JDK on PATH / JAVA_HOME (17 or 21)")
+    spark_extra_conf: dict[str, str] = Field(default_factory=dict)
+
+    trino_host: str = "127.0.0.1"
+    trino_port: int = 8090
+    trino_url: str | None = Field(None, description="use an existing Trino coordinator instead of the embedded one")
+    trino_heap: str = "2G"
+    trino_catalog: str = "lake"
+    trino_java_home: Path | None = Field(None, description="JDK >= 24 for Trino; default: searched (see services/java.py)")
+    trino_start_timeout_s: float = 180.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path.is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @cached_property
+    def state(self) -> Path:
+        return (self.state_dir or self.home / ".govlake").resolve()
+
+    @property
+    def warehouse_root(self) -> str:
+        """Warehouse root as Spark and Trino see it (a local absolute path or an object-store URI)."""
+        return self.warehouse or str(self.state / "warehouse")
+
+    @property
+    def warehouse_is_local(self) -> bool:
+        return "://" not in self.warehouse_root or self.warehouse_root.startswith("file:")
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.state / "secrets"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state / "run"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state / "airflow"
+
+    @property
+    def landing_root(self) -> Path:
+        return self.state / "landing"
+
+    @property
+    def trino_endpoint(self) -> str:
+        return self.trino_url or f"http://{self.trino_host}:{self.trino_port}"
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the project (catalog/, policies/, schemas/...)."""
+        return self.home.joinpath(*parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
