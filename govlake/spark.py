@@ -30,6 +30,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "false",
+        # departments send GBK/GB18030 files: allow every charset the JVM knows, not just UTF/ISO
+        "spark.sql.legacy.javaCharsets": "true",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",

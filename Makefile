@@ -1,0 +1,48 @@
+# govlake — the two commands: `make demo` and `make test`. Everything else is setup they share.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.govlake-synced
+
+.PHONY: demo test test-fast setup fetch down lock clean bench
+
+demo: setup
+	$(BIN)/govlake demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not spark and not trino and not airflow"
+
+setup: $(STAMP) fetch
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"govlake needs Python 3.11, found {sys.version.split()[0]} at {sys.executable}; set PYTHON=/path/to/python3.11"'
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# Re-sync only when the lock or the project metadata changed.
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	touch $@
+
+fetch: $(STAMP)
+	@$(BIN)/govlake fetch > /dev/null
+
+down:
+	@if [ -x $(BIN)/govlake ]; then $(BIN)/govlake down; fi
+
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile requirements.in --python-version 3.11 -o requirements.lock
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean: down
+	rm -rf .govlake

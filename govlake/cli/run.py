@@ -1,0 +1,49 @@
+"""`govlake run`: the main job (landing -> base -> analytic -> application -> Trino)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from govlake.cli._output import emit_json, info
+from govlake.settings import load_settings
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the main job end to end")
+    p.add_argument("--landing", type=Path, help="landing root with one folder per department (default <state>/landing)")
+    p.add_argument("--run-time", help="logical time of the run, ISO 8601 with offset (default: now)")
+    p.add_argument("--no-serve", action="store_true", help="do not register tables in Trino")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def print_report(report) -> None:
+    for b in report.batches:
+        t = b.totals
+        print(f"ingest {b.department:10} batch {b.batch_id}: read {t['read']}, accepted {t['accepted']}, "
+              f"quarantined {t['quarantined']}, duplicates {t['duplicates']}")
+    for dept, err in report.failures.items():
+        print(f"ingest {dept:10} FAILED: {err}")
+    for table, n in report.analytic_rows.items():
+        print(f"analytic.{table}: {n} rows")
+    for p in report.published:
+        print(f"published {p.schema}.{p.table} ({p.rows} rows) for contract {p.contract}")
+    if report.catalog:
+        print(f"Trino catalog: {len(report.catalog['registered'])} registered, {len(report.catalog['unregistered'])} "
+              f"retracted, {len(report.catalog['kept'])} unchanged")
+
+
+def run(args) -> int:
+    from govlake.pipeline import main_job
+    from govlake.spark import get_spark
+
+    settings = load_settings()
+    run_time = datetime.fromisoformat(args.run_time) if args.run_time else datetime.now(timezone.utc)
+    info("starting Spark")
+    spark = get_spark(settings)
+    report = main_job.run(spark, settings, run_time, landing_root=args.landing, serve=not args.no_serve)
+    if args.json:
+        emit_json(report.as_dict())
+    else:
+        print_report(report)
+    return 1 if report.failures else 0

@@ -1,0 +1,76 @@
+"""Sharing contract specifications (`policies/contracts/*.yaml`).
+
+This module reads and checks a contract's shape. The steward approval workflow that decides
+which contracts are active is a separate layer; until it exists, a contract file whose validity
+window contains the run's logical time is treated as active (stated in the README).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from govlake.errors import ConfigError
+from govlake.settings import Settings
+
+
+class GrantedColumn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    masking: str | None = None
+
+
+class ContractSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{2,63}$")
+    provider: str
+    consumer: str
+    purpose: str
+    legal_basis: str = Field(min_length=3)
+    requester: str
+    dataset: str = Field(pattern=r"^analytic\.[a-z][a-z0-9_]*$")
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    columns: list[GrantedColumn] = Field(min_length=1)
+    row_filter: str | None = None
+    valid_from: datetime
+    valid_to: datetime
+    retention_days: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> "ContractSpec":
+        if self.valid_from.tzinfo is None or self.valid_to.tzinfo is None:
+            raise ValueError("valid_from and valid_to need a timezone offset")
+        if self.valid_to <= self.valid_from:
+            raise ValueError("validity window is empty: valid_to must be after valid_from")
+        return self
+
+    @property
+    def consumer_schema(self) -> str:
+        return f"app_{self.consumer}"
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+    def active_at(self, when: datetime) -> bool:
+        return self.valid_from <= when < self.valid_to
+
+
+def load_contract(path: Path) -> ContractSpec:
+    try:
+        spec = ContractSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        where = "; ".join(f"field `{'.'.join(map(str, e['loc'])) or '(file)'}`: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"contract file `{path}` is invalid: {where}") from exc
+    if spec.id != path.stem:
+        raise ConfigError(f"contract file `{path}`: `id` is `{spec.id}` but the file is `{path.stem}.yaml`")
+    return spec
+
+
+def load_all(settings: Settings) -> list[ContractSpec]:
+    return [load_contract(p) for p in sorted(settings.path("policies", "contracts").glob("*.yaml"))]

@@ -1,0 +1,89 @@
+"""Table schemas per tier (`schemas/<tier>/<table>.yaml`) and the warehouse layout.
+
+Every column declares a description and a classification level (and a PII type where it holds
+personal information); a column without a level is a configuration error. Tables are Delta
+tables at `<warehouse>/<tier>/<table>`; Trino sees them as `<catalog>.<tier>.<table>`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from govlake.errors import ConfigError
+from govlake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import StructType
+
+SPARK_TYPES = {"string": "STRING", "double": "DOUBLE", "int": "INT", "long": "BIGINT", "timestamp": "TIMESTAMP", "date": "DATE"}
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["string", "double", "int", "long", "timestamp", "date"]
+    description: str = Field(min_length=3)
+    level: Literal["L1", "L2", "L3", "L4"]
+    pii_type: str | None = None
+    important: bool = False
+    nullable: bool = True
+
+
+class TableSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    table: str
+    tier: Literal["base", "analytic", "application"]
+    description: str
+    key: list[str] = Field(default_factory=list)
+    columns: list[Column]
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def spark_schema(self) -> "StructType":
+        from pyspark.sql.types import StructType
+
+        return StructType.fromDDL(", ".join(f"{c.name} {SPARK_TYPES[c.type]}" for c in self.columns))
+
+
+def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
+    path = settings.path("schemas", tier, f"{table}.yaml")
+    try:
+        schema = TableSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no schema for `{tier}.{table}`: expected {path}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"schema file `{path}` is invalid: {exc}") from exc
+    missing = [k for k in schema.key if k not in schema.names()]
+    if missing:
+        raise ConfigError(f"schema file `{path}`: key column(s) {missing} are not columns of the table")
+    return schema
+
+
+def all_schema_files(settings: Settings) -> list[Path]:
+    return sorted(settings.path("schemas").glob("*/*.yaml"))
+
+
+def table_path(settings: Settings, tier: str, table: str) -> str:
+    return f"{settings.warehouse_root.rstrip('/')}/{tier}/{table}"
+
+
+def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema) -> str:
+    """Create the Delta table (columns, comments, classification properties) if it does not exist."""
+    from delta.tables import DeltaTable
+
+    path = table_path(settings, schema.tier, schema.table)
+    builder = DeltaTable.createIfNotExists(spark).location(path).comment(schema.description)
+    for c in schema.columns:
+        comment = f"{c.description} [{c.level}{', ' + c.pii_type if c.pii_type else ''}{', important' if c.important else ''}]"
+        builder = builder.addColumn(c.name, SPARK_TYPES[c.type], nullable=c.nullable, comment=comment)
+    level = max((c.level for c in schema.columns), default="L1")
+    builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
+    builder.execute()
+    return path

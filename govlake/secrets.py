@@ -1,0 +1,46 @@
+"""The local secret store: generated keys in `<state>/secrets/`, never in the repository.
+
+Token keys carry a key id so they can rotate: tokens made with an older key stay recognisable
+by its id. `GOVLAKE_TOKEN_KEY` (hex) with `GOVLAKE_TOKEN_KEY_ID` overrides the store, for
+deployments whose keys come from a vault.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets as pysecrets
+from dataclasses import dataclass
+
+from govlake.errors import ConfigError
+from govlake.settings import Settings
+
+
+@dataclass(frozen=True)
+class TokenKey:
+    key_id: str
+    key: bytes
+
+    def __repr__(self) -> str:  # never print the key itself
+        return f"TokenKey(key_id={self.key_id!r})"
+
+
+def token_key(settings: Settings, *, create: bool = True) -> TokenKey:
+    env = os.environ.get("GOVLAKE_TOKEN_KEY")
+    if env:
+        kid = os.environ.get("GOVLAKE_TOKEN_KEY_ID")
+        if not kid:
+            raise ConfigError("GOVLAKE_TOKEN_KEY is set but GOVLAKE_TOKEN_KEY_ID is not; set both")
+        return TokenKey(kid, bytes.fromhex(env))
+    path = settings.secrets_dir / "token_keys.json"
+    if not path.is_file():
+        if not create:
+            raise ConfigError(f"no token key in `{path}`; run `govlake up` (or set GOVLAKE_TOKEN_KEY)")
+        settings.secrets_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.secrets_dir, 0o700)
+        store = {"active": "k1", "keys": {"k1": pysecrets.token_hex(32)}}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(store, f)
+    store = json.loads(path.read_text())
+    kid = store["active"]
+    return TokenKey(kid, bytes.fromhex(store["keys"][kid]))

@@ -1,0 +1,79 @@
+"""SQL through Trino, as a named identity.
+
+Every query runs as a user from the identity registry; an unknown user is refused before any
+connection is made. Results come back as column names plus rows, printed as a table for people
+or as JSON rows for machines.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from govlake import identities
+from govlake.errors import QueryError, ServiceError
+from govlake.settings import Settings
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[list]
+
+    def as_dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, r)) for r in self.rows]
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dicts(), ensure_ascii=False, default=_json_default)
+
+    def to_table(self) -> str:
+        from tabulate import tabulate
+
+        return tabulate([[_fmt(v) for v in r] for r in self.rows], headers=self.columns, tablefmt="psql", disable_numparse=True) + f"\n({len(self.rows)} rows)"
+
+
+def _json_default(v):
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    return str(v)
+
+
+def _fmt(v):
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    return v
+
+
+def connect(settings: Settings, user: str):
+    import trino
+
+    identities.load(settings).get(user)
+    url = urlparse(settings.trino_endpoint)
+    return trino.dbapi.connect(
+        host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80), http_scheme=url.scheme,
+        user=user, catalog=settings.trino_catalog, request_timeout=120,
+    )
+
+
+def query(settings: Settings, user: str, sql: str) -> Result:
+    import trino
+
+    conn = connect(settings, user)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = cur.fetchall()
+        columns = [d[0] for d in cur.description] if cur.description else []
+        return Result(columns, [list(r) for r in rows])
+    except trino.exceptions.TrinoUserError as exc:
+        raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
+    except trino.exceptions.TrinoQueryError as exc:
+        raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
+    except (ConnectionError, OSError) as exc:
+        raise ServiceError(f"cannot reach Trino at {settings.trino_endpoint} ({exc}); run `govlake up`", transient=True) from exc
+    finally:
+        conn.close()

@@ -1,0 +1,53 @@
+"""The `govlake` command as a user runs it (a real subprocess against the running Trino)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def govlake(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "govlake.cli", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_identity_list_json_has_user_department_role():
+    rows = json.loads(govlake("identity", "list", "--json").stdout)
+    assert {"user": "li_transport_analyst", "department": "transport", "role": "analyst"}.items() <= next(
+        r for r in rows if r["user"] == "li_transport_analyst"
+    ).items()
+    assert {r["role"] for r in rows} == {"operator", "compliance", "steward", "analyst"}
+
+
+def test_department_validate_reports_a_bad_file(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("id: broken\nname: x\n")
+    proc = govlake("department", "validate", str(bad), check=False)
+    assert proc.returncode == 1
+    assert "broken.yaml" in proc.stdout and "field `stewards`" in proc.stdout
+
+
+@pytest.mark.trino
+@pytest.mark.spark
+def test_sql_as_user_prints_json_rows(lakehouse):
+    out = govlake("sql", "--as", "li_transport_analyst", "SELECT current_user AS u, count(*) > 0 AS has_rows FROM app_transport.traffic_flows_hourly", "--json")
+    assert json.loads(out.stdout) == [{"u": "li_transport_analyst", "has_rows": True}]
+    table = govlake("sql", "--as", "li_transport_analyst", "SELECT 'x' AS col").stdout
+    assert "col" in table and "(1 rows)" in table
+
+
+@pytest.mark.trino
+def test_sql_as_unknown_user_fails_before_connecting(trino_server):
+    proc = govlake("sql", "--as", "mallory", "SELECT 1", check=False)
+    assert proc.returncode == 1 and "unknown user `mallory`" in proc.stderr
+
+
+@pytest.mark.trino
+def test_status_reports_running_trino_with_memory(trino_server):
+    services = json.loads(govlake("status", "--json").stdout)["services"]
+    assert services[0]["name"] == "trino" and services[0]["state"] == "running" and services[0]["memory_mb"] > 100

@@ -1,0 +1,90 @@
+"""Shared fixtures: one settings object on a temporary state folder, one SparkSession and one
+Trino server per test session (on a free port, so a running demo is never disturbed).
+
+Subprocesses (the `govlake` CLI, Airflow) inherit the same settings through GOVLAKE_* variables.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from govlake.settings import PROJECT_ROOT, Settings, load_settings
+
+SAMPLE_START = datetime(2026, 11, 20, tzinfo=timezone.utc)
+RUN_TIME = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    state = tmp_path_factory.mktemp("state")
+    env = {"GOVLAKE_STATE_DIR": str(state), "GOVLAKE_TRINO_PORT": str(_free_port())}
+    os.environ.update(env)
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    from govlake.spark import get_spark
+
+    session = get_spark(settings)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def trino_server(settings):
+    from govlake.services import trino
+
+    status = trino.start(settings, log=lambda m: print(m, file=sys.stderr))
+    assert status.state == "running", status
+    yield status
+    trino.stop(settings)
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Factory for settings on a private state folder: make_settings(**overrides)."""
+
+    def make(**overrides) -> Settings:
+        overrides.setdefault("state_dir", tmp_path / "state")
+        return Settings(**overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def sample_data(settings):
+    """Canonical records and landing files for the three sample departments."""
+    from govlake.departments import generator, registry
+
+    data = {}
+    for dept in registry.load_all(settings):
+        data[dept.id] = generator.canonical(dept, rows=600, seed=3, start=SAMPLE_START)
+        generator.generate(dept, settings.landing_root / dept.id, rows=600, seed=3, start=SAMPLE_START)
+    return data
+
+
+@pytest.fixture(scope="session")
+def lakehouse(settings, spark, trino_server, sample_data):
+    """The main job run once over the sample feeds, tables registered in the running Trino."""
+    from govlake.pipeline import main_job
+
+    report = main_job.run(spark, settings, RUN_TIME)
+    assert report.failures == {}
+    return report

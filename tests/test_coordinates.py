@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+
+from govlake import coordinates
+
+
+@pytest.mark.parametrize("crs", coordinates.CRS)
+@pytest.mark.parametrize("lon,lat", [(116.40, 39.90), (121.47, 31.23), (113.26, 23.13)])
+def test_round_trip_is_within_half_a_metre(crs, lon, lat):
+    x, y = coordinates.from_wgs84(crs, lon, lat)
+    back = coordinates.to_wgs84(crs, x, y)
+    assert abs(back[0] - lon) < 5e-6 and abs(back[1] - lat) < 5e-6
+
+
+def test_gcj02_offset_is_hundreds_of_metres_in_beijing():
+    x, y = coordinates.wgs84_to_gcj02(116.40, 39.90)
+    assert 0.003 < abs(x - 116.40) + abs(y - 39.90) < 0.02
+
+
+def test_unknown_crs_is_named():
+    with pytest.raises(ValueError, match="unknown coordinate system `EPSG:3857`"):
+        coordinates.to_wgs84("EPSG:3857", 1.0, 2.0)

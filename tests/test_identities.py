@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import pytest
+
+from govlake import identities
+from govlake.errors import IdentityError
+
+
+def test_group_file_gives_each_user_department_and_role(settings):
+    text = identities.trino_group_file(identities.load(settings))
+    groups = dict(line.split(":") for line in text.splitlines())
+    assert "li_transport_analyst" in groups["dept_transport"].split(",")
+    assert "li_transport_analyst" in groups["role_analyst"].split(",")
+    assert "li_transport_analyst" not in groups["dept_traffic"].split(",")
+
+
+def test_unknown_user_is_refused_with_the_known_ones(settings):
+    with pytest.raises(IdentityError, match=r"unknown user `mallory`.*li_transport_analyst"):
+        identities.load(settings).get("mallory")
+
+
+def test_duplicate_user_is_rejected():
+    with pytest.raises(ValueError, match="listed twice"):
+        identities.IdentityRegistry.model_validate(
+            {"identities": [{"user": "a_b", "department": "x1", "role": "analyst"}] * 2}
+        )
