@@ -11,8 +11,10 @@ STAMP := $(VENV)/.govlake-synced
 demo: setup
 	$(BIN)/govlake demo
 
+# pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: setup
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not spark and not trino and not airflow"

@@ -25,7 +25,7 @@ def airflow_env(settings, project_root) -> dict:
 def test_every_dag_file_parses_without_import_errors(settings, project_root):
     code = (
         "from airflow.dag_processing.dagbag import DagBag; import sys;"
-        f"b = DagBag(dag_folder={str(project_root / 'dags')!r}, include_examples=False);"
+        f"b = DagBag(dag_folder={str(project_root / 'dags')!r});"
         "print(sorted(b.dag_ids)); print(b.import_errors); sys.exit(1 if b.import_errors else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=airflow_env(settings, project_root), timeout=300)

@@ -7,7 +7,7 @@ import ast
 def test_engine_does_not_import_cli_or_dags(project_root):
     offenders = []
     for path in (project_root / "govlake").rglob("*.py"):
-        if "cli" in path.relative_to(project_root / "govlake").parts:
+        if "cli" in path.relative_to(project_root / "govlake").parts or path.name == "__main__.py":
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -119,13 +119,21 @@ def _read_pid(settings: Settings) -> int | None:
         pid = int(_pid_file(settings).read_text().strip())
     except (OSError, ValueError):
         return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs; reaps it when it is our own exited child (no zombie counts as alive)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
         pass
-    return pid
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _info(url: str, timeout: float = 2.0) -> dict | None:
@@ -230,9 +238,7 @@ def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.3)
     else:

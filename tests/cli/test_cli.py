@@ -10,7 +10,7 @@ import pytest
 
 
 def govlake(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "govlake.cli", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "govlake", *args], capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -35,8 +35,11 @@ def test_department_validate_reports_a_bad_file(tmp_path):
 @pytest.mark.trino
 @pytest.mark.spark
 def test_sql_as_user_prints_json_rows(lakehouse):
-    out = govlake("sql", "--as", "li_transport_analyst", "SELECT current_user AS u, count(*) > 0 AS has_rows FROM app_transport.traffic_flows_hourly", "--json")
-    assert json.loads(out.stdout) == [{"u": "li_transport_analyst", "has_rows": True}]
+    out = govlake("sql", "--as", "li_transport_analyst", "SELECT count(*) > 0 AS has_rows FROM app_transport.traffic_flows_hourly", "--json")
+    assert json.loads(out.stdout) == [{"has_rows": True}]
+    who = govlake("sql", "--as", "li_transport_analyst", "SELECT current_user AS u, current_groups() AS g", "--json")
+    assert json.loads(who.stdout) == [{"u": "li_transport_analyst", "g": ["role_analyst", "dept_transport"]}] or sorted(
+        json.loads(who.stdout)[0]["g"]) == ["dept_transport", "role_analyst"]
     table = govlake("sql", "--as", "li_transport_analyst", "SELECT 'x' AS col").stdout
     assert "col" in table and "(1 rows)" in table
 
