@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     maven_repo: str = "https://repo1.maven.org/maven2"
     download_timeout_s: float = 300.0
 
+    departments_dir: Path | None = Field(None, description="department registry folder; default <home>/catalog/departments")
     warehouse: str | None = Field(None, description="warehouse root: a local path (default <state>/warehouse) or s3a://bucket/prefix")
 
     spark_master: str = "local[2]"

@@ -39,7 +39,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # small local tables: replaying the Delta log over 50 partitions (the default) dominates run time
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.warehouse.dir": str(settings.state / "spark-warehouse"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={settings.state / 'spark-derby'}",
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={settings.state / 'spark-derby'} "
+            f"-Dlog4j2.configurationFile={settings.path('infra', 'spark', 'log4j2.properties')}"
+        ),
     }
     conf.update(settings.spark_extra_conf)
     return conf
@@ -56,6 +59,8 @@ def get_spark(settings: Settings) -> "SparkSession":
         jdk = find_jdk(minimum=17, maximum=21, explicit=settings.spark_java_home, purpose="Spark")
         os.environ["JAVA_HOME"] = str(jdk.home)
     settings.state.mkdir(parents=True, exist_ok=True)
+    if settings.spark_master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)

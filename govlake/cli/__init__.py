@@ -11,7 +11,7 @@ import sys
 
 from govlake.errors import GovlakeError
 
-MODULES = ("services", "sql", "identity", "department", "generate", "run", "demo")
+MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )

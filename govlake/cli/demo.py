@@ -17,6 +17,7 @@ from govlake.services import trino
 from govlake.settings import load_settings
 
 DEMO_ROWS = 2000
+DEMO_FAULT_RATE = 0.01  # the demo feeds carry realistic faults; they end in base.quarantine
 DEMO_RUN_TIME = "2026-11-21T00:05:00+00:00"
 
 EXAMPLES = [
@@ -62,9 +63,11 @@ def run(args) -> int:
     start = datetime.fromisoformat(DEFAULT_START)
     for dept in registry.load_all(settings):
         landing = settings.landing_root / dept.id
-        if not any(landing.glob("*")):
-            paths = generator.generate(dept, landing, rows=DEMO_ROWS, seed=1, start=start)
-            info(f"== sample feed for {dept.id} ({dept.sources['detections'].format}): {', '.join(p.name for p in paths.values())}")
+        if not landing.exists():
+            feed = generator.generate(dept, landing, rows=DEMO_ROWS, seed=1, start=start, fault_rate=DEMO_FAULT_RATE)
+            faults = ", ".join(f"{k} {v}" for k, v in sorted(feed.faults.items()))
+            info(f"== sample feed for {dept.id} ({dept.sources['detections'].format}): "
+                 f"{', '.join(p.name for p in feed.paths.values())}; injected faults: {faults}")
     info("== running the main job (Spark + Delta)")
     spark = get_spark(settings)
     report = main_job.run(spark, settings, datetime.fromisoformat(DEMO_RUN_TIME))

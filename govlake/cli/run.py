@@ -17,11 +17,22 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def print_batch(b) -> None:
+    t = b.totals
+    print(f"ingest {b.department:10} batch {b.batch_id}: read {t['read']}, accepted {t['accepted']}, "
+          f"quarantined {t['quarantined']}, duplicates {t['duplicates']}")
+    for e in b.entities:
+        for name, reason in e.rejected_files.items():
+            print(f"  rejected file {name}: {reason} (kept in _rejected/)")
+        if e.missing_fields or e.extra_fields:
+            print(f"  schema drift in {e.entity}: missing {e.missing_fields or '-'}, new {e.extra_fields or '-'}")
+
+
 def print_report(report) -> None:
     for b in report.batches:
-        t = b.totals
-        print(f"ingest {b.department:10} batch {b.batch_id}: read {t['read']}, accepted {t['accepted']}, "
-              f"quarantined {t['quarantined']}, duplicates {t['duplicates']}")
+        print_batch(b)
+    if not report.batches and not report.failures:
+        print("ingest: no new landing files")
     for dept, err in report.failures.items():
         print(f"ingest {dept:10} FAILED: {err}")
     for table, n in report.analytic_rows.items():

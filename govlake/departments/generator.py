@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -72,6 +73,10 @@ def canonical(dept: Department, *, rows: int, seed: int, start: datetime, camera
             }
         )
     start_utc = start.astimezone(timezone.utc)
+    # vehicles recur: a department-local fleet plus a city-wide one shared by all departments
+    city = random.Random(f"city:{seed}")
+    city_fleet = [plate(city) for _ in range(max(20, rows // 20))]
+    local_fleet = [plate(rng) for _ in range(max(20, rows // 4))]
     for n in range(rows):
         cam = rng.choice(out.cameras)
         kind = _weighted(rng, OBJECT_TYPES)
@@ -89,7 +94,7 @@ def canonical(dept: Department, *, rows: int, seed: int, start: datetime, camera
                 "bbox_y": rng.randrange(0, 1000),
                 "bbox_w": rng.randrange(20, 400),
                 "bbox_h": rng.randrange(20, 400),
-                "plate_no": plate(rng) if vehicle and rng.random() < 0.9 else None,
+                "plate_no": (rng.choice(city_fleet if rng.random() < 0.3 else local_fleet) if vehicle and rng.random() < 0.9 else None),
                 "vehicle_color": rng.choice(COLOURS) if kind in ("motor_vehicle", "non_motor_vehicle") else None,
                 "model_version": rng.choice(["v3.1", "v3.2"]),
                 "image_ref": f"imgstore://{dept.id}/{observed:%Y%m%d}/{det_id}.jpg",
@@ -134,21 +139,105 @@ def encode(record: dict, source: Source, dept: Department) -> dict:
     return out
 
 
-def write(records: list[dict], source: Source, dept: Department, path: Path) -> Path:
+ROW_FAULTS = ("malformed_line", "invalid_encoding", "missing_key", "duplicate", "future_time", "unknown_camera", "out_of_range")
+FILE_FAULTS = ("extra_column", "missing_column")
+TEXT_ONLY = ("malformed_line", "invalid_encoding")  # a Parquet file cannot carry these
+# Reason code the ingest gives each injected row fault (duplicates are counted, not quarantined).
+FAULT_REASONS = {
+    "malformed_line": "MALFORMED_LINE",
+    "invalid_encoding": "INVALID_ENCODING",
+    "missing_key": "MISSING_KEY",
+    "future_time": "FUTURE_TIME",
+    "unknown_camera": "UNKNOWN_CAMERA",
+    "out_of_range_confidence": "OUT_OF_RANGE_CONFIDENCE",
+    "out_of_range_position": "OUT_OF_RANGE_POSITION",
+}
+
+
+def inject_faults(data: Canonical, dept: Department, rng: random.Random, rate: float, faults: tuple[str, ...]) -> tuple[Canonical, Counter, set[int]]:
+    """Corrupt about `rate` of the detection records (and camera positions for `out_of_range`).
+
+    Returns the faulty data, the count per injected fault and the indexes of detection records
+    to be written as malformed or badly encoded lines (done at write time)."""
+    counts: Counter = Counter()
+    text_faults: dict[int, str] = {}
+    dets = [dict(d) for d in data.detections]
+    cams = [dict(c) for c in data.cameras]
+    usable = [f for f in faults if f in ROW_FAULTS and not (f in TEXT_ONLY and dept.sources["detections"].format == "parquet")]
+    out: list[dict] = []
+    for i, d in enumerate(dets):
+        if usable and rng.random() < rate:
+            kind = rng.choice(usable)
+            if kind == "missing_key":
+                d["detection_id"] = None
+            elif kind == "future_time":
+                d["observed_at"] = d["observed_at"] + timedelta(days=400)
+            elif kind == "unknown_camera":
+                d["camera_id"] = device_id(dept.region_code, 900000 + i)
+            elif kind == "out_of_range":
+                d["confidence"] = 7.5
+                kind = "out_of_range_confidence"
+            elif kind in TEXT_ONLY:
+                text_faults[len(out)] = kind
+            counts[kind] += 1
+            out.append(d)
+            if kind == "duplicate":
+                out.append(dict(d))
+            continue
+        out.append(d)
+    if "out_of_range" in usable and cams:
+        bad = dict(cams[-1], camera_id=device_id(dept.region_code, 999999), name="misplaced", longitude=200.0)
+        cams.append(bad)
+        counts["out_of_range_position"] += 1
+    return Canonical(cams, out), counts, text_faults
+
+
+def _encode_line(values: list, source: Source, fault: str | None, rng: random.Random) -> bytes:
+    if source.format == "csv":
+        import io
+
+        buf = io.StringIO()
+        cells = ["" if v is None else str(v) for v in values]
+        if fault == "malformed_line":
+            cells = cells + ["unexpected", "fields"]
+        csv.writer(buf, delimiter=source.delimiter, lineterminator="\n").writerow(cells)
+        line = buf.getvalue().encode(source.encoding)
+    else:
+        line = (json.dumps(values, ensure_ascii=False, default=str) + "\n").encode(source.encoding)
+        if fault == "malformed_line":
+            line = line[: max(5, len(line) // 2)].rstrip(b"\n") + b"\n"
+    if fault == "invalid_encoding":
+        # inside a value: after the first delimiter (CSV) or the first string's opening quote (JSON)
+        cut = line.index(b",") + 1 if source.format == "csv" else line.index(b'": "') + 4
+        line = line[:cut] + b"\xff\xff" + line[cut:]  # 0xFF is never a GBK lead byte nor UTF-8
+    return line
+
+
+def write(
+    records: list[dict], source: Source, dept: Department, path: Path, *,
+    text_faults: dict[int, str] | None = None, extra_column: bool = False, drop_column: str | None = None,
+    rng: random.Random | None = None,
+) -> Path:
     rows = [encode(r, source, dept) for r in records]
+    if extra_column:
+        for r in rows:
+            r["remark"] = "x"
+    if drop_column:
+        for r in rows:
+            r.pop(drop_column, None)
+    text_faults = text_faults or {}
+    rng = rng or random.Random(0)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("." + path.name + ".tmp")
-    if source.format == "csv":
-        cols = list(dict.fromkeys(fm.source for fm in source.fields.values()))
-        with tmp.open("w", encoding=source.encoding, newline="") as f:
-            w = csv.writer(f, delimiter=source.delimiter)
-            w.writerow(cols)
-            for r in rows:
-                w.writerow(["" if r.get(c) is None else r[c] for c in cols])
-    elif source.format == "jsonl":
-        with tmp.open("w", encoding=source.encoding) as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+    if source.format in ("csv", "jsonl"):
+        with tmp.open("wb") as f:
+            if source.format == "csv":
+                cols = [c for c in dict.fromkeys(fm.source for fm in source.fields.values()) if c != drop_column]
+                cols += ["remark"] if extra_column else []
+                f.write(_encode_line(cols, source, None, rng))
+            for i, r in enumerate(rows):
+                values = [r.get(c) for c in cols] if source.format == "csv" else r
+                f.write(_encode_line(values, source, text_faults.get(i), rng))
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -158,12 +247,39 @@ def write(records: list[dict], source: Source, dept: Department, path: Path) -> 
     return path
 
 
-def generate(dept: Department, out: Path, *, rows: int, seed: int, start: datetime) -> dict[str, Path]:
-    """Write one cameras file and one detections file for `dept` into `out`; return their paths."""
+@dataclass
+class Feed:
+    """What `generate` wrote: the files, the canonical records, and the faults it injected."""
+
+    paths: dict[str, Path]
+    data: Canonical
+    faults: Counter
+
+
+def generate(
+    dept: Department, out: Path, *, rows: int, seed: int, start: datetime,
+    fault_rate: float = 0.0, faults: tuple[str, ...] = ROW_FAULTS + FILE_FAULTS,
+) -> Feed:
+    """Write one cameras file and one detections file for `dept` into `out`.
+
+    With `fault_rate` > 0, about that share of detection rows carries one of `faults`, and the
+    file-level faults (`extra_column`, `missing_column`) are applied to the detections file."""
     data = canonical(dept, rows=rows, seed=seed, start=start)
+    rng = random.Random(f"faults:{dept.id}:{seed}")
+    counts: Counter = Counter()
+    text_faults: dict[int, str] = {}
+    if fault_rate > 0:
+        data, counts, text_faults = inject_faults(data, dept, rng, fault_rate, faults)
     tag = f"{start.astimezone(timezone.utc):%Y%m%dT%H%M%S}_s{seed}"
-    paths = {}
-    for entity, records in (("cameras", data.cameras), ("detections", data.detections)):
-        source = dept.sources[entity]
-        paths[entity] = write(records, source, dept, out / source.pattern.replace("*", tag))
-    return paths
+    det_source = dept.sources["detections"]
+    extra = fault_rate > 0 and "extra_column" in faults
+    drop = det_source.fields["vehicle_color"].source if fault_rate > 0 and "missing_column" in faults else None
+    counts.update({k: 1 for k, on in (("extra_column", extra), ("missing_column", bool(drop))) if on})
+    paths = {
+        "cameras": write(data.cameras, dept.sources["cameras"], dept, out / dept.sources["cameras"].pattern.replace("*", tag)),
+        "detections": write(
+            data.detections, det_source, dept, out / det_source.pattern.replace("*", tag),
+            text_faults=text_faults, extra_column=extra, drop_column=drop, rng=rng,
+        ),
+    }
+    return Feed(paths, data, counts)

@@ -132,7 +132,7 @@ def load_department(path: Path) -> Department:
 
 
 def registry_dir(settings: Settings) -> Path:
-    return settings.path("catalog", "departments")
+    return settings.departments_dir or settings.path("catalog", "departments")
 
 
 def load_all(settings: Settings, directory: Path | None = None) -> list[Department]:

@@ -7,7 +7,10 @@ reason code. Every step but `ingest_department` is a pure DataFrame function.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +26,8 @@ OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing",
 CAMERA_STATUSES = ("online", "offline", "fault")
 # China's bounding box (WGS-84), generous: positions outside are not plausible camera sites.
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
+CORRUPT = "_corrupt_record"
+REPLACEMENT_CHAR = "\ufffd"
 
 
 @dataclass
@@ -34,6 +39,13 @@ class EntityResult:
     quarantined: int
     duplicates: int
     missing_fields: list[str] = field(default_factory=list)
+    extra_fields: list[str] = field(default_factory=list)
+    rejected_files: dict[str, str] = field(default_factory=dict)
+    quality_status: str = "not_run"
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.quarantined + self.duplicates and self.duplicates >= 0
 
 
 @dataclass
@@ -53,7 +65,10 @@ class BatchResult:
             "department": self.department,
             "files": sorted(f for e in self.entities for f in e.files),
             **self.totals,
-            "entities": [asdict(e) for e in self.entities],
+            "rejected_files": {k: v for e in self.entities for k, v in e.rejected_files.items()},
+            "schema_drift": {e.entity: {"missing": e.missing_fields, "extra": e.extra_fields} for e in self.entities if e.missing_fields or e.extra_fields},
+            "balanced": all(e.balanced for e in self.entities),
+            "entities": [asdict(e) | {"balanced": e.balanced} for e in self.entities],
         }
 
 
@@ -61,30 +76,74 @@ def landing_files(source: Source, landing: Path) -> list[Path]:
     return sorted(p for p in landing.glob(source.pattern) if p.is_file() and not p.name.startswith("."))
 
 
-def batch_id_for(files: list[Path]) -> str:
-    """Deterministic batch id from the files' names and contents: the same drop, the same batch."""
-    h = hashlib.sha256()
-    for p in sorted(files):
-        h.update(p.name.encode())
-        h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()[:16]
+def _csv_header(path: Path, source: Source) -> list[str]:
+    with path.open("rb") as f:
+        first = f.readline().decode(source.encoding).lstrip("\ufeff")
+    return next(csv.reader([first], delimiter=source.delimiter)) if first.strip() else []
+
+
+def unreadable_reason(path: Path, source: Source) -> str | None:
+    """Why a whole file cannot be ingested (it is then kept aside and reported), or None."""
+    if path.stat().st_size == 0:
+        return "EMPTY_FILE"
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises several types for a corrupt footer
+            return f"UNREADABLE_PARQUET: {str(exc)[:200]}"
+        return None
+    if source.format == "csv":
+        try:
+            header = _csv_header(path, source)
+        except UnicodeDecodeError:
+            return f"HEADER_NOT_{source.encoding.upper()}"
+        mapped = {fm.source for fm in source.fields.values()}
+        if not mapped & set(header):
+            return "HEADER_MISMATCH: none of the mapped fields is in the header"
+    return None
 
 
 def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFrame:
-    """Raw records as the department sent them, plus the file each came from."""
+    """Raw records as the department sent them, plus the file each came from and, for a line
+    that could not be parsed, its text in `_corrupt_record`."""
     if source.format == "csv":
-        reader = (
-            spark.read.option("header", True)
-            .option("encoding", source.encoding)
-            .option("sep", source.delimiter)
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        by_header: dict[tuple[str, ...], list[str]] = {}
+        for f in files:
+            by_header.setdefault(tuple(_csv_header(Path(f), source)), []).append(f)
+        frames = []
+        for header, group in by_header.items():
+            schema = StructType([StructField(c, StringType()) for c in header] + [StructField(CORRUPT, StringType())])
+            frames.append(
+                spark.read.option("header", True)
+                .option("encoding", source.encoding)
+                .option("sep", source.delimiter)
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT)
+                .option("enforceSchema", False)
+                .schema(schema)
+                .csv(group)
+                .withColumn("_source_file", F.col("_metadata.file_name"))
+            )
+        df = frames[0]
+        for other in frames[1:]:
+            df = df.unionByName(other, allowMissingColumns=True)
+        return df
+    if source.format == "jsonl":
+        df = (
+            spark.read.option("encoding", source.encoding)
+            .option("primitivesAsString", True)
             .option("mode", "PERMISSIVE")
-            .option("inferSchema", False)
+            .option("columnNameOfCorruptRecord", CORRUPT)
+            .json(files)
         )
-        df = reader.csv(files)
-    elif source.format == "jsonl":
-        df = spark.read.option("encoding", source.encoding).option("primitivesAsString", True).json(files)
+        if CORRUPT not in df.columns:
+            df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
     else:
-        df = spark.read.parquet(*files)
+        df = spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
     return df.withColumn("_source_file", F.col("_metadata.file_name"))
 
 
@@ -111,10 +170,21 @@ def _field_expr(raw: DataFrame, name: str, fm: FieldMap, dept: Department) -> tu
     return c, (raw_value if fm.values else None)
 
 
-def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema) -> tuple[DataFrame, list[str]]:
-    """Map raw records to the unified schema; adds `_reason` (null when valid) and `_raw` (JSON)."""
-    present = set(raw.columns)
-    missing = sorted({fm.source for fm in source.fields.values() if fm.source not in present})
+@dataclass
+class Drift:
+    """Source fields the mapping expects but the files lack, and fields the mapping does not know."""
+
+    missing: list[str]
+    extra: list[str]
+
+
+def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema) -> tuple[DataFrame, Drift]:
+    """Map raw records to the unified schema, with `_raw` (the record as read, JSON or the
+    malformed line) and `_pre_reason` / `_code_reason` for validation."""
+    present = set(raw.columns) - {CORRUPT, "_source_file"}
+    mapped = {fm.source for fm in source.fields.values()}
+    missing = sorted(mapped - present)
+    extra = sorted(present - mapped)
     exprs: dict[str, Column] = {}
     unknown_code: list[Column] = []
     for name, fm in source.fields.items():
@@ -133,18 +203,29 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
         exprs["longitude"], exprs["latitude"] = F.round(wlon, 7), F.round(wlat, 7)
         exprs["source_crs"] = F.lit(dept.coordinate_system)
     types = {c.name: schemas.SPARK_TYPES[c.type] for c in schema.columns}
-    raw_cols = [c for c in raw.columns if c != "_source_file"]
+    raw_cols = [c for c in raw.columns if c not in ("_source_file", CORRUPT)]
+    raw_text = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_cols])))
+    # Bytes invalid in the declared encoding either decode to U+FFFD (CSV) or stay as invalid
+    # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING.
+    bad_bytes = ~F.is_valid_utf8(raw_text) | (F.instr(raw_text, REPLACEMENT_CHAR) > 0)
+    pre_reason = F.coalesce(
+        F.when(bad_bytes, F.lit("INVALID_ENCODING")),
+        F.when(F.col(CORRUPT).isNotNull(), F.lit("MALFORMED_LINE")),
+    )
+    raw_json = F.make_valid_utf8(raw_text)
     out = raw.select(
         *[(exprs.get(n, F.lit(None))).cast(types[n]).alias(n) for n in schema.names() if n not in ("source_file", "batch_id")],
         F.col("_source_file").alias("source_file"),
-        F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_cols])).alias("_raw"),
-        F.coalesce(*unknown_code, F.lit(None).cast("string")).alias("_code_reason") if unknown_code else F.lit(None).cast("string").alias("_code_reason"),
+        raw_json.alias("_raw"),
+        pre_reason.alias("_pre_reason"),
+        F.coalesce(*unknown_code, F.lit(None).cast("string")).alias("_code_reason"),
     )
-    return out, missing
+    return out, Drift(missing, extra)
 
 
 def camera_reasons(df: DataFrame) -> Column:
     return F.coalesce(
+        F.col("_pre_reason"),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
         F.when(~F.col("camera_id").rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
         F.when(~F.coalesce(F.col("region_code"), F.lit("")).rlike(r"^\d{6}$"), F.lit("INVALID_REGION_CODE")),
@@ -160,6 +241,7 @@ def camera_reasons(df: DataFrame) -> Column:
 
 def detection_reasons(df: DataFrame, run_time: datetime) -> Column:
     return F.coalesce(
+        F.col("_pre_reason"),
         F.when(F.col("detection_id").isNull() | (F.trim(F.col("detection_id")) == ""), F.lit("MISSING_KEY")),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
         F.when(~F.col("camera_id").rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
@@ -169,6 +251,19 @@ def detection_reasons(df: DataFrame, run_time: datetime) -> Column:
         F.when(~F.col("object_type").isin(*OBJECT_TYPES), F.lit("UNKNOWN_CODE:object_type")),
         F.when(~F.coalesce(F.col("confidence"), F.lit(-1.0)).between(0.0, 1.0), F.lit("OUT_OF_RANGE_CONFIDENCE")),
     )
+
+
+def known_cameras_only(detections: DataFrame, cameras: DataFrame) -> DataFrame:
+    """Flag detections from cameras the base tier does not know (`UNKNOWN_CAMERA`)."""
+    known = cameras.select(F.col("camera_id").alias("_known_camera")).distinct()
+    joined = detections.join(F.broadcast(known), detections["camera_id"] == known["_known_camera"], "left")
+    reason = F.coalesce(F.col("_reason"), F.when(F.col("_known_camera").isNull(), F.lit("UNKNOWN_CAMERA")))
+    return joined.withColumn("_reason", reason).drop("_known_camera")
+
+
+def _cameras(spark: SparkSession, settings: Settings) -> DataFrame:
+    path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
+    return spark.read.format("delta").load(path)
 
 
 def validate(df: DataFrame, entity: str, run_time: datetime) -> DataFrame:
@@ -192,48 +287,131 @@ def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], co
     )
 
 
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _processed_hashes(spark: SparkSession, settings: Settings, dept_id: str) -> set[str]:
+    path = schemas.table_path(settings, "base", "ingest_manifest")
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        return set()
+    rows = spark.read.format("delta").load(path).where(F.col("department") == dept_id).select("sha256").collect()
+    return {r.sha256 for r in rows}
+
+
+def _set_aside(path: Path, landing: Path, reason: str) -> None:
+    """Keep an unreadable file, with its reason, in `<landing>/_rejected/`."""
+    target = landing / "_rejected"
+    target.mkdir(exist_ok=True)
+    shutil.move(str(path), target / path.name)
+    (target / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+
+def _archive(paths: list[Path], landing: Path, batch_id: str) -> None:
+    target = landing / "_ingested" / batch_id
+    target.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        if p.exists():
+            shutil.move(str(p), target / p.name)
+
+
 def ingest_department(
     spark: SparkSession, settings: Settings, dept: Department, landing: Path, run_time: datetime
 ) -> BatchResult | None:
-    """Ingest every landing file of `dept`; None when there is nothing to ingest."""
-    files = {e: landing_files(s, landing) for e, s in dept.sources.items()}
-    all_files = [p for ps in files.values() for p in ps]
-    if not all_files:
+    """Ingest the new landing files of `dept` exactly once; None when there is nothing new.
+
+    Order of commits: quarantine and base MERGEs, then the batch log and the file manifest, then
+    the files move to `_ingested/`. A crash before the manifest commit leaves the files in
+    place and the rerun repeats the (idempotent) MERGEs; after it, the rerun only archives.
+    """
+    done = _processed_hashes(spark, settings, dept.id)
+    files: dict[str, list[Path]] = {}
+    hashes: dict[Path, str] = {}
+    already: list[Path] = []
+    for entity, source in dept.sources.items():
+        for p in landing_files(source, landing):
+            hashes[p] = _file_sha256(p)
+            if hashes[p] in done:
+                already.append(p)
+            else:
+                files.setdefault(entity, []).append(p)
+    if already:
+        _archive(already, landing, "already-ingested")
+    if not files:
         return None
-    batch_id = batch_id_for(all_files)
+    batch_id = hashlib.sha256("".join(sorted(hashes[p] for ps in files.values() for p in ps)).encode()).hexdigest()[:16]
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
     results = []
+    manifest_rows = []
     for entity in ("cameras", "detections"):
-        paths = files.get(entity) or []
-        if not paths:
+        candidates = files.get(entity) or []
+        if not candidates:
             continue
-        schema = schemas.load_schema(settings, "base", entity)
-        path = schemas.ensure_table(spark, settings, schema)
-        raw = read_source(spark, dept.sources[entity], [str(p) for p in paths])
-        unified, missing = to_unified(raw, dept.sources[entity], dept, schema)
-        checked = validate(unified, entity, run_time).withColumn("batch_id", F.lit(batch_id)).persist()
-        read = checked.count()
-        bad = checked.where(F.col("_reason").isNotNull())
-        good = checked.where(F.col("_reason").isNull())
-        deduped = good.dropDuplicates(schema.key)
-        accepted = deduped.count()
-        quarantined = bad.count()
-        if quarantined:
-            q = bad.select(
-                F.lit(batch_id).alias("batch_id"),
-                F.lit(dept.id).alias("department"),
-                F.lit(entity).alias("entity"),
-                "source_file",
-                F.col("_reason").alias("reason"),
-                F.col("_raw").alias("raw"),
-                F.sha2(F.col("_raw"), 256).alias("row_hash"),
-                F.lit(run_time).cast("timestamp").alias("quarantined_at"),
-            ).dropDuplicates(q_schema.key)
-            merge_into(spark, q_path, q, q_schema.key, q_schema.names())
-        merge_into(spark, path, deduped.select(*schema.names()), schema.key, schema.names())
-        checked.unpersist()
-        results.append(
-            EntityResult(entity, [p.name for p in paths], read, accepted, quarantined, read - accepted - quarantined, missing)
+        source = dept.sources[entity]
+        rejected = {p.name: r for p in candidates if (r := unreadable_reason(p, source))}
+        paths = [p for p in candidates if p.name not in rejected]
+        for p in candidates:
+            manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, "rejected" if p.name in rejected else "ingested"))
+        read = accepted = quarantined = 0
+        drift = Drift([], [])
+        if paths:
+            schema = schemas.load_schema(settings, "base", entity)
+            path = schemas.ensure_table(spark, settings, schema)
+            raw = read_source(spark, source, [str(p) for p in paths])
+            unified, drift = to_unified(raw, source, dept, schema)
+            checked = validate(unified, entity, run_time)
+            if entity == "detections":
+                checked = known_cameras_only(checked, _cameras(spark, settings))
+            checked = checked.withColumn("batch_id", F.lit(batch_id)).persist()
+            bad = checked.where(F.col("_reason").isNotNull())
+            deduped = checked.where(F.col("_reason").isNull()).dropDuplicates(schema.key).persist()
+            read, quarantined, accepted = checked.count(), bad.count(), deduped.count()
+            if quarantined:
+                q = bad.select(
+                    F.lit(batch_id).alias("batch_id"), F.lit(dept.id).alias("department"), F.lit(entity).alias("entity"),
+                    "source_file", F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
+                    F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
+                    F.lit(run_time).cast("timestamp").alias("quarantined_at"),
+                ).dropDuplicates(q_schema.key)
+                merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+            merge_into(spark, path, deduped.select(*schema.names()), schema.key, schema.names())
+            deduped.unpersist()
+            checked.unpersist()
+        result = EntityResult(
+            entity, [p.name for p in paths], read, accepted, quarantined, read - accepted - quarantined,
+            drift.missing, drift.extra, rejected,
         )
-    return BatchResult(batch_id, dept.id, results)
+        results.append(result)
+    batch = BatchResult(batch_id, dept.id, results)
+    _record(spark, settings, batch, manifest_rows, run_time)
+    for e in results:
+        for name, reason in e.rejected_files.items():
+            _set_aside(landing / name, landing, reason)
+    _archive([p for ps in files.values() for p in ps], landing, batch_id)
+    return batch
+
+
+def _record(spark: SparkSession, settings: Settings, batch: BatchResult, manifest_rows: list[tuple], run_time: datetime) -> None:
+    """Write the batch log and the manifest (after the data: see ingest_department)."""
+    log_schema = schemas.load_schema(settings, "base", "batch_log")
+    rows = [
+        (
+            batch.batch_id, batch.department, e.entity, json.dumps(e.files, ensure_ascii=False),
+            json.dumps(e.rejected_files, ensure_ascii=False), e.read, e.accepted, e.quarantined, e.duplicates,
+            str(e.balanced).lower(), json.dumps(e.missing_fields, ensure_ascii=False), json.dumps(e.extra_fields, ensure_ascii=False),
+            e.quality_status, run_time,
+        )
+        for e in batch.entities
+    ]
+    log_df = spark.createDataFrame(rows, log_schema.spark_schema())
+    merge_into(spark, schemas.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names())
+    m_schema = schemas.load_schema(settings, "base", "ingest_manifest")
+    m_df = spark.createDataFrame([(*r, run_time) for r in manifest_rows], m_schema.spark_schema()).dropDuplicates(m_schema.key)
+    merge_into(spark, schemas.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())

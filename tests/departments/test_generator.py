@@ -28,11 +28,11 @@ def test_each_department_gets_its_own_format(tmp_path, settings):
     for dept_id in ("police", "traffic", "transport"):
         dept = registry.get(settings, dept_id)
         out[dept_id] = generator.generate(dept, tmp_path / dept_id, rows=20, seed=1, start=SAMPLE_START)
-    police = out["police"]["detections"].read_bytes()
+    police = out["police"].paths["detections"].read_bytes()
     header = next(csv.reader(police.decode("gbk").splitlines()))
     assert header[:3] == ["抓拍编号", "设备编码", "抓拍时间"]
     assert "抓拍编号".encode("utf-8") not in police  # really GBK, not UTF-8
-    first = json.loads(out["traffic"]["detections"].read_text().splitlines()[0])
+    first = json.loads(out["traffic"].paths["detections"].read_text().splitlines()[0])
     assert isinstance(first["captureTime"], int) and len(first["box"]) == 4
-    table = pq.read_table(out["transport"]["detections"])
+    table = pq.read_table(out["transport"].paths["detections"])
     assert "event_time_utc" in table.column_names and str(table.schema.field("event_time_utc").type).startswith("timestamp")

@@ -1,6 +1,9 @@
 """Mapping each department's own format to the unified base schema, on small real files."""
 from __future__ import annotations
 
+import shutil
+from collections import Counter
+
 import pytest
 from pyspark.sql import functions as F
 
@@ -20,9 +23,9 @@ def test_unified_rows_equal_the_canonical_records(spark, settings, tmp_path, dep
         source = dept.sources[entity]
         path = generator.write(records, source, dept, tmp_path / source.pattern.replace("*", "x"))
         raw = ingest.read_source(spark, source, [str(path)])
-        unified, missing = ingest.to_unified(raw, source, dept, schemas.load_schema(settings, "base", entity))
+        unified, drift = ingest.to_unified(raw, source, dept, schemas.load_schema(settings, "base", entity))
         checked = ingest.validate(unified, entity, RUN_TIME)
-        assert missing == []
+        assert drift == ingest.Drift([], [])
         assert checked.where(F.col("_reason").isNotNull()).count() == 0
         key = "camera_id" if entity == "cameras" else "detection_id"
         got = {r[key]: r.asDict() for r in checked.collect()}
@@ -61,6 +64,50 @@ def test_bad_rows_go_to_quarantine_with_reasons_and_counts_add_up(spark, make_se
     base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
     assert base.count() == 26
 
-    again = ingest.ingest_department(spark, settings, dept, landing, RUN_TIME)
-    assert again.batch_id == result.batch_id
-    assert base.count() == 26 and q.count() == 4  # rerun of the same batch changes nothing
+    assert sorted(p.name for p in (landing / "_ingested" / result.batch_id).iterdir()) == ["cameras_1.csv", "detections_1.csv"]
+    # the same file dropped again (under another name) changes nothing
+    shutil.copy(landing / "_ingested" / result.batch_id / "detections_1.csv", landing / "detections_again.csv")
+    assert ingest.ingest_department(spark, settings, dept, landing, RUN_TIME) is None
+    assert base.count() == 26 and q.count() == 4
+    assert (landing / "_ingested" / "already-ingested" / "detections_again.csv").exists()
+
+
+@pytest.mark.parametrize("dept_id", ["police", "traffic", "transport"])
+def test_injected_faults_are_accounted_for_exactly(spark, make_settings, tmp_path, dept_id):
+    settings = make_settings()
+    dept = registry.get(settings, dept_id)
+    landing = tmp_path / "landing"
+    feed = generator.generate(dept, landing, rows=400, seed=9, start=SAMPLE_START, fault_rate=0.15)
+    assert feed.faults["malformed_line"] + feed.faults["duplicate"] > 0
+    result = ingest.ingest_department(spark, settings, dept, landing, RUN_TIME)
+    det = next(e for e in result.entities if e.entity == "detections")
+    cams = next(e for e in result.entities if e.entity == "cameras")
+    assert det.balanced and cams.balanced
+    assert det.duplicates == feed.faults["duplicate"]
+    q = spark.read.format("delta").load(schemas.table_path(settings, "base", "quarantine"))
+    got = Counter(r.reason for r in q.collect())
+    expected = Counter({generator.FAULT_REASONS[k]: n for k, n in feed.faults.items() if k in generator.FAULT_REASONS})
+    assert got == expected
+    assert det.accepted == 400 - sum(n for k, n in feed.faults.items() if k not in ("duplicate", "out_of_range_position", "extra_column", "missing_column"))
+    assert det.extra_fields == ["remark"]
+    assert det.missing_fields == [dept.sources["detections"].fields["vehicle_color"].source]
+    log = spark.read.format("delta").load(schemas.table_path(settings, "base", "batch_log")).where(F.col("entity") == "detections").first()
+    assert (log.read, log.accepted, log.quarantined, log.duplicates, log.balanced) == (det.read, det.accepted, det.quarantined, det.duplicates, "true")
+    assert "remark" in log.extra_fields
+
+
+def test_unreadable_files_are_kept_aside_and_reported(spark, make_settings, tmp_path):
+    settings = make_settings()
+    dept = registry.get(settings, "transport")
+    landing = tmp_path / "landing"
+    feed = generator.generate(dept, landing, rows=50, seed=2, start=SAMPLE_START)
+    (landing / "detections_broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    result = ingest.ingest_department(spark, settings, dept, landing, RUN_TIME)
+    det = next(e for e in result.entities if e.entity == "detections")
+    assert list(det.rejected_files) == ["detections_broken.parquet"]
+    assert det.rejected_files["detections_broken.parquet"].startswith("UNREADABLE_PARQUET")
+    assert det.accepted == 50  # the good file of the same batch still lands
+    kept = landing / "_rejected" / "detections_broken.parquet"
+    assert kept.read_bytes() == b"PAR1 this is not parquet"
+    assert "UNREADABLE_PARQUET" in (landing / "_rejected" / "detections_broken.parquet.reason.txt").read_text()
+    assert feed.paths["detections"].name in det.files
