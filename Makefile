@@ -44,7 +44,8 @@ lock: | $(BIN)/uv
 	$(BIN)/uv pip compile requirements.in --python-version 3.11 -o requirements.lock
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py dagbag
+	$(BIN)/python bench/run.py ingest
 
 clean: down
 	rm -rf .govlake

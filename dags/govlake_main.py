@@ -1,7 +1,8 @@
-"""The main job as an Airflow DAG: ingest -> analytic -> publish -> serve.
+"""The main job as one Airflow DAG: ingest (all departments) -> analytic -> publish -> serve.
 
-This file only wires tasks: no IO and no heavy imports at parse time. Each task calls the same
-service functions as `govlake run`, with the run's logical time as a parameter.
+Triggered by hand (or `airflow dags test`) for a full run; the scheduled path is the per-department
+ingest DAGs and the asset-triggered `govlake_tiers` DAG in govlake_departments.py. This file only
+wires tasks: no IO and no heavy imports at parse time.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def _run_time(context):
 
 @dag(
     dag_id="govlake_main",
-    schedule="*/5 * * * *",
+    schedule=None,
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -1,6 +1,7 @@
 """Airflow: every DAG file parses, and the main DAG runs for real with `airflow dags test`."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,15 +23,36 @@ def airflow_env(settings, project_root) -> dict:
     return env
 
 
-def test_every_dag_file_parses_without_import_errors(settings, project_root):
+def _dagbag(settings, project_root, **env_overrides) -> dict:
     code = (
-        "from airflow.dag_processing.dagbag import DagBag; import sys;"
+        "from airflow.dag_processing.dagbag import DagBag; import json, sys;"
         f"b = DagBag(dag_folder={str(project_root / 'dags')!r});"
-        "print(sorted(b.dag_ids)); print(b.import_errors); sys.exit(1 if b.import_errors else 0)"
+        "print('DAGBAG ' + json.dumps({'dag_ids': sorted(b.dag_ids), 'errors': {k: str(v) for k, v in b.import_errors.items()},"
+        " 'schedules': {d.dag_id: str(d.timetable) for d in b.dags.values()}}))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=airflow_env(settings, project_root), timeout=300)
+    env = airflow_env(settings, project_root) | env_overrides
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "govlake_main" in proc.stdout
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("DAGBAG "))
+    return json.loads(line[len("DAGBAG "):])
+
+
+def test_every_dag_file_parses_without_import_errors(settings, project_root):
+    bag = _dagbag(settings, project_root)
+    assert bag["errors"] == {}
+    assert set(bag["dag_ids"]) == {"govlake_main", "govlake_tiers", "govlake_ingest_police", "govlake_ingest_traffic", "govlake_ingest_transport"}
+    assert "*/2 * * * *" in bag["schedules"]["govlake_ingest_police"]
+    assert "Asset" in bag["schedules"]["govlake_tiers"]
+
+
+def test_one_ingest_dag_per_registry_file_with_100_departments(settings, project_root, tmp_path):
+    from govlake.departments import synthetic
+
+    synthetic.write_departments(tmp_path / "registry", 100)
+    bag = _dagbag(settings, project_root, GOVLAKE_DEPARTMENTS_DIR=str(tmp_path / "registry"))
+    assert bag["errors"] == {}
+    ingest = [d for d in bag["dag_ids"] if d.startswith("govlake_ingest_")]
+    assert len(ingest) == 100 and "govlake_ingest_syn099" in ingest
 
 
 @pytest.mark.spark

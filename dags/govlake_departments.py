@@ -1,0 +1,102 @@
+"""DAG factory: one ingest DAG per registered department, plus the tier-building DAG they feed.
+
+The factory reads only the department registry (small local YAML files, no Spark, no network,
+no Airflow Variables). Each `govlake_ingest_<department>` DAG runs on the department's own
+schedule; when it ingested new rows it emits the `govlake://base/detections` asset event, and
+the `govlake_tiers` DAG (data-aware scheduling) rebuilds the analytic and application tiers and
+refreshes Trino once for any number of such events.
+"""
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Asset, task
+
+from govlake.departments.registry import load_all
+from govlake.settings import load_settings
+
+BASE_DETECTIONS = Asset("govlake://base/detections")
+START = pendulum.datetime(2026, 11, 1, tz="UTC")
+
+
+def _run_time(context):
+    return context.get("logical_date") or context["run_after"]
+
+
+def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
+    with DAG(
+        dag_id=f"govlake_ingest_{department_id}",
+        schedule=schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["govlake", "ingest", department_id],
+        doc_md=f"Ingest new landing files of {name} into the base tier.",
+    ) as dag:
+
+        @task(outlets=[BASE_DETECTIONS])
+        def ingest(**context) -> dict:
+            from airflow.exceptions import AirflowSkipException
+
+            from govlake.departments import registry
+            from govlake.pipeline.ingest import ingest_department
+            from govlake.settings import load_settings as settings_
+            from govlake.spark import get_spark
+
+            settings = settings_()
+            dept = registry.get(settings, department_id)
+            result = ingest_department(get_spark(settings), settings, dept, settings.landing_root / dept.id, _run_time(context))
+            if result is None:
+                raise AirflowSkipException("no new landing files")  # no asset event, no tier rebuild
+            return result.as_dict()
+
+        ingest()
+    return dag
+
+
+def tiers_dag() -> DAG:
+    with DAG(
+        dag_id="govlake_tiers",
+        schedule=[BASE_DETECTIONS],
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["govlake", "analytic", "application"],
+        doc_md="Rebuild the analytic and application tiers and refresh Trino when base data changed.",
+    ) as dag:
+
+        @task
+        def build_analytic() -> dict:
+            from govlake.pipeline import analytic
+            from govlake.secrets import token_key
+            from govlake.settings import load_settings as settings_
+            from govlake.spark import get_spark
+
+            settings = settings_()
+            return analytic.build(get_spark(settings), settings, token_key(settings))
+
+        @task
+        def publish(_analytic: dict, **context) -> list[dict]:
+            from govlake.contracts import spec
+            from govlake.pipeline import application
+            from govlake.settings import load_settings as settings_
+            from govlake.spark import get_spark
+
+            settings = settings_()
+            return [p.__dict__ for p in application.publish(get_spark(settings), settings, spec.load_all(settings), _run_time(context))]
+
+        @task
+        def serve(published: list[dict]) -> dict:
+            from govlake import serving
+            from govlake.pipeline import application, main_job
+            from govlake.settings import load_settings as settings_
+
+            settings = settings_()
+            return serving.sync(settings, main_job.served_tables(settings, [application.Published(**p) for p in published]))
+
+        serve(publish(build_analytic()))
+    return dag
+
+
+for _dept in load_all(load_settings()):
+    globals()[f"govlake_ingest_{_dept.id}"] = ingest_dag(_dept.id, _dept.schedule, _dept.name)
+globals()["govlake_tiers"] = tiers_dag()
