@@ -58,11 +58,18 @@ def _overwrite(spark: SparkSession, settings: Settings, tier: str, table: str, d
     return path
 
 
+def promotable(detections: DataFrame, batch_log: DataFrame) -> DataFrame:
+    """Drop rows whose batch failed a critical quality expectation (the quality gate)."""
+    failed = batch_log.where(F.col("quality_status") == "failed").select("batch_id").distinct()
+    return detections.join(F.broadcast(failed), "batch_id", "left_anti")
+
+
 def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, int]:
-    """Rebuild the analytic tables from base; return their row counts."""
+    """Rebuild the analytic tables from base (batches that passed the quality gate); return row counts."""
     policy = masking_policy(settings)
-    base = lambda t: spark.read.format("delta").load(schemas.table_path(settings, "base", t))  # noqa: E731
-    deid = detections_deidentified(base("detections"), base("cameras"), key, policy["grid"]["cell_size_deg"])
+    base = lambda t: spark.read.format("delta").load(schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", t)))  # noqa: E731
+    detections = promotable(base("detections"), base("batch_log"))
+    deid = detections_deidentified(detections, base("cameras"), key, policy["grid"]["cell_size_deg"])
     _overwrite(spark, settings, "analytic", "detections_deidentified", deid)
     stored = spark.read.format("delta").load(schemas.table_path(settings, "analytic", "detections_deidentified"))
     _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"]["k"]))

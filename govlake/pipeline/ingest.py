@@ -18,7 +18,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import coordinates, schemas
+from govlake import coordinates, quality, schemas
 from govlake.departments.registry import Department, FieldMap, Source
 from govlake.settings import Settings
 
@@ -42,6 +42,7 @@ class EntityResult:
     extra_fields: list[str] = field(default_factory=list)
     rejected_files: dict[str, str] = field(default_factory=dict)
     quality_status: str = "not_run"
+    quality_failures: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -287,6 +288,22 @@ def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], co
     )
 
 
+def run_quality_gate(
+    spark: SparkSession, settings: Settings, batch: DataFrame, dept_id: str, entity: str, batch_id: str, run_time: datetime
+) -> "quality.QualityResult":
+    """Run the entity's expectation suite on the batch's accepted rows and store every outcome."""
+    result = quality.validate(batch, quality.load_suite(settings, "base", entity))
+    q_schema = schemas.load_schema(settings, "base", "quality_results")
+    rows = [
+        (batch_id, dept_id, entity, result.suite, o.expectation, o.column or "", str(o.critical).lower(),
+         str(o.success).lower(), o.unexpected_count, o.detail, run_time)
+        for o in result.outcomes
+    ]
+    df = spark.createDataFrame(rows, q_schema.spark_schema()).dropDuplicates(q_schema.key)
+    merge_into(spark, schemas.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names())
+    return result
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -361,6 +378,7 @@ def ingest_department(
             manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, "rejected" if p.name in rejected else "ingested"))
         read = accepted = quarantined = 0
         drift = Drift([], [])
+        gate = None
         if paths:
             schema = schemas.load_schema(settings, "base", entity)
             path = schemas.ensure_table(spark, settings, schema)
@@ -373,6 +391,7 @@ def ingest_department(
             bad = checked.where(F.col("_reason").isNotNull())
             deduped = checked.where(F.col("_reason").isNull()).dropDuplicates(schema.key).persist()
             read, quarantined, accepted = checked.count(), bad.count(), deduped.count()
+            gate = run_quality_gate(spark, settings, deduped.select(*schema.names()), dept.id, entity, batch_id, run_time)
             if quarantined:
                 q = bad.select(
                     F.lit(batch_id).alias("batch_id"), F.lit(dept.id).alias("department"), F.lit(entity).alias("entity"),
@@ -386,7 +405,8 @@ def ingest_department(
             checked.unpersist()
         result = EntityResult(
             entity, [p.name for p in paths], read, accepted, quarantined, read - accepted - quarantined,
-            drift.missing, drift.extra, rejected,
+            drift.missing, drift.extra, rejected, gate.status if gate else "not_run",
+            gate.failed_critical if gate else [],
         )
         results.append(result)
     batch = BatchResult(batch_id, dept.id, results)

@@ -24,7 +24,7 @@ from govlake.settings import Settings
 
 log = logging.getLogger("govlake.job")
 
-BASE_TABLES = ("cameras", "detections", "quarantine", "batch_log", "ingest_manifest")
+BASE_TABLES = ("cameras", "detections", "quarantine", "batch_log", "ingest_manifest", "quality_results")
 ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly")
 
 

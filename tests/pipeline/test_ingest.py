@@ -111,3 +111,30 @@ def test_unreadable_files_are_kept_aside_and_reported(spark, make_settings, tmp_
     assert kept.read_bytes() == b"PAR1 this is not parquet"
     assert "UNREADABLE_PARQUET" in (landing / "_rejected" / "detections_broken.parquet.reason.txt").read_text()
     assert feed.paths["detections"].name in det.files
+
+
+def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark, make_settings, tmp_path):
+    from govlake.pipeline import analytic
+    from govlake.secrets import TokenKey
+
+    settings = make_settings()
+    good_dept, bad_dept = registry.get(settings, "transport"), registry.get(settings, "traffic")
+    generator.generate(good_dept, tmp_path / "good", rows=60, seed=4, start=SAMPLE_START)
+    data = generator.canonical(bad_dept, rows=40, seed=4, start=SAMPLE_START)
+    for d in data.detections:
+        d["model_version"] = None  # a feed that lost its model versions
+    generator.write(data.cameras, bad_dept.sources["cameras"], bad_dept, tmp_path / "bad" / "cameras_1.jsonl")
+    generator.write(data.detections, bad_dept.sources["detections"], bad_dept, tmp_path / "bad" / "detections_1.jsonl")
+    good = ingest.ingest_department(spark, settings, good_dept, tmp_path / "good", RUN_TIME)
+    bad = ingest.ingest_department(spark, settings, bad_dept, tmp_path / "bad", RUN_TIME)
+    bad_det = next(e for e in bad.entities if e.entity == "detections")
+    assert bad_det.quality_status == "failed" and bad_det.quality_failures == ["expect_column_values_to_not_be_null(model_version)"]
+    assert next(e for e in good.entities if e.entity == "detections").quality_status == "passed"
+    assert bad_det.accepted == 40  # the rows are kept in base ...
+    counts = analytic.build(spark, settings, TokenKey("t1", b"k" * 32))
+    assert counts["detections_deidentified"] == 60  # ... but only the good batch is promoted
+    results = spark.read.format("delta").load(schemas.table_path(settings, "base", "quality_results"))
+    failed = results.where((F.col("batch_id") == bad.batch_id) & (F.col("success") == "false")).collect()
+    assert [(r.expectation, r.column_name, r.critical, r.unexpected_count) for r in failed] == [
+        ("expect_column_values_to_not_be_null", "model_version", "true", 40)
+    ]

@@ -1,0 +1,109 @@
+"""Quality gates: Great Expectations suites (`expectations/base.<table>.json`) run on every batch.
+
+Suites execute on Spark (GX's Spark datasource over the batch DataFrame, no pandas on the
+driver). Each expectation's outcome becomes a row of `base.quality_results`; a failed
+expectation marked `meta.critical` fails the batch, which then stays out of the analytic tier
+until a corrected batch arrives.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+from govlake.errors import ConfigError
+from govlake.settings import Settings
+
+log = logging.getLogger("govlake.quality")
+
+
+@dataclass
+class Outcome:
+    expectation: str
+    column: str | None
+    critical: bool
+    success: bool
+    unexpected_count: int | None
+    detail: str
+
+
+@dataclass
+class QualityResult:
+    suite: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "failed" if any(o.critical and not o.success for o in self.outcomes) else "passed"
+
+    @property
+    def failed_critical(self) -> list[str]:
+        return [f"{o.expectation}({o.column})" for o in self.outcomes if o.critical and not o.success]
+
+
+def suite_path(settings: Settings, tier: str, table: str) -> Path:
+    return settings.path("expectations", f"{tier}.{table}.json")
+
+
+def load_suite(settings: Settings, tier: str, table: str) -> dict:
+    path = suite_path(settings, tier, table)
+    try:
+        suite = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no expectation suite for `{tier}.{table}`: expected {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"expectation suite `{path}` is not valid JSON: {exc}") from exc
+    for i, e in enumerate(suite.get("expectations", [])):
+        if "type" not in e or "kwargs" not in e:
+            raise ConfigError(f"expectation suite `{path}`: expectation #{i} needs `type` and `kwargs`")
+    return suite
+
+
+@lru_cache(maxsize=1)
+def _batch_definition():
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_spark(name="govlake")
+    asset = source.add_dataframe_asset(name="batch")
+    return context, asset.add_batch_definition_whole_dataframe("whole")
+
+
+@lru_cache(maxsize=16)
+def _suite(name: str, expectations_json: str):
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    context, _ = _batch_definition()
+    suite = gx.ExpectationSuite(name=f"{name}-{abs(hash(expectations_json))}")
+    for e in json.loads(expectations_json):
+        suite.add_expectation_configuration(ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})))
+    return context.suites.add(suite)
+
+
+def validate(df: DataFrame, suite: dict) -> QualityResult:
+    """Run `suite` on the batch `df` with Spark; one Outcome per expectation."""
+    _, batch_definition = _batch_definition()
+    gx_suite = _suite(suite["name"], json.dumps(suite["expectations"], sort_keys=True))
+    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(gx_suite)
+    outcomes = []
+    for r in result.results:
+        cfg = r.expectation_config
+        res = r.result or {}
+        outcomes.append(
+            Outcome(
+                expectation=cfg.type,
+                column=cfg.kwargs.get("column"),
+                critical=bool((cfg.meta or {}).get("critical", False)),
+                success=bool(r.success),
+                unexpected_count=res.get("unexpected_count"),
+                # never the unexpected values themselves: they may be personal data
+                detail=json.dumps({k: res[k] for k in ("observed_value", "unexpected_percent") if k in res},
+                                  default=str, ensure_ascii=False)[:1000],
+            )
+        )
+    return QualityResult(suite["name"], outcomes)
