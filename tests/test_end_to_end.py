@@ -90,3 +90,21 @@ def test_redropping_the_same_files_changes_nothing(settings, spark, lakehouse):
     assert report.failures == {} and report.batches == [] and report.catalog["registered"] == []
     assert q("SELECT count(*), count(DISTINCT detection_id), max(batch_id) FROM base.detections") == before
     assert sorted(q("SELECT * FROM app_transport.traffic_flows_hourly")) == flows_before
+
+
+def test_a_new_file_is_queryable_in_base_through_trino_right_after_its_ingest(settings, spark, lakehouse):
+    import time
+
+    from govlake.departments import generator, registry
+    from govlake.pipeline.ingest import ingest_department
+    from tests.conftest import SAMPLE_START
+
+    q = lambda s: sql.query(settings, "ops_admin", s).rows[0][0]  # noqa: E731
+    before = q("SELECT count(*) FROM base.detections WHERE department = 'traffic'")
+    dept = registry.get(settings, "traffic")
+    t0 = time.perf_counter()
+    generator.generate(dept, settings.landing_root / "traffic", rows=50, seed=77, start=SAMPLE_START)
+    ingest_department(spark, settings, dept, settings.landing_root / "traffic", RUN_TIME)
+    after = q("SELECT count(*) FROM base.detections WHERE department = 'traffic'")
+    print(f"drop -> queryable in Trino: {time.perf_counter() - t0:.1f}s (ingest + first query)")
+    assert after == before + 50

@@ -36,6 +36,11 @@ EXAMPLES = [
     ),
     (
         "ops_admin",
+        "Platform operator: why rows were quarantined (nothing a department sends is lost)",
+        "SELECT department, reason, count(*) AS row_count FROM base.quarantine GROUP BY department, reason ORDER BY department, reason",
+    ),
+    (
+        "ops_admin",
         "Platform operator: the tiers behind them",
         "SELECT 'base.detections' AS table_name, count(*) AS row_count FROM base.detections UNION ALL "
         "SELECT 'base.quarantine', count(*) FROM base.quarantine UNION ALL "

@@ -19,9 +19,12 @@ def register(sub) -> None:
 
 def print_batch(b) -> None:
     t = b.totals
+    gate = "failed" if any(e.quality_status == "failed" for e in b.entities) else "passed"
     print(f"ingest {b.department:10} batch {b.batch_id}: read {t['read']}, accepted {t['accepted']}, "
-          f"quarantined {t['quarantined']}, duplicates {t['duplicates']}")
+          f"quarantined {t['quarantined']}, duplicates {t['duplicates']}, quality gate {gate}")
     for e in b.entities:
+        if e.quality_status == "failed":
+            print(f"  quality gate FAILED for {e.entity}: {', '.join(e.quality_failures)} (batch kept in base, not promoted)")
         for name, reason in e.rejected_files.items():
             print(f"  rejected file {name}: {reason} (kept in _rejected/)")
         if e.missing_fields or e.extra_fields:
