@@ -69,11 +69,9 @@ def query(settings: Settings, user: str, sql: str) -> Result:
         rows = cur.fetchall()
         columns = [d[0] for d in cur.description] if cur.description else []
         return Result(columns, [list(r) for r in rows])
-    except trino.exceptions.TrinoUserError as exc:
-        raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
     except trino.exceptions.TrinoQueryError as exc:
         raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
-    except (ConnectionError, OSError) as exc:
-        raise ServiceError(f"cannot reach Trino at {settings.trino_endpoint} ({exc}); run `govlake up`", transient=True) from exc
+    except (trino.exceptions.TrinoConnectionError, ConnectionError, OSError) as exc:
+        raise ServiceError(f"cannot reach Trino at {settings.trino_endpoint}; start it with `govlake up` (or check GOVLAKE_TRINO_URL / GOVLAKE_TRINO_PORT)", transient=True) from exc
     finally:
         conn.close()

@@ -54,3 +54,10 @@ def test_sql_as_unknown_user_fails_before_connecting(trino_server):
 def test_status_reports_running_trino_with_memory(trino_server):
     services = json.loads(govlake("status", "--json").stdout)["services"]
     assert services[0]["name"] == "trino" and services[0]["state"] == "running" and services[0]["memory_mb"] > 100
+
+
+def test_sql_without_a_running_server_says_how_to_start_it(tmp_path):
+    env = os.environ | {"GOVLAKE_STATE_DIR": str(tmp_path / "state"), "GOVLAKE_TRINO_PORT": "1"}
+    proc = subprocess.run([sys.executable, "-m", "govlake", "sql", "--as", "ops_admin", "SELECT 1"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1
+    assert "cannot reach Trino" in proc.stderr and "govlake up" in proc.stderr and "Traceback" not in proc.stderr
