@@ -66,8 +66,14 @@ def load_suite(settings: Settings, tier: str, table: str) -> dict:
 @lru_cache(maxsize=1)
 def _batch_definition():
     import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False),  # batch logs, not terminal animations
+        analytics_enabled=False,
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_spark(name="govlake")
     asset = source.add_dataframe_asset(name="batch")
     return context, asset.add_batch_definition_whole_dataframe("whole")
