@@ -59,12 +59,16 @@ def main() -> int:
 
     count = lambda: sql.query(settings, "ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{args.department}'").rows[0][0]  # noqa: E731
     before = count()
+    api_port = _free_port()
     env = os.environ | {
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__API__PORT": str(_free_port()),
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
+        # standalone starts its parts as `airflow ...` subprocesses: the venv's bin must be on PATH
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log = (settings.logs_dir / "airflow-standalone.log").open("wb")

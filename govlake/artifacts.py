@@ -72,7 +72,8 @@ def load_manifest(settings: Settings) -> ArtifactManifest:
         raise ConfigError(f"artifact manifest `{path}` is invalid: {exc}") from exc
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -89,7 +90,7 @@ def _verified(path: Path, sha256: str) -> bool:
     key = f"{sha256} {st.st_size} {st.st_mtime_ns}"
     if stamp.is_file() and stamp.read_text() == key:
         return True
-    if _sha256(path) != sha256:
+    if sha256_file(path) != sha256:
         return False
     stamp.write_text(key)
     return True
@@ -126,7 +127,7 @@ def fetch(artifact: Artifact, settings: Settings, *, log=print, retries: int = 3
             f"GOVLAKE_MAVEN_REPO, then rerun",
             transient=True,
         )
-    actual = _sha256(part)
+    actual = sha256_file(part)
     if actual != artifact.sha256:
         part.unlink(missing_ok=True)
         raise DownloadError(

@@ -19,6 +19,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from govlake import coordinates, quality, schemas
+from govlake.artifacts import sha256_file
 from govlake.departments.registry import Department, FieldMap, Source
 from govlake.settings import Settings
 
@@ -304,14 +305,6 @@ def run_quality_gate(
     return result
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _processed_hashes(spark: SparkSession, settings: Settings, dept_id: str) -> set[str]:
     path = schemas.table_path(settings, "base", "ingest_manifest")
     from delta.tables import DeltaTable
@@ -353,7 +346,7 @@ def ingest_department(
     already: list[Path] = []
     for entity, source in dept.sources.items():
         for p in landing_files(source, landing):
-            hashes[p] = _file_sha256(p)
+            hashes[p] = sha256_file(p)
             if hashes[p] in done:
                 already.append(p)
             else:
