@@ -35,7 +35,7 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 
         @task(outlets=[BASE_DETECTIONS])
         def ingest(**context) -> dict:
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             from govlake.departments import registry
             from govlake.pipeline.ingest import ingest_department

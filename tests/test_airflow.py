@@ -58,6 +58,14 @@ def test_one_ingest_dag_per_registry_file_with_100_departments(settings, project
 @pytest.mark.spark
 @pytest.mark.trino
 def test_main_dag_runs_end_to_end(settings, project_root, lakehouse):
+    from govlake import sql
+    from govlake.departments import generator, registry
+    from tests.conftest import SAMPLE_START
+
+    count = lambda: sql.query(settings, "ops_admin", "SELECT count(*) FROM base.detections WHERE department = 'police'").rows[0][0]  # noqa: E731
+    before = count()
+    # a new file, so the DAG's ingest task does real work with Airflow's own logical date
+    generator.generate(registry.get(settings, "police"), settings.landing_root / "police", rows=30, seed=55, start=SAMPLE_START)
     env = airflow_env(settings, project_root)
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=env, timeout=600)
@@ -71,3 +79,4 @@ def test_main_dag_runs_end_to_end(settings, project_root, lakehouse):
         assert f"[DAG TEST] end task task_id={task}" in log
     finished = [line for line in log.splitlines() if "DagRun Finished" in line]
     assert finished and "state=success" in finished[-1], finished
+    assert count() == before + 30

@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -72,6 +72,14 @@ class BatchResult:
             "balanced": all(e.balanced for e in self.entities),
             "entities": [asdict(e) | {"balanced": e.balanced} for e in self.entities],
         }
+
+
+def plain_utc(when: datetime) -> datetime:
+    """The run's logical time as a plain UTC datetime (Airflow hands in pendulum DateTimes,
+    which Spark's row conversion rejects)."""
+    if when.tzinfo is None:
+        raise ValueError("run time must be timezone-aware")
+    return datetime.fromtimestamp(when.timestamp(), tz=timezone.utc)
 
 
 def landing_files(source: Source, landing: Path) -> list[Path]:
@@ -340,6 +348,7 @@ def ingest_department(
     the files move to `_ingested/`. A crash before the manifest commit leaves the files in
     place and the rerun repeats the (idempotent) MERGEs; after it, the rerun only archives.
     """
+    run_time = plain_utc(run_time)
     done = _processed_hashes(spark, settings, dept.id)
     files: dict[str, list[Path]] = {}
     hashes: dict[Path, str] = {}

@@ -18,7 +18,7 @@ from govlake.contracts import spec as contracts
 from govlake.departments import registry
 from govlake.errors import GovlakeError
 from govlake.pipeline import analytic, application
-from govlake.pipeline.ingest import BatchResult, ingest_department
+from govlake.pipeline.ingest import BatchResult, ingest_department, plain_utc
 from govlake.secrets import token_key
 from govlake.settings import Settings
 
@@ -49,7 +49,7 @@ class RunReport:
 
 
 def ingest_all(spark: SparkSession, settings: Settings, run_time: datetime, landing_root: Path, only: list[str] | None = None) -> RunReport:
-    report = RunReport(run_time)
+    report = RunReport(plain_utc(run_time))
     for dept in registry.load_all(settings):
         if only and dept.id not in only:
             continue
@@ -76,8 +76,7 @@ def served_tables(settings: Settings, published: list[application.Published]) ->
 
 
 def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> RunReport:
-    if run_time.tzinfo is None:
-        raise ValueError("run_time must be timezone-aware")
+    run_time = plain_utc(run_time)
     report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
     report.analytic_rows = analytic.build(spark, settings, token_key(settings))
     report.published = application.publish(spark, settings, contracts.load_all(settings), run_time)
