@@ -46,6 +46,7 @@ lock: | $(BIN)/uv
 bench: setup
 	$(BIN)/python bench/run.py dagbag
 	$(BIN)/python bench/run.py ingest
+	$(BIN)/python bench/freshness.py
 
 clean: down
 	rm -rf .govlake
