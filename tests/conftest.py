@@ -88,3 +88,9 @@ def lakehouse(settings, spark, trino_server, sample_data):
     report = main_job.run(spark, settings, RUN_TIME)
     assert report.failures == {}
     return report
+
+
+def pytest_collection_modifyitems(config, items):
+    """Airflow tests run last: the DAG run ingests extra files into the shared lakehouse, and the
+    end-to-end tests compare that lakehouse with the sample data exactly."""
+    items.sort(key=lambda item: item.get_closest_marker("airflow") is not None)
