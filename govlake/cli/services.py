@@ -45,8 +45,39 @@ def down(args) -> int:
 def status(args) -> int:
     settings = load_settings()
     st = trino.status(settings)
-    _show([st], args.json)
+    health = ingest_health(settings) if st.state in ("running", "external") else None
+    if args.json:
+        emit_json({"services": [st.as_dict()], "ingest": health})
+    else:
+        _show([st], False)
+        if health:
+            print(f"ingest   {health['batches']} batches, {health['quarantined_rows']} rows quarantined, "
+                  f"{health['quality_failed_batches']} batches failed the quality gate, {health['unbalanced_batches']} unbalanced")
+            for f in health["quality_failures"]:
+                print(f"  quality gate failed: {f['department']} {f['entity']} batch {f['batch_id']}")
     return 0 if st.state in ("running", "external", "stopped") else 1
+
+
+def ingest_health(settings) -> dict | None:
+    """Batch accounting and quality-gate failures from base.batch_log, through Trino."""
+    from govlake import sql
+    from govlake.errors import GovlakeError
+
+    try:
+        totals = sql.query(
+            settings, "etl_service",
+            "SELECT count(DISTINCT batch_id), coalesce(sum(quarantined), 0), "
+            "count(DISTINCT CASE WHEN quality_status = 'failed' THEN batch_id END), "
+            "count(DISTINCT CASE WHEN balanced <> 'true' THEN batch_id END) FROM base.batch_log",
+        ).rows[0]
+        failed = sql.query(
+            settings, "etl_service",
+            "SELECT department, entity, batch_id FROM base.batch_log WHERE quality_status = 'failed' ORDER BY ingested_at DESC LIMIT 10",
+        ).as_dicts()
+    except GovlakeError:
+        return None  # nothing ingested yet (no batch log table)
+    return {"batches": totals[0], "quarantined_rows": totals[1], "quality_failed_batches": totals[2],
+            "unbalanced_batches": totals[3], "quality_failures": failed}
 
 
 def register_fetch(sub) -> None:

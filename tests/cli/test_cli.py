@@ -51,9 +51,13 @@ def test_sql_as_unknown_user_fails_before_connecting(trino_server):
 
 
 @pytest.mark.trino
-def test_status_reports_running_trino_with_memory(trino_server):
-    services = json.loads(govlake("status", "--json").stdout)["services"]
+@pytest.mark.spark
+def test_status_reports_running_trino_and_ingest_health(lakehouse):
+    status = json.loads(govlake("status", "--json").stdout)
+    services = status["services"]
     assert services[0]["name"] == "trino" and services[0]["state"] == "running" and services[0]["memory_mb"] > 100
+    assert status["ingest"]["batches"] == 3 and status["ingest"]["quality_failed_batches"] == 0
+    assert status["ingest"]["unbalanced_batches"] == 0
 
 
 def test_sql_without_a_running_server_says_how_to_start_it(tmp_path):
