@@ -66,32 +66,24 @@ def tiers_dag() -> DAG:
 
         @task
         def build_analytic() -> dict:
-            from govlake.pipeline import analytic
-            from govlake.secrets import token_key
+            from govlake.pipeline import main_job
             from govlake.settings import load_settings as settings_
-            from govlake.spark import get_spark
 
-            settings = settings_()
-            return analytic.build(get_spark(settings), settings, token_key(settings))
+            return main_job.stage_analytic(settings_())
 
         @task
         def publish(_analytic: dict, **context) -> list[dict]:
-            from govlake.contracts import spec
-            from govlake.pipeline import application
+            from govlake.pipeline import main_job
             from govlake.settings import load_settings as settings_
-            from govlake.spark import get_spark
 
-            settings = settings_()
-            return [p.__dict__ for p in application.publish(get_spark(settings), settings, spec.load_all(settings), _run_time(context))]
+            return main_job.stage_publish(settings_(), _run_time(context))
 
         @task
         def serve(published: list[dict]) -> dict:
-            from govlake import serving
-            from govlake.pipeline import application, main_job
+            from govlake.pipeline import main_job
             from govlake.settings import load_settings as settings_
 
-            settings = settings_()
-            return serving.sync(settings, main_job.served_tables(settings, [application.Published(**p) for p in published]))
+            return main_job.stage_serve(settings_(), published)
 
         serve(publish(build_analytic()))
     return dag

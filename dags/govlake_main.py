@@ -28,45 +28,33 @@ def govlake_main():
     def ingest(**context) -> dict:
         from govlake.pipeline import main_job
         from govlake.settings import load_settings
-        from govlake.spark import get_spark
 
-        settings = load_settings()
-        report = main_job.ingest_all(get_spark(settings), settings, _run_time(context), settings.landing_root)
-        if report.failures:
+        report = main_job.stage_ingest(load_settings(), _run_time(context))
+        if report["failures"]:
             # other departments were ingested; the failure is reported, not hidden
-            print(f"departments with failed ingest: {report.failures}")
-        return report.as_dict()
+            print(f"departments with failed ingest: {report['failures']}")
+        return report
 
     @task
     def build_analytic(_ingested: dict) -> dict:
-        from govlake.pipeline import analytic
-        from govlake.secrets import token_key
+        from govlake.pipeline import main_job
         from govlake.settings import load_settings
-        from govlake.spark import get_spark
 
-        settings = load_settings()
-        return analytic.build(get_spark(settings), settings, token_key(settings))
+        return main_job.stage_analytic(load_settings())
 
     @task
     def publish(_analytic: dict, **context) -> list[dict]:
-        from govlake.contracts import spec
-        from govlake.pipeline import application
+        from govlake.pipeline import main_job
         from govlake.settings import load_settings
-        from govlake.spark import get_spark
 
-        settings = load_settings()
-        published = application.publish(get_spark(settings), settings, spec.load_all(settings), _run_time(context))
-        return [p.__dict__ for p in published]
+        return main_job.stage_publish(load_settings(), _run_time(context))
 
     @task
     def serve(published: list[dict]) -> dict:
-        from govlake import serving
-        from govlake.pipeline import application, main_job
+        from govlake.pipeline import main_job
         from govlake.settings import load_settings
 
-        settings = load_settings()
-        tables = main_job.served_tables(settings, [application.Published(**p) for p in published])
-        return serving.sync(settings, tables)
+        return main_job.stage_serve(load_settings(), published)
 
     serve(publish(build_analytic(ingest())))
 

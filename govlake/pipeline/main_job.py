@@ -83,3 +83,27 @@ def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_
     if serve:
         report.catalog = serving.sync(settings, served_tables(settings, report.published))
     return report
+
+
+# The stages as the Airflow DAGs run them, one task each (settings in, JSON-able results out).
+def stage_ingest(settings: Settings, run_time: datetime) -> dict:
+    from govlake.spark import get_spark
+
+    return ingest_all(get_spark(settings), settings, run_time, settings.landing_root).as_dict()
+
+
+def stage_analytic(settings: Settings) -> dict[str, int]:
+    from govlake.spark import get_spark
+
+    return analytic.build(get_spark(settings), settings, token_key(settings))
+
+
+def stage_publish(settings: Settings, run_time: datetime) -> list[dict]:
+    from govlake.spark import get_spark
+
+    published = application.publish(get_spark(settings), settings, contracts.load_all(settings), plain_utc(run_time))
+    return [p.__dict__ for p in published]
+
+
+def stage_serve(settings: Settings, published: list[dict]) -> dict[str, list[str]]:
+    return serving.sync(settings, served_tables(settings, [application.Published(**p) for p in published]))
