@@ -41,3 +41,7 @@ class IdentityError(GovlakeError):
 
 class QueryError(GovlakeError):
     """A SQL query failed in Trino."""
+
+
+class InputError(GovlakeError):
+    """Input data the command cannot read (wrong encoding, unknown format)."""

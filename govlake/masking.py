@@ -48,3 +48,84 @@ def grid_cell(lon: Column, lat: Column, size_deg: float) -> Column:
         F.floor(lat / F.lit(size_deg)).cast("long").cast("string"),
         F.floor(lon / F.lit(size_deg)).cast("long").cast("string"),
     )
+
+
+def day(col: Column) -> Column:
+    """Generalise a timestamp to the start of its day."""
+    return F.date_trunc("day", col)
+
+
+def mask_plate(col: Column) -> Column:
+    """Partial mask of a licence plate: province, authority letter and the last two characters
+    stay (`京A***12`); anything shorter than 5 characters is fully masked."""
+    n = F.char_length(col)
+    return F.when(col.isNull(), None).when(n < 5, F.lit("***")).otherwise(
+        F.concat(F.substring(col, 1, 2), F.repeat(F.lit("*"), n - 4), F.substring(col, -2, 2))
+    )
+
+
+def mask_phone(col: Column) -> Column:
+    """Partial mask of a mainland mobile number: first 3 and last 4 digits stay (`138****5678`);
+    a +86 prefix and separators are dropped first."""
+    digits = F.regexp_replace(F.regexp_replace(col, r"[\s-]", ""), r"^(\+|00)?86(?=1\d{10}$)", "")
+    return F.when(col.isNull(), None).when(F.char_length(digits) == 11, F.concat(F.substring(digits, 1, 3), F.lit("****"), F.substring(digits, -4, 4))).otherwise(
+        F.lit("***")
+    )
+
+
+def mask_id_number(col: Column) -> Column:
+    """Partial mask of a resident identity number: only the 6 region digits stay (`110105************`)."""
+    return F.when(col.isNull(), None).otherwise(F.concat(F.substring(col, 1, 6), F.repeat(F.lit("*"), F.greatest(F.char_length(col) - 6, F.lit(0)))))
+
+
+def age_band(col: Column, width: int = 10) -> Column:
+    """Generalise an age in years to a band like `30-39`."""
+    lo = (F.floor(col / F.lit(width)) * width).cast("int")
+    return F.when(col.isNull(), None).otherwise(F.concat(lo.cast("string"), F.lit("-"), (lo + width - 1).cast("string")))
+
+
+def id_check_ok(col: Column) -> Column:
+    """GB 11643 check-digit validity of an 18-character identity number, as a native column."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum((F.substring(col, i + 1, 1).cast("int") * w for i, w in enumerate(weights)), F.lit(0))
+    expected = F.substring(F.lit("10X98765432"), (total % 11) + 1, 1)
+    return col.rlike(r"^\d{17}[\dXx]$") & (F.upper(F.substring(col, 18, 1)) == expected)
+
+
+def scrub_text(col: Column) -> Column:
+    """Free text with every recognised entity replaced by its typed placeholder, computed in
+    batches by an Arrow (pandas) UDF calling the recognizers directly (no NLP pipeline per row)."""
+    return _scrub_udf()(col)
+
+
+def _scrub_udf():
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")
+    def scrub(texts: pd.Series) -> pd.Series:
+        from govlake.pii.recognizers import scrub as scrub_one
+
+        return texts.map(lambda t: None if t is None else scrub_one(t))
+
+    return scrub
+
+
+def apply(method: str, col: Column, key: TokenKey | None = None, params: dict | None = None) -> Column | None:
+    """Apply a masking method named in policies/masking.yaml; None means the column is suppressed."""
+    params = params or {}
+    if method == "identity":
+        return col
+    if method == "token":
+        if key is None:
+            raise ValueError("method `token` needs a token key")
+        return token(col, key)
+    simple = {"hour": hour, "day": day, "mask_plate": mask_plate, "mask_phone": mask_phone, "mask_id_number": mask_id_number,
+              "scrub": scrub_text}
+    if method in simple:
+        return simple[method](col)
+    if method == "age_band":
+        return age_band(col, int(params.get("width", 10)))
+    if method == "suppress":
+        return None
+    raise ValueError(f"unknown masking method `{method}`; see policies/masking.yaml")

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     departments_dir: Path | None = Field(None, description="department registry folder; default <home>/catalog/departments")
     warehouse: str | None = Field(None, description="warehouse root: a local path (default <state>/warehouse) or s3a://bucket/prefix")
 
+    governance_url: str | None = Field(None, description="SQLAlchemy URL of the governance store; default sqlite:///<state>/governance.db")
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4

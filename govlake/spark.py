@@ -7,6 +7,7 @@ resolution at run time), so a session starts offline once `make setup` has run.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from govlake import artifacts
@@ -61,6 +62,8 @@ def get_spark(settings: Settings) -> "SparkSession":
     settings.state.mkdir(parents=True, exist_ok=True)
     if settings.spark_master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (Arrow UDFs) run the driver's interpreter, which has govlake and its locked deps
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)

@@ -45,7 +45,15 @@ EXAMPLES = [
         "SELECT 'base.detections' AS table_name, count(*) AS row_count FROM base.detections UNION ALL "
         "SELECT 'base.quarantine', count(*) FROM base.quarantine UNION ALL "
         "SELECT 'analytic.detections_deidentified', count(*) FROM analytic.detections_deidentified UNION ALL "
-        "SELECT 'analytic.flow_hourly', count(*) FROM analytic.flow_hourly ORDER BY 1",
+        "SELECT 'analytic.flow_hourly', count(*) FROM analytic.flow_hourly UNION ALL "
+        "SELECT 'base.events', count(*) FROM base.events UNION ALL "
+        "SELECT 'analytic.events_deidentified', count(*) FROM analytic.events_deidentified ORDER BY 1",
+    ),
+    (
+        "zhao_compliance",
+        "Compliance officer: incident notes in the analytic tier, personal information scrubbed",
+        "SELECT department, category, note_scrubbed FROM analytic.events_deidentified "
+        "WHERE event_type = 'report' ORDER BY department, category, note_scrubbed LIMIT 6",
     ),
     ("li_transport_analyst", "Who Trino thinks the analyst is", "SELECT current_user AS user_name, current_groups() AS user_groups"),
 ]

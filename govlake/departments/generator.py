@@ -18,11 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from govlake.coordinates import from_wgs84
+from govlake.departments import personal
+from govlake.departments.personal import plate
 from govlake.departments.registry import TIME_FORMATS, Department, FieldMap, Source
 
-PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # GA 36 excludes I and O
-PLATE_CHARS = PLATE_LETTERS + "0123456789"
 OBJECT_TYPES = [("motor_vehicle", 55), ("person", 15), ("non_motor_vehicle", 14), ("face", 10), ("thing", 4), ("scene", 2)]
 COLOURS = ["white", "black", "silver", "red", "blue", "yellow", "green"]
 STATUSES = [("online", 85), ("offline", 10), ("fault", 5)]
@@ -34,19 +33,13 @@ CENTRES = {"110105": (116.486, 39.948), "110108": (116.298, 39.959), "110101": (
 class Canonical:
     cameras: list[dict] = field(default_factory=list)
     detections: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    notes: dict[str, personal.Note] = field(default_factory=dict)  # event id -> note with its labelled spans
 
 
 def _weighted(rng: random.Random, pairs):
     values, weights = zip(*pairs)
     return rng.choices(values, weights=weights)[0]
-
-
-def plate(rng: random.Random) -> str:
-    """A GA 36 plate: province + letter + 5 characters, or a new-energy plate with 6."""
-    head = rng.choice(PROVINCES) + rng.choice(PLATE_LETTERS)
-    if rng.random() < 0.2:
-        return head + rng.choice("DF") + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
-    return head + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
 
 
 def device_id(region_code: str, serial: int, industry: str = "00", kind: str = "132") -> str:
@@ -100,6 +93,23 @@ def canonical(dept: Department, *, rows: int, seed: int, start: datetime, camera
                 "image_ref": f"imgstore://{dept.id}/{observed:%Y%m%d}/{det_id}.jpg",
             }
         )
+    if "events" in dept.sources:  # own random stream: adding events leaves detections unchanged
+        erng = random.Random(f"{dept.id}:{seed}:events")
+        for n in range(max(1, rows // 10)):
+            kind, category, note = personal.note(erng)
+            event_id = f"E{dept.id[:2].upper()}{seed:04d}{n:07d}"
+            out.events.append(
+                {
+                    "event_id": event_id,
+                    "camera_id": erng.choice(out.cameras)["camera_id"] if kind == "alarm" or erng.random() < 0.5 else None,
+                    "occurred_at": start_utc + timedelta(seconds=erng.randrange(0, 24 * 3600)),
+                    "event_type": kind,
+                    "category": category,
+                    "severity": erng.randrange(1, 5),
+                    "note": note.text,
+                }
+            )
+            out.notes[event_id] = note
     return out
 
 
@@ -189,7 +199,7 @@ def inject_faults(data: Canonical, dept: Department, rng: random.Random, rate: f
         bad = dict(cams[-1], camera_id=device_id(dept.region_code, 999999), name="misplaced", longitude=200.0)
         cams.append(bad)
         counts["out_of_range_position"] += 1
-    return Canonical(cams, out), counts, text_faults
+    return Canonical(cams, out, data.events, data.notes), counts, text_faults
 
 
 def _encode_line(values: list, source: Source, fault: str | None, rng: random.Random) -> bytes:
@@ -260,7 +270,8 @@ def generate(
     dept: Department, out: Path, *, rows: int, seed: int, start: datetime,
     fault_rate: float = 0.0, faults: tuple[str, ...] = ROW_FAULTS + FILE_FAULTS,
 ) -> Feed:
-    """Write one cameras file and one detections file for `dept` into `out`.
+    """Write one cameras file, one detections file and (if the department sends them) one events
+    file for `dept` into `out`.
 
     With `fault_rate` > 0, about that share of detection rows carries one of `faults`, and the
     file-level faults (`extra_column`, `missing_column`) are applied to the detections file."""
@@ -282,4 +293,7 @@ def generate(
             text_faults=text_faults, extra_column=extra, drop_column=drop, rng=rng,
         ),
     }
+    if "events" in dept.sources:
+        src = dept.sources["events"]
+        paths["events"] = write(data.events, src, dept, out / src.pattern.replace("*", tag))
     return Feed(paths, data, counts)

@@ -90,7 +90,15 @@ class Department(BaseModel):
     coordinate_system: str
     region_code: str = Field(pattern=r"^\d{6}$")
     schedule: str = "*/5 * * * *"
-    sources: dict[Literal["cameras", "detections"], Source]
+    sources: dict[Literal["cameras", "detections", "events"], Source]
+
+    @field_validator("sources")
+    @classmethod
+    def _required_sources(cls, v: dict) -> dict:
+        missing = [e for e in ("cameras", "detections") if e not in v]
+        if missing:
+            raise ValueError(f"needs a source for {', '.join(missing)} (events is optional)")
+        return v
 
     @field_validator("timezone")
     @classmethod

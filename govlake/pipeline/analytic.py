@@ -18,6 +18,9 @@ from govlake.secrets import TokenKey
 from govlake.settings import Settings
 
 
+ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified")
+
+
 def masking_policy(settings: Settings) -> dict:
     return yaml.safe_load(Path(settings.path("policies", "masking.yaml")).read_text())["methods"]
 
@@ -37,6 +40,22 @@ def detections_deidentified(detections: DataFrame, cameras: DataFrame, key: Toke
         masking.token(F.col("plate_no"), key).alias("plate_token"),
         "vehicle_color",
         "model_version",
+    )
+
+
+def events_deidentified(events: DataFrame, cameras: DataFrame, key: TokenKey) -> DataFrame:
+    cams = cameras.select("camera_id", "region_code")
+    e = events.join(cams, "camera_id", "left")
+    return e.select(
+        masking.token(F.concat_ws(":", "department", "event_id"), key).alias("event_token"),
+        "department",
+        "camera_id",
+        "region_code",
+        masking.hour(F.col("occurred_at")).alias("occurred_hour"),
+        "event_type",
+        "category",
+        "severity",
+        masking.scrub_text(F.col("note")).alias("note_scrubbed"),
     )
 
 
@@ -73,7 +92,9 @@ def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, i
     _overwrite(spark, settings, "analytic", "detections_deidentified", deid)
     stored = spark.read.format("delta").load(schemas.table_path(settings, "analytic", "detections_deidentified"))
     _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"]["k"]))
+    events = promotable(base("events"), base("batch_log"))
+    _overwrite(spark, settings, "analytic", "events_deidentified", events_deidentified(events, base("cameras"), key))
     return {
         t: spark.read.format("delta").load(schemas.table_path(settings, "analytic", t)).count()
-        for t in ("detections_deidentified", "flow_hourly")
+        for t in ANALYTIC_TABLES
     }

@@ -3,24 +3,36 @@
 A department's files are read in its own format, mapped through its registry entry to the
 unified schema (names, code values, units, UTC, WGS-84), validated, and MERGEd into the base
 Delta tables by natural key. Rows that fail validation go whole to `base.quarantine` with a
-reason code. Every step but `ingest_department` is a pure DataFrame function.
+reason code. Every step but the orchestration (`ingest_departments`) is a pure DataFrame
+function.
+
+Many departments are ingested in one pass: each keeps its own batch (its own batch id, counts,
+quality result and batch-log rows), but their mapped frames are unioned so that one run makes a
+fixed number of Delta commits (cameras, detections, quarantine, quality results, batch log,
+manifest) however many departments sent files. A department whose mapping cannot be built is
+reported and left out; if the shared pass fails at run time, each department is retried on its
+own, so one broken feed never blocks the others.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import logging
 import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import reduce
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
 from govlake import coordinates, quality, schemas
 from govlake.artifacts import sha256_file
 from govlake.departments.registry import Department, FieldMap, Source
+from govlake.errors import ConfigError, GovlakeError
 from govlake.settings import Settings
 
 OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing", "scene")
@@ -28,7 +40,13 @@ CAMERA_STATUSES = ("online", "offline", "fault")
 # China's bounding box (WGS-84), generous: positions outside are not plausible camera sites.
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
 CORRUPT = "_corrupt_record"
+HELPERS = {CORRUPT, "_source_file", "_source_path", "_department", "_batch"}  # columns added by the reader, not sent by departments
+MAX_SHAPES_PER_PASS = 8  # distinct feed shapes mapped in one Spark plan (plan analysis grows with it)
 REPLACEMENT_CHAR = "\ufffd"
+ENTITIES = ("cameras", "detections", "events")  # cameras first: the others are checked against known cameras
+EVENT_TYPES = ("alarm", "report")
+
+log = logging.getLogger("govlake.ingest")
 
 
 @dataclass
@@ -137,6 +155,7 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
                 .schema(schema)
                 .csv(group)
                 .withColumn("_source_file", F.col("_metadata.file_name"))
+                .withColumn("_source_path", _plain_path())
             )
         df = frames[0]
         for other in frames[1:]:
@@ -154,7 +173,37 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
             df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
     else:
         df = spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
-    return df.withColumn("_source_file", F.col("_metadata.file_name"))
+    return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_path", _plain_path())
+
+
+def _plain_path() -> Column:
+    """The scanned file's absolute local path (Spark gives a URI: `file:` prefix, %-escapes; a
+    literal `+` stays `+`, so it is protected from form decoding)."""
+    uri = F.regexp_replace(F.regexp_replace(F.col("_metadata.file_path"), "^file:", ""), r"\+", "%2B")
+    return F.url_decode(uri)
+
+
+def file_columns(paths: list[Path], source: Source, sample_lines: int = 50) -> list[str]:
+    """Source fields present in the files (CSV header, Parquet schema, or the keys of the first
+    `sample_lines` JSON records), read without Spark, for schema-drift reports."""
+    cols: dict[str, None] = {}
+    for p in paths:
+        if source.format == "csv":
+            cols.update(dict.fromkeys(_csv_header(p, source)))
+        elif source.format == "parquet":
+            import pyarrow.parquet as pq
+
+            cols.update(dict.fromkeys(pq.read_schema(p).names))
+        else:
+            with p.open("rb") as f:
+                for _, line in zip(range(sample_lines), f):
+                    try:
+                        record = json.loads(line.decode(source.encoding, errors="replace"))
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict):
+                        cols.update(dict.fromkeys(record))
+    return list(cols)
 
 
 def _field_expr(raw: DataFrame, name: str, fm: FieldMap, dept: Department) -> tuple[Column, Column | None]:
@@ -173,7 +222,7 @@ def _field_expr(raw: DataFrame, name: str, fm: FieldMap, dept: Department) -> tu
     elif fm.epoch:
         n = c.cast("long")
         c = F.timestamp_millis(n) if fm.epoch == "ms" else F.timestamp_seconds(n)
-    elif name == "observed_at":
+    elif name in ("observed_at", "occurred_at"):
         tz = fm.timezone or dept.timezone
         ts = c if dict(raw.dtypes).get(fm.source, "").startswith("timestamp") else F.try_to_timestamp(c.cast("string"))
         c = ts if tz == "UTC" else F.to_utc_timestamp(ts, tz)
@@ -188,13 +237,21 @@ class Drift:
     extra: list[str]
 
 
+def drift_of(columns: list[str], source: Source) -> Drift:
+    present = set(columns) - HELPERS
+    mapped = {fm.source for fm in source.fields.values()}
+    return Drift(sorted(mapped - present), sorted(present - mapped))
+
+
 def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema) -> tuple[DataFrame, Drift]:
     """Map raw records to the unified schema, with `_raw` (the record as read, JSON or the
-    malformed line) and `_pre_reason` / `_code_reason` for validation."""
-    present = set(raw.columns) - {CORRUPT, "_source_file"}
-    mapped = {fm.source for fm in source.fields.values()}
-    missing = sorted(mapped - present)
-    extra = sorted(present - mapped)
+    malformed line) and `_pre_reason` / `_code_reason` for validation.
+
+    `raw` may hold several departments that share this feed shape (same source mapping, timezone
+    and coordinate system): their rows then carry `_department` and `_batch` columns, which become
+    `department` and `batch_id`; otherwise the department is `dept` and the batch is unset."""
+    present = set(raw.columns) - HELPERS
+    drift = drift_of(raw.columns, source)
     exprs: dict[str, Column] = {}
     unknown_code: list[Column] = []
     for name, fm in source.fields.items():
@@ -205,7 +262,8 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
         exprs[name] = value
         if raw_value is not None:
             unknown_code.append(F.when(raw_value.isNotNull() & value.isNull(), F.lit(f"UNKNOWN_CODE:{name}")))
-    exprs["department"] = F.lit(dept.id)
+    exprs["department"] = F.col("_department") if "_department" in raw.columns else F.lit(dept.id)
+    exprs["batch_id"] = F.col("_batch") if "_batch" in raw.columns else F.lit(None)
     if "longitude" in exprs:
         m = coordinates.spark_backend()
         lon, lat = (exprs["longitude"].cast("double"), exprs["latitude"].cast("double"))
@@ -213,7 +271,7 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
         exprs["longitude"], exprs["latitude"] = F.round(wlon, 7), F.round(wlat, 7)
         exprs["source_crs"] = F.lit(dept.coordinate_system)
     types = {c.name: schemas.SPARK_TYPES[c.type] for c in schema.columns}
-    raw_cols = [c for c in raw.columns if c not in ("_source_file", CORRUPT)]
+    raw_cols = [c for c in raw.columns if c not in HELPERS]
     raw_text = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_cols])))
     # Bytes invalid in the declared encoding either decode to U+FFFD (CSV) or stay as invalid
     # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING.
@@ -222,15 +280,31 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
         F.when(bad_bytes, F.lit("INVALID_ENCODING")),
         F.when(F.col(CORRUPT).isNotNull(), F.lit("MALFORMED_LINE")),
     )
-    raw_json = F.make_valid_utf8(raw_text)
-    out = raw.select(
-        *[(exprs.get(n, F.lit(None))).cast(types[n]).alias(n) for n in schema.names() if n not in ("source_file", "batch_id")],
+    columns = [
+        *[(exprs.get(n, F.lit(None))).cast(types[n]).alias(n) for n in schema.names() if n != "source_file"],
         F.col("_source_file").alias("source_file"),
-        raw_json.alias("_raw"),
+        F.make_valid_utf8(raw_text).alias("_raw"),
         pre_reason.alias("_pre_reason"),
         F.coalesce(*unknown_code, F.lit(None).cast("string")).alias("_code_reason"),
-    )
-    return out, Drift(missing, extra)
+    ]
+    try:
+        out = raw.select(*columns)
+    except AnalysisException as exc:
+        raise _mapping_error(raw, exprs, source, dept, exc) from exc
+    return out, drift
+
+
+def _mapping_error(raw: DataFrame, exprs: dict[str, Column], source: Source, dept: Department, exc: Exception) -> ConfigError:
+    """Name the first mapped field whose expression does not fit the data (analysis only, no job)."""
+    for name, expr in exprs.items():
+        try:
+            raw.select(expr)
+        except AnalysisException as field_exc:
+            fm = source.fields.get(name)
+            where = f"the mapping of `{name}`" + (f" (source field `{fm.source}`)" if fm else "")
+            return ConfigError(f"department `{dept.id}`: {where} does not fit its files: "
+                               f"{str(field_exc).splitlines()[0][:300]}; fix catalog/departments/{dept.id}.yaml")
+    return ConfigError(f"department `{dept.id}`: its mapping does not fit its files: {str(exc).splitlines()[0][:300]}")
 
 
 def camera_reasons(df: DataFrame) -> Column:
@@ -263,11 +337,27 @@ def detection_reasons(df: DataFrame, run_time: datetime) -> Column:
     )
 
 
-def known_cameras_only(detections: DataFrame, cameras: DataFrame) -> DataFrame:
-    """Flag detections from cameras the base tier does not know (`UNKNOWN_CAMERA`)."""
+def event_reasons(df: DataFrame, run_time: datetime) -> Column:
+    camera = F.col("camera_id")
+    return F.coalesce(
+        F.col("_pre_reason"),
+        F.when(F.col("event_id").isNull() | (F.trim(F.col("event_id")) == ""), F.lit("MISSING_KEY")),
+        F.when(camera.isNotNull() & ~camera.rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
+        F.when(F.col("occurred_at").isNull(), F.lit("INVALID_TIME")),
+        F.when(F.col("occurred_at") > F.lit(run_time).cast("timestamp") + F.expr("INTERVAL 5 MINUTES"), F.lit("FUTURE_TIME")),
+        F.col("_code_reason"),
+        F.when(~F.col("event_type").isin(*EVENT_TYPES), F.lit("UNKNOWN_CODE:event_type")),
+        F.when(F.col("severity").isNotNull() & ~F.col("severity").between(1, 4), F.lit("OUT_OF_RANGE_SEVERITY")),
+    )
+
+
+def known_cameras_only(rows: DataFrame, cameras: DataFrame) -> DataFrame:
+    """Flag rows naming a camera the base tier does not know (`UNKNOWN_CAMERA`); rows that
+    name no camera (events reported by phone) pass."""
     known = cameras.select(F.col("camera_id").alias("_known_camera")).distinct()
-    joined = detections.join(F.broadcast(known), detections["camera_id"] == known["_known_camera"], "left")
-    reason = F.coalesce(F.col("_reason"), F.when(F.col("_known_camera").isNull(), F.lit("UNKNOWN_CAMERA")))
+    joined = rows.join(F.broadcast(known), rows["camera_id"] == known["_known_camera"], "left")
+    unknown = F.col("camera_id").isNotNull() & F.col("_known_camera").isNull()
+    reason = F.coalesce(F.col("_reason"), F.when(unknown, F.lit("UNKNOWN_CAMERA")))
     return joined.withColumn("_reason", reason).drop("_known_camera")
 
 
@@ -277,7 +367,9 @@ def _cameras(spark: SparkSession, settings: Settings) -> DataFrame:
 
 
 def validate(df: DataFrame, entity: str, run_time: datetime) -> DataFrame:
-    reason = camera_reasons(df) if entity == "cameras" else detection_reasons(df, run_time)
+    reasons = {"cameras": lambda: camera_reasons(df), "detections": lambda: detection_reasons(df, run_time),
+               "events": lambda: event_reasons(df, run_time)}
+    reason = reasons[entity]()
     return df.withColumn("_reason", reason)
 
 
@@ -297,30 +389,93 @@ def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], co
     )
 
 
-def run_quality_gate(
-    spark: SparkSession, settings: Settings, batch: DataFrame, dept_id: str, entity: str, batch_id: str, run_time: datetime
-) -> "quality.QualityResult":
-    """Run the entity's expectation suite on the batch's accepted rows and store every outcome."""
-    result = quality.validate(batch, quality.load_suite(settings, "base", entity))
+def _quality_rows(result: "quality.QualityResult", batch_id: str, dept_id: str, entity: str, run_time: datetime, scope: str | None) -> list[tuple]:
+    rows = []
+    for o in result.outcomes:
+        detail = o.detail if scope is None else json.dumps({**json.loads(o.detail or "{}"), "scope": scope}, ensure_ascii=False)
+        rows.append((batch_id, dept_id, entity, result.suite, o.expectation, o.column or "", str(o.critical).lower(),
+                     str(o.success).lower(), o.unexpected_count, detail, run_time))
+    return rows
+
+
+def run_quality_gates(
+    spark: SparkSession, settings: Settings, accepted: DataFrame, entity: str, batches: dict[str, str], run_time: datetime
+) -> tuple[dict[str, "quality.QualityResult"], list[tuple]]:
+    """Run the entity's expectation suite on the accepted rows of every batch (`batches`: batch id
+    -> department): each batch's result, and its outcomes as `base.quality_results` rows.
+
+    The suite runs once over all batches of the run together. Every critical expectation is
+    row-level (each row passes or fails on its own), so when the union passes, each batch passes
+    too and its critical outcomes (0 unexpected) are exact; the non-critical aggregate outcomes
+    then describe the run and are stored with a `scope` note saying so. When the union fails a
+    critical expectation, the suite runs again on each batch alone to find the failing batches.
+    """
+    suite = quality.load_suite(settings, "base", entity)
+    results: dict[str, quality.QualityResult] = {}
+    rows: list[tuple] = []
+    whole = quality.validate(accepted, suite)
+    if len(batches) == 1 or whole.status == "failed" and len(batches) > 1:
+        for batch_id, dept_id in batches.items():
+            one = whole if len(batches) == 1 else quality.validate(accepted.where(F.col("batch_id") == batch_id), suite)
+            results[batch_id] = one
+            rows += _quality_rows(one, batch_id, dept_id, entity, run_time, None)
+    else:
+        scope = f"run of {len(batches)} batches: aggregate outcomes describe the run"
+        for batch_id, dept_id in batches.items():
+            results[batch_id] = whole
+            rows += _quality_rows(whole, batch_id, dept_id, entity, run_time, scope)
+    return results, rows
+
+
+def store_quality_rows(spark: SparkSession, settings: Settings, rows: list[tuple]) -> None:
     q_schema = schemas.load_schema(settings, "base", "quality_results")
-    rows = [
-        (batch_id, dept_id, entity, result.suite, o.expectation, o.column or "", str(o.critical).lower(),
-         str(o.success).lower(), o.unexpected_count, o.detail, run_time)
-        for o in result.outcomes
-    ]
     df = spark.createDataFrame(rows, q_schema.spark_schema()).dropDuplicates(q_schema.key)
     merge_into(spark, schemas.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names())
-    return result
 
 
-def _processed_hashes(spark: SparkSession, settings: Settings, dept_id: str) -> set[str]:
+FLAG_SAMPLE = 30  # rows per batch and table sampled for the classification check
+
+
+def classification_flags(
+    settings: Settings, accepted: DataFrame, entity: str, batches: dict[str, str], run_time: datetime
+) -> list[tuple]:
+    """Sample each batch's accepted rows (one Spark job), detect personal information in their
+    string columns, and return a `base.classification_flags` row for every column whose detected
+    level exceeds its effective classification. Never the values themselves."""
+    from pyspark.sql import Window
+
+    from govlake.pii import classify, proposals
+
+    strings = [f.name for f in accepted.schema.fields if f.dataType.simpleString() == "string" and f.name not in ("batch_id", "source_file")]
+    if not strings:
+        return []
+    w = Window.partitionBy("batch_id").orderBy(F.xxhash64(*strings))
+    sample = accepted.select("batch_id", *strings).withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
+    pol = classify.policy(settings)
+    ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
+    declared = proposals.effective(settings, "base", entity)
+    rows = []
+    for batch_id in batches:
+        mine = [r for r in sample if r.batch_id == batch_id]
+        for col in strings:
+            report = classify.classify_values(col, [r[col] for r in mine], pol)
+            if col in declared and proposals.disagrees(report, declared[col], ranks):
+                rows.append((batch_id, batches[batch_id], entity, col, declared[col]["level"], json.dumps(report.entities),
+                             report.level, report.sampled, run_time))
+    return rows
+
+
+def _processed_hashes(spark: SparkSession, settings: Settings) -> dict[str, set[str]]:
+    """Content hashes of the files already ingested, by department (from the manifest)."""
     path = schemas.table_path(settings, "base", "ingest_manifest")
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, path):
-        return set()
-    rows = spark.read.format("delta").load(path).where(F.col("department") == dept_id).select("sha256").collect()
-    return {r.sha256 for r in rows}
+        return {}
+    done: dict[str, set[str]] = {}
+    for r in spark.read.format("delta").load(path).select("department", "sha256").collect():
+        done.setdefault(r.department, set()).add(r.sha256)
+    return done
 
 
 def _set_aside(path: Path, landing: Path, reason: str) -> None:
@@ -339,89 +494,265 @@ def _archive(paths: list[Path], landing: Path, batch_id: str) -> None:
             shutil.move(str(p), target / p.name)
 
 
-def ingest_department(
-    spark: SparkSession, settings: Settings, dept: Department, landing: Path, run_time: datetime
-) -> BatchResult | None:
-    """Ingest the new landing files of `dept` exactly once; None when there is nothing new.
+@dataclass
+class _Plan:
+    """One department's batch: its new files by entity and what is known before Spark runs."""
 
-    Order of commits: quarantine and base MERGEs, then the batch log and the file manifest, then
-    the files move to `_ingested/`. A crash before the manifest commit leaves the files in
-    place and the rerun repeats the (idempotent) MERGEs; after it, the rerun only archives.
-    """
-    run_time = plain_utc(run_time)
-    done = _processed_hashes(spark, settings, dept.id)
+    dept: Department
+    landing: Path
+    batch_id: str
+    files: dict[str, list[Path]]
+    rejected: dict[str, dict[str, str]]
+    manifest_rows: list[tuple]
+
+    def readable(self, entity: str) -> list[Path]:
+        return [p for p in self.files.get(entity, []) if p.name not in self.rejected.get(entity, {})]
+
+
+def _plan(dept: Department, landing: Path, done: set[str]) -> _Plan | None:
+    """Find `dept`'s new files (by content hash); archive re-dropped ones; None if nothing is new."""
     files: dict[str, list[Path]] = {}
     hashes: dict[Path, str] = {}
     already: list[Path] = []
     for entity, source in dept.sources.items():
         for p in landing_files(source, landing):
             hashes[p] = sha256_file(p)
-            if hashes[p] in done:
-                already.append(p)
-            else:
-                files.setdefault(entity, []).append(p)
+            (already if hashes[p] in done else files.setdefault(entity, [])).append(p)
     if already:
         _archive(already, landing, "already-ingested")
     if not files:
         return None
     batch_id = hashlib.sha256("".join(sorted(hashes[p] for ps in files.values() for p in ps)).encode()).hexdigest()[:16]
+    rejected: dict[str, dict[str, str]] = {}
+    manifest_rows = []
+    for entity, paths in files.items():
+        source = dept.sources[entity]
+        rejected[entity] = {p.name: r for p in paths if (r := unreadable_reason(p, source))}
+        for p in paths:
+            status = "rejected" if p.name in rejected[entity] else "ingested"
+            manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, status))
+    return _Plan(dept, landing, batch_id, files, rejected, manifest_rows)
+
+
+def describe_failure(exc: Exception) -> str:
+    if isinstance(exc, GovlakeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}"
+
+
+def feed_shape(dept: Department, entity: str) -> str:
+    """Departments with the same shape (source mapping, timezone, coordinate system) are read and
+    mapped together as one frame."""
+    return json.dumps([dept.sources[entity].model_dump(mode="json"), dept.timezone, dept.coordinate_system], sort_keys=True)
+
+
+def _shape_frame(
+    spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime, drift: dict[str, Drift]
+) -> DataFrame:
+    """The validated rows of every batch in `group` (one feed shape): one read over all their
+    files and one mapping expression; each row's batch and department come from its file."""
+    source = group[0].dept.sources[entity]
+    files: list[str] = []
+    batch_of: dict[str, str] = {}
+    dept_of: dict[str, str] = {}
+    found: dict[str, Drift] = {}
+    for plan in group:
+        paths = plan.readable(entity)
+        found[plan.batch_id] = drift_of(file_columns(paths, source), source)
+        for p in paths:
+            files.append(str(p))
+            key = str(p.resolve())
+            batch_of[key], dept_of[key] = plan.batch_id, plan.dept.id
+    lookup = lambda m: F.element_at(F.create_map(*[F.lit(x) for kv in m.items() for x in kv]), F.col("_source_path"))  # noqa: E731
+    raw = read_source(spark, source, files)
+    raw = raw.withColumn("_batch", lookup(batch_of)).withColumn("_department", lookup(dept_of))
+    unified, _ = to_unified(raw, source, group[0].dept, schema)
+    drift.update(found)
+    return validate(unified, entity, run_time)
+
+
+def _passes(plans: list[_Plan]) -> list[list[_Plan]]:
+    """Split plans into passes of at most MAX_SHAPES_PER_PASS distinct feed shapes."""
+    passes: list[tuple[set, list[_Plan]]] = []
+    for plan in plans:
+        shape = tuple(feed_shape(plan.dept, e) for e in sorted(plan.files))
+        for shapes, members in passes:
+            if shape in shapes or len(shapes) < MAX_SHAPES_PER_PASS:
+                shapes.add(shape)
+                members.append(plan)
+                break
+        else:
+            passes.append(({shape}, [plan]))
+    return [members for _, members in passes]
+
+
+def _ingest_plans(
+    spark: SparkSession, settings: Settings, plans: list[_Plan], run_time: datetime, failures: dict[str, str] | None = None
+) -> list[BatchResult]:
+    """Ingest the batches of `plans` together (see the module docstring).
+
+    Order of commits: quarantine and base MERGEs, then the batch log and the file manifest, then
+    the files move to `_ingested/`. A crash before the manifest commit leaves the files in
+    place and the rerun repeats the (idempotent) MERGEs; after it, the rerun only archives.
+    With `failures`, a department whose frames cannot be built is recorded there and left out;
+    without it, the error propagates.
+    """
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
-    results = []
-    manifest_rows = []
-    for entity in ("cameras", "detections"):
-        candidates = files.get(entity) or []
-        if not candidates:
-            continue
-        source = dept.sources[entity]
-        rejected = {p.name: r for p in candidates if (r := unreadable_reason(p, source))}
-        paths = [p for p in candidates if p.name not in rejected]
-        for p in candidates:
-            manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, "rejected" if p.name in rejected else "ingested"))
-        read = accepted = quarantined = 0
-        drift = Drift([], [])
-        gate = None
-        if paths:
-            schema = schemas.load_schema(settings, "base", entity)
-            path = schemas.ensure_table(spark, settings, schema)
-            raw = read_source(spark, source, [str(p) for p in paths])
-            unified, drift = to_unified(raw, source, dept, schema)
-            checked = validate(unified, entity, run_time)
-            if entity == "detections":
+    entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
+    quarantine: list[DataFrame] = []
+    persisted: list[DataFrame] = []
+    quality_rows: list[tuple] = []
+    flag_rows: list[tuple] = []
+    for entity in ENTITIES:
+        schema = schemas.load_schema(settings, "base", entity)
+        path = schemas.ensure_table(spark, settings, schema)
+        frames: list[DataFrame] = []
+        drift: dict[str, Drift] = {}
+        groups: dict[str, list[_Plan]] = {}
+        for plan in plans:
+            if plan.readable(entity):
+                groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
+        for group in groups.values():
+            try:
+                frames.append(_shape_frame(spark, group, entity, schema, run_time, drift))
+                continue
+            except Exception as exc:
+                if len(group) == 1 and failures is None:
+                    raise
+                if len(group) > 1:
+                    log.warning("departments %s share a feed shape but not a readable union (%s); mapping them one by one",
+                                [p.dept.id for p in group], describe_failure(exc))
+            for plan in group:
+                try:
+                    frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift))
+                except Exception as exc:
+                    if failures is None:
+                        raise
+                    failures[plan.dept.id] = describe_failure(exc)
+                    log.error("ingest of department `%s` left out of this run: %s", plan.dept.id, failures[plan.dept.id])
+                    plans.remove(plan)
+                    entity_results.pop(plan.batch_id)
+        counts: dict[str, tuple[int, int]] = {}
+        accepted: dict[str, int] = {}
+        gates: dict[str, quality.QualityResult] = {}
+        if frames:
+            checked = reduce(lambda a, b: a.unionByName(b), frames)
+            if entity != "cameras":
                 checked = known_cameras_only(checked, _cameras(spark, settings))
-            checked = checked.withColumn("batch_id", F.lit(batch_id)).persist()
+            checked = checked.persist()
             bad = checked.where(F.col("_reason").isNotNull())
-            deduped = checked.where(F.col("_reason").isNull()).dropDuplicates(schema.key).persist()
-            read, quarantined, accepted = checked.count(), bad.count(), deduped.count()
-            gate = run_quality_gate(spark, settings, deduped.select(*schema.names()), dept.id, entity, batch_id, run_time)
-            if quarantined:
-                q = bad.select(
-                    F.lit(batch_id).alias("batch_id"), F.lit(dept.id).alias("department"), F.lit(entity).alias("entity"),
+            deduped = checked.where(F.col("_reason").isNull()).select(*schema.names()).dropDuplicates(schema.key).persist()
+            for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
+                counts[r.batch_id] = (r.n, r.bad)
+            if None in counts:
+                raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
+                                   "check that landing paths are plain local paths")
+            accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
+            in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
+            gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
+            quality_rows += rows
+            flag_rows += classification_flags(settings, deduped, entity, in_run, run_time)
+            if any(bad_n for _, bad_n in counts.values()):
+                quarantine.append(bad.select(
+                    "batch_id", "department", F.lit(entity).alias("entity"),
                     "source_file", F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
                     F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                     F.lit(run_time).cast("timestamp").alias("quarantined_at"),
-                ).dropDuplicates(q_schema.key)
-                merge_into(spark, q_path, q, q_schema.key, q_schema.names())
-            merge_into(spark, path, deduped.select(*schema.names()), schema.key, schema.names())
+                ))
+            merge_into(spark, path, deduped, schema.key, schema.names())
             deduped.unpersist()
-            checked.unpersist()
-        result = EntityResult(
-            entity, [p.name for p in paths], read, accepted, quarantined, read - accepted - quarantined,
-            drift.missing, drift.extra, rejected, gate.status if gate else "not_run",
-            gate.failed_critical if gate else [],
-        )
-        results.append(result)
-    batch = BatchResult(batch_id, dept.id, results)
-    _record(spark, settings, batch, manifest_rows, run_time)
-    for e in results:
-        for name, reason in e.rejected_files.items():
-            _set_aside(landing / name, landing, reason)
-    _archive([p for ps in files.values() for p in ps], landing, batch_id)
-    return batch
+            persisted.append(checked)
+        for plan in plans:
+            if entity not in plan.files:
+                continue
+            read, quarantined = counts.get(plan.batch_id, (0, 0))
+            ok = accepted.get(plan.batch_id, 0)
+            d = drift.get(plan.batch_id, Drift([], []))
+            gate = gates.get(plan.batch_id)
+            entity_results[plan.batch_id].append(EntityResult(
+                entity, [p.name for p in plan.readable(entity)], read, ok, quarantined, read - ok - quarantined,
+                d.missing, d.extra, plan.rejected.get(entity, {}), gate.status if gate else "not_run",
+                gate.failed_critical if gate else [],
+            ))
+    if quarantine:  # one commit for the rejected rows of every entity
+        q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
+        merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+    for df in persisted:
+        df.unpersist()
+    if quality_rows:
+        store_quality_rows(spark, settings, quality_rows)
+    f_schema = schemas.load_schema(settings, "base", "classification_flags")
+    f_path = schemas.ensure_table(spark, settings, f_schema)  # exists (empty) so status can always query it
+    if flag_rows:
+        merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names())
+    batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
+    _record(spark, settings, batches, [r for p in plans for r in p.manifest_rows], run_time)
+    for plan in plans:
+        for entity, rejected in plan.rejected.items():
+            for name, reason in rejected.items():
+                _set_aside(plan.landing / name, plan.landing, reason)
+        _archive([p for ps in plan.files.values() for p in ps], plan.landing, plan.batch_id)
+    return batches
 
 
-def _record(spark: SparkSession, settings: Settings, batch: BatchResult, manifest_rows: list[tuple], run_time: datetime) -> None:
-    """Write the batch log and the manifest (after the data: see ingest_department)."""
+def ingest_department(
+    spark: SparkSession, settings: Settings, dept: Department, landing: Path, run_time: datetime
+) -> BatchResult | None:
+    """Ingest the new landing files of `dept` exactly once; None when there is nothing new.
+    Errors propagate (the caller is one department's task)."""
+    run_time = plain_utc(run_time)
+    plan = _plan(dept, landing, _processed_hashes(spark, settings).get(dept.id, set()))
+    return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
+
+
+def ingest_departments(
+    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime
+) -> tuple[list[BatchResult], dict[str, str]]:
+    """Ingest the new files of many departments in one pass: (batches, failures by department).
+
+    A department whose files or mapping fail is reported in `failures` and the others go on; if
+    the shared pass fails while running, every department is retried on its own.
+    """
+    run_time = plain_utc(run_time)
+    failures: dict[str, str] = {}
+    done = _processed_hashes(spark, settings)
+    plans = []
+    for dept, landing in work:
+        try:
+            plan = _plan(dept, landing, done.get(dept.id, set()))
+        except Exception as exc:
+            failures[dept.id] = describe_failure(exc)
+            log.error("ingest of department `%s` failed: %s", dept.id, failures[dept.id])
+            continue
+        if plan is not None:
+            plans.append(plan)
+    if not plans:
+        return [], failures
+    batches: list[BatchResult] = []
+    retry: list[_Plan] = []
+    for members in _passes(plans):
+        if len(members) == 1:
+            retry += members
+            continue
+        try:
+            batches += _ingest_plans(spark, settings, list(members), run_time, failures)
+        except Exception:
+            log.exception("the shared ingest pass over %d departments failed; retrying each department on its own", len(members))
+            retry += members
+    for plan in retry:
+        if plan.dept.id in failures:
+            continue
+        try:
+            batches += _ingest_plans(spark, settings, [plan], run_time)
+        except Exception as exc:
+            failures[plan.dept.id] = describe_failure(exc)
+            log.error("ingest of department `%s` failed: %s", plan.dept.id, failures[plan.dept.id])
+    return batches, failures
+
+
+def _record(spark: SparkSession, settings: Settings, batches: list[BatchResult], manifest_rows: list[tuple], run_time: datetime) -> None:
+    """Write the batch log and the manifest (after the data: see _ingest_plans)."""
     log_schema = schemas.load_schema(settings, "base", "batch_log")
     rows = [
         (
@@ -430,6 +761,7 @@ def _record(spark: SparkSession, settings: Settings, batch: BatchResult, manifes
             str(e.balanced).lower(), json.dumps(e.missing_fields, ensure_ascii=False), json.dumps(e.extra_fields, ensure_ascii=False),
             e.quality_status, run_time,
         )
+        for batch in batches
         for e in batch.entities
     ]
     log_df = spark.createDataFrame(rows, log_schema.spark_schema())

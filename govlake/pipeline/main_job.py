@@ -16,16 +16,15 @@ from pyspark.sql import SparkSession
 from govlake import schemas, serving
 from govlake.contracts import spec as contracts
 from govlake.departments import registry
-from govlake.errors import GovlakeError
 from govlake.pipeline import analytic, application
-from govlake.pipeline.ingest import BatchResult, ingest_department, plain_utc
+from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
 from govlake.secrets import token_key
 from govlake.settings import Settings
 
 log = logging.getLogger("govlake.job")
 
-BASE_TABLES = ("cameras", "detections", "quarantine", "batch_log", "ingest_manifest", "quality_results")
-ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly")
+BASE_TABLES = ("cameras", "detections", "events", "quarantine", "batch_log", "ingest_manifest", "quality_results", "classification_flags")
+ANALYTIC_TABLES = analytic.ANALYTIC_TABLES
 
 
 @dataclass
@@ -49,22 +48,10 @@ class RunReport:
 
 
 def ingest_all(spark: SparkSession, settings: Settings, run_time: datetime, landing_root: Path, only: list[str] | None = None) -> RunReport:
+    """Every registered department's new files, in one shared pass (see `ingest.ingest_departments`)."""
     report = RunReport(plain_utc(run_time))
-    for dept in registry.load_all(settings):
-        if only and dept.id not in only:
-            continue
-        try:
-            result = ingest_department(spark, settings, dept, landing_root / dept.id, run_time)
-        except GovlakeError as exc:
-            report.failures[dept.id] = str(exc)
-            log.error("ingest of department `%s` failed: %s", dept.id, exc)
-            continue
-        except Exception as exc:  # a broken feed must not stop the other departments
-            report.failures[dept.id] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:500]}"
-            log.exception("ingest of department `%s` failed", dept.id)
-            continue
-        if result is not None:
-            report.batches.append(result)
+    work = [(d, landing_root / d.id) for d in registry.load_all(settings) if not only or d.id in only]
+    report.batches, report.failures = ingest_departments(spark, settings, work, run_time)
     return report
 
 

@@ -125,8 +125,10 @@ def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark
         d["model_version"] = None  # a feed that lost its model versions
     generator.write(data.cameras, bad_dept.sources["cameras"], bad_dept, tmp_path / "bad" / "cameras_1.jsonl")
     generator.write(data.detections, bad_dept.sources["detections"], bad_dept, tmp_path / "bad" / "detections_1.jsonl")
-    good = ingest.ingest_department(spark, settings, good_dept, tmp_path / "good", RUN_TIME)
-    bad = ingest.ingest_department(spark, settings, bad_dept, tmp_path / "bad", RUN_TIME)
+    # both in one shared pass: the run-level suite fails, so each batch is checked on its own
+    batches, failures = ingest.ingest_departments(spark, settings, [(good_dept, tmp_path / "good"), (bad_dept, tmp_path / "bad")], RUN_TIME)
+    assert failures == {}
+    good, bad = sorted(batches, key=lambda b: b.department != "transport")
     bad_det = next(e for e in bad.entities if e.entity == "detections")
     assert bad_det.quality_status == "failed" and bad_det.quality_failures == ["expect_column_values_to_not_be_null(model_version)"]
     assert next(e for e in good.entities if e.entity == "detections").quality_status == "passed"
@@ -138,3 +140,71 @@ def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark
     assert [(r.expectation, r.column_name, r.critical, r.unexpected_count) for r in failed] == [
         ("expect_column_values_to_not_be_null", "model_version", "true", 40)
     ]
+
+
+def _table(spark, settings, name, order):
+    df = spark.read.format("delta").load(schemas.table_path(settings, "base", name))
+    return [r.asDict() for r in df.drop("ingested_at", "quarantined_at", "checked_at").orderBy(*order).collect()]
+
+
+def test_one_shared_pass_equals_one_pass_per_department(spark, make_settings, tmp_path):
+    together, apart = make_settings(state_dir=tmp_path / "together"), make_settings(state_dir=tmp_path / "apart")
+    depts = [registry.get(together, d) for d in ("police", "traffic", "transport")]
+    for d in depts:
+        generator.generate(d, tmp_path / "a" / d.id, rows=150, seed=21, start=SAMPLE_START, fault_rate=0.1)
+        generator.generate(d, tmp_path / "b" / d.id, rows=150, seed=21, start=SAMPLE_START, fault_rate=0.1)
+    batches, failures = ingest.ingest_departments(spark, together, [(d, tmp_path / "a" / d.id) for d in depts], RUN_TIME)
+    assert failures == {}
+    separate = [ingest.ingest_department(spark, apart, d, tmp_path / "b" / d.id, RUN_TIME) for d in depts]
+    assert [b.as_dict() for b in batches] == [b.as_dict() for b in separate]
+    assert all(e.balanced and e.read > 0 for b in batches for e in b.entities)
+    for name, order in (("detections", ["department", "detection_id"]), ("cameras", ["camera_id"]),
+                        ("quarantine", ["batch_id", "row_hash"]), ("batch_log", ["batch_id", "entity"]),
+                        ("ingest_manifest", ["department", "sha256"])):
+        assert _table(spark, together, name, order) == _table(spark, apart, name, order), name
+    # the stored quality outcomes agree on every critical expectation
+    crit = lambda s: {(r["batch_id"], r["expectation"], r["column_name"], r["success"], r["unexpected_count"])  # noqa: E731
+                      for r in _table(spark, s, "quality_results", ["batch_id"]) if r["critical"] == "true"}
+    assert crit(together) == crit(apart)
+
+
+def test_a_broken_department_does_not_block_the_shared_pass(spark, make_settings, tmp_path):
+    settings = make_settings()
+    police, traffic, transport = (registry.get(settings, d) for d in ("police", "traffic", "transport"))
+    # a registry mistake only visible against the data: `index` on a field that is not an array
+    fields = dict(traffic.sources["detections"].fields)
+    fields["confidence"] = fields["confidence"].model_copy(update={"index": 0})
+    broken = traffic.model_copy(update={"sources": {**traffic.sources, "detections": traffic.sources["detections"].model_copy(update={"fields": fields})}})
+    for d in (police, traffic, transport):
+        generator.generate(d, tmp_path / d.id, rows=80, seed=3, start=SAMPLE_START)
+    work = [(police, tmp_path / "police"), (broken, tmp_path / "traffic"), (transport, tmp_path / "transport")]
+    batches, failures = ingest.ingest_departments(spark, settings, work, RUN_TIME)
+    assert list(failures) == ["traffic"]
+    assert failures["traffic"].startswith("department `traffic`: the mapping of `confidence` (source field `score`) does not fit")
+    assert sorted(b.department for b in batches) == ["police", "transport"]
+    assert all(next(e for e in b.entities if e.entity == "detections").accepted == 80 for b in batches)
+    assert any((tmp_path / "traffic").glob("detections_*"))  # the broken department's files wait for a fix
+
+
+def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, make_settings, tmp_path, monkeypatch):
+    settings = make_settings()
+    depts = [registry.get(settings, d) for d in ("police", "traffic", "transport")]
+    for d in depts:
+        generator.generate(d, tmp_path / d.id, rows=60, seed=8, start=SAMPLE_START)
+    real_read = ingest.read_source
+
+    def vanishing(spark_, source, files):  # a police file disappears after planning, before Spark reads it
+        df = real_read(spark_, source, files)
+        for f in files:
+            if "/police/detections" in f:
+                Path(f).unlink()
+        return df
+
+    from pathlib import Path
+
+    monkeypatch.setattr(ingest, "read_source", vanishing)
+    batches, failures = ingest.ingest_departments(spark, settings, [(d, tmp_path / d.id) for d in depts], RUN_TIME)
+    assert list(failures) == ["police"]
+    assert sorted(b.department for b in batches) == ["traffic", "transport"]
+    base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
+    assert sorted(r.department for r in base.select("department").distinct().collect()) == ["traffic", "transport"]

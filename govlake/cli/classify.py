@@ -1,0 +1,93 @@
+"""`govlake classify PATH|TABLE [--json]`: what personal information each column holds, by content.
+
+Samples each column of a CSV / JSON lines / Parquet file or a lakehouse table (`base.events`),
+reports per column the entity types found with the share of sampled non-empty values that
+matched, and the proposed classification level. For a table, the declared classification from
+`schemas/` is shown beside the proposal and disagreements are marked.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from govlake.cli._output import emit_json
+from govlake.settings import load_settings
+
+
+ACTIONS = ("review", "accept", "reject")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("classify", help="propose a classification for each column of a file or table; review proposals",
+                       description="govlake classify PATH|TABLE [--propose] [--json] | classify review [--all] | "
+                                   "classify accept ID --as USER | classify reject ID --as USER --reason TEXT")
+    p.add_argument("target", help="a .csv/.jsonl/.parquet file, a table such as base.detections, or review/accept/reject")
+    p.add_argument("proposal", nargs="?", type=int, help="proposal id (accept, reject)")
+    p.add_argument("--propose", action="store_true", help="record proposals for columns that disagree with their classification")
+    p.add_argument("--as", dest="user", default="etl_service", help="acting user (deciding needs the owner's steward or compliance)")
+    p.add_argument("--reason", help="why (required to reject)")
+    p.add_argument("--all", action="store_true", help="review: every proposal, not only pending ones")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def _review(args, settings) -> int:
+    from govlake.errors import ConfigError
+    from govlake.pii import proposals
+
+    if args.target == "review":
+        rows = proposals.listing(settings, None if args.all else "pending")
+        if args.json:
+            emit_json({"proposals": rows})
+            return 0
+        if not rows:
+            print("no pending classification proposals")
+        for r in rows:
+            print(f"#{r['id']} {r['status']:<9} {r['target']}.{r['column_name']}: declared {r['declared_level']} "
+                  f"-> proposed {r['proposed_level']} {r['proposed_pii_types']} (evidence {r['evidence']}; owner {r['owner']})")
+        return 0
+    if args.proposal is None:
+        raise ConfigError(f"`govlake classify {args.target}` needs a proposal id; see `govlake classify review`")
+    row = proposals.decide(settings, args.proposal, args.user, args.target == "accept", args.reason)
+    emit_json(row) if args.json else print(f"proposal #{row['id']} {row['status']} by {row['decided_by']}")
+    return 0
+
+
+def declared(settings, target: str) -> dict[str, dict]:
+    """The effective classification of a table's columns (schema + accepted proposals)."""
+    from govlake.pii import proposals
+
+    tier, _, name = target.partition(".")
+    return proposals.effective(settings, tier, name)
+
+
+def run(args) -> int:
+    from govlake.pii import classify, proposals
+
+    settings = load_settings()
+    if args.target in ACTIONS:
+        return _review(args, settings)
+    path = Path(args.target)
+    is_file = path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet") or path.exists()
+    columns = classify.read_sample(path) if is_file else classify.table_sample(settings, args.target)
+    reports = classify.classify_columns(settings, columns)
+    decl = {} if is_file else declared(settings, args.target)
+    ranks = {lv["id"]: lv["rank"] for lv in classify.policy(settings)["levels"]}
+    out = []
+    for r in reports:
+        d = r.as_dict()
+        if r.name in decl:
+            d["declared"] = decl[r.name]
+            d["disagrees"] = proposals.disagrees(r, decl[r.name], ranks)
+        out.append(d)
+    recorded = proposals.propose(settings, args.target, reports, args.user, ranks) if args.propose and decl else []
+    if args.json:
+        emit_json({"target": args.target, "columns": out, "proposals": recorded})
+        return 0
+    print(f"{args.target}: {len(out)} columns")
+    for d in out:
+        found = ", ".join(f"{k} {v:.0%}" for k, v in d["entities"].items()) or "no personal information found"
+        note = f"  (declared {d['declared']['level']}{' - DISAGREES' if d.get('disagrees') else ''})" if "declared" in d else ""
+        print(f"  {d['name']:<24} {d['level']:<4} {found}{note}")
+    if recorded:
+        print(f"recorded proposals {', '.join(f'#{i}' for i in recorded)}: see `govlake classify review`")
+    return 0
