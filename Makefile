@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.govlake-synced
+# uv lives in its own small venv: `uv pip sync` removes whatever the lock does not list from .venv
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
 
 .PHONY: demo test test-fast setup fetch down lock clean bench
 
@@ -25,13 +28,14 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"govlake needs Python 3.11, found {sys.version.split()[0]} at {sys.executable}; set PYTHON=/path/to/python3.11"'
 	$(PYTHON) -m venv $(VENV)
 
-$(BIN)/uv: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 # Re-sync only when the lock or the project metadata changed.
-$(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/python $(UV)
+	$(UV) pip sync --python $(BIN)/python requirements.lock
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	touch $@
 
 fetch: $(STAMP)
@@ -40,8 +44,8 @@ fetch: $(STAMP)
 down:
 	@if [ -x $(BIN)/govlake ]; then $(BIN)/govlake down; fi
 
-lock: | $(BIN)/uv
-	$(BIN)/uv pip compile requirements.in --python-version 3.11 -o requirements.lock
+lock: | $(UV)
+	$(UV) pip compile requirements.in --python-version 3.11 -o requirements.lock
 
 bench: setup
 	$(BIN)/python bench/run.py dagbag

@@ -102,13 +102,14 @@ def _scrub_udf():
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")
-    def scrub(texts: pd.Series) -> pd.Series:
+    def scrub(texts):
         from govlake.pii.recognizers import scrub as scrub_one
 
         return texts.map(lambda t: None if t is None else scrub_one(t))
 
-    return scrub
+    # real type objects (this module's annotations are strings, which pandas_udf cannot resolve)
+    scrub.__annotations__ = {"texts": pd.Series, "return": pd.Series}
+    return pandas_udf(scrub, "string")
 
 
 def apply(method: str, col: Column, key: TokenKey | None = None, params: dict | None = None) -> Column | None:
