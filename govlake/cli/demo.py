@@ -52,8 +52,8 @@ EXAMPLES = [
     (
         "zhao_compliance",
         "Compliance officer: incident notes in the analytic tier, personal information scrubbed",
-        "SELECT department, category, note_scrubbed FROM analytic.events_deidentified "
-        "WHERE event_type = 'report' ORDER BY department, category, note_scrubbed LIMIT 6",
+        "SELECT department, category, count(*) AS reports, min(note_scrubbed) AS example_note "
+        "FROM analytic.events_deidentified WHERE event_type = 'report' GROUP BY department, category ORDER BY department, category",
     ),
     ("li_transport_analyst", "Who Trino thinks the analyst is", "SELECT current_user AS user_name, current_groups() AS user_groups"),
 ]

@@ -55,7 +55,8 @@ def status(args) -> int:
                   f"{health['quality_failed_batches']} batches failed the quality gate, {health['unbalanced_batches']} unbalanced")
             for f in health["quality_failures"]:
                 print(f"  quality gate failed: {f['department']} {f['entity']} batch {f['batch_id']}")
-            print(f"  {health['classification_flagged_columns']} columns flagged: detected personal information above their classification")
+            if health["classification_flagged_columns"] is not None:
+                print(f"  {health['classification_flagged_columns']} columns flagged: detected personal information above their classification")
             for f in health["classification_flags"]:
                 print(f"  classification flag: {f['entity']}.{f['column_name']} declared {f['declared_level']}, "
                       f"detected {f['proposed_level']} ({f['department']}); review with `govlake classify base.{f['entity']} --propose`")
@@ -86,7 +87,7 @@ def ingest_health(settings) -> dict | None:
                           "ORDER BY flagged_at DESC LIMIT 10").as_dicts()
         flagged = sql.query(settings, "etl_service", "SELECT count(DISTINCT entity || '.' || column_name) FROM base.classification_flags").rows[0][0]
     except GovlakeError:
-        flags, flagged = [], 0  # registered by the next run
+        flags, flagged = [], None  # not registered yet (the next run registers it)
     return {"batches": totals[0], "quarantined_rows": totals[1], "quality_failed_batches": totals[2],
             "unbalanced_batches": totals[3], "quality_failures": failed,
             "classification_flagged_columns": flagged, "classification_flags": flags}

@@ -58,6 +58,7 @@ def test_status_reports_running_trino_and_ingest_health(lakehouse):
     assert services[0]["name"] == "trino" and services[0]["state"] == "running" and services[0]["memory_mb"] > 100
     assert status["ingest"]["batches"] == 3 and status["ingest"]["quality_failed_batches"] == 0
     assert status["ingest"]["unbalanced_batches"] == 0
+    assert status["ingest"]["classification_flagged_columns"] == 0  # the sample feeds match their classification
 
 
 def test_sql_without_a_running_server_says_how_to_start_it(tmp_path):
