@@ -86,9 +86,10 @@ def age_band(col: Column, width: int = 10) -> Column:
 
 def id_check_ok(col: Column) -> Column:
     """GB 11643 check-digit validity of an 18-character identity number, as a native column."""
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum((F.substring(col, i + 1, 1).cast("int") * w for i, w in enumerate(weights)), F.lit(0))
-    expected = F.substring(F.lit("10X98765432"), (total % 11) + 1, 1)
+    from govlake.pii.checksums import ID_CHECK, ID_WEIGHTS
+
+    total = sum((F.substring(col, i + 1, 1).cast("int") * w for i, w in enumerate(ID_WEIGHTS)), F.lit(0))
+    expected = F.substring(F.lit(ID_CHECK), (total % 11) + 1, 1)
     return col.rlike(r"^\d{17}[\dXx]$") & (F.upper(F.substring(col, 18, 1)) == expected)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from govlake.pii.checksums import id_check_digit, luhn_digit
+
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞建国志文斌宇浩凯晨欣怡雪梅婷慧佳琳晓东海波俊峰"
 MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
@@ -17,16 +19,10 @@ MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139"
                    "187", "188", "189", "191", "195", "198", "199")
 DISTRICTS = ("朝阳区", "海淀区", "东城区", "西城区", "丰台区", "石景山区", "通州区", "昌平区")
 STREETS = ("建国路", "中关村大街", "学院路", "长安街", "望京街", "花园路", "光华路", "知春路", "安定路", "劲松路")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 AREA_CODES = ("110101", "110105", "110108", "310104", "440305", "510107", "330106", "420106")
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # GA 36 excludes I and O
 PLATE_CHARS = PLATE_LETTERS + "0123456789"
-
-
-def id_check_digit(first17: str) -> str:
-    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
 def id_number(rng: random.Random) -> str:
@@ -34,16 +30,6 @@ def id_number(rng: random.Random) -> str:
     birth = f"{rng.randrange(1950, 2006)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
     body = rng.choice(AREA_CODES) + birth + f"{rng.randrange(0, 1000):03d}"
     return body + id_check_digit(body)
-
-
-def luhn_digit(body: str) -> str:
-    total = 0
-    for i, c in enumerate(reversed(body)):
-        d = int(c)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 def bank_card(rng: random.Random) -> str:

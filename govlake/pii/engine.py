@@ -47,12 +47,7 @@ def _recognizer_class():
         def analyze(self, text, entities, nlp_artifacts=None):
             if self._rec.entity not in entities:
                 return []
-            out = []
-            for start, end, score in self._rec.candidates(text):
-                if rec._context_near(text, start, self._rec.entity, ""):
-                    score = min(1.0, score + rec.CONTEXT_BOOST)
-                out.append(RecognizerResult(self._rec.entity, start, end, score))
-            return out
+            return [RecognizerResult(self._rec.entity, start, end, score) for start, end, score in self._rec.scored(text)]
 
     return GovlakeRecognizer
 

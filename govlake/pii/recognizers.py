@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from govlake.pii.checksums import id_check_ok, luhn_ok
+
 ENTITY_TYPES = ("ID_NUMBER", "PHONE", "PLATE", "BANK_CARD", "EMAIL", "IP_ADDRESS", "PERSON", "ADDRESS", "COORDINATES")
 THRESHOLD = 0.5
 CONTEXT_WINDOW = 12  # characters before a span searched for context words
 CONTEXT_BOOST = 0.35
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_BODY = "A-HJ-NP-Z0-9"  # GA 36: no I or O
 SURNAMES = (
@@ -61,21 +61,6 @@ class Entity:
         return {"type": self.type, "start": self.start, "end": self.end, "score": round(self.score, 2)}
 
 
-def id_check_ok(value: str) -> bool:
-    v = value.upper()
-    return len(v) == 18 and v[:17].isdigit() and ID_CHECK[sum(int(c) * w for c, w in zip(v, ID_WEIGHTS)) % 11] == v[17]
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 @dataclass(frozen=True)
 class Recognizer:
     """One entity type: a compiled pattern (the first named group that matched is the span, else
@@ -97,6 +82,13 @@ class Recognizer:
                 if checked is None:
                     continue
                 score = checked
+            yield start, end, score
+
+    def scored(self, text: str, hint: str = "") -> Iterable[tuple[int, int, float]]:
+        """Candidates with context applied: context words before a span raise its score."""
+        for start, end, score in self.candidates(text):
+            if _context_near(text, start, self.entity, hint):
+                score = min(1.0, score + CONTEXT_BOOST)
             yield start, end, score
 
 
@@ -212,10 +204,7 @@ def candidates(text: str, hint: str = "") -> list[Entity]:
             lead = len(text) - len(text.lstrip())
             out.append(Entity("PERSON", lead, lead + len(m.group(0)), 0.85))
     for r in RECOGNIZERS:
-        for start, end, score in r.candidates(text):
-            if _context_near(text, start, r.entity, hint):
-                score = min(1.0, score + CONTEXT_BOOST)
-            out.append(Entity(r.entity, start, end, score))
+        out += [Entity(r.entity, start, end, score) for start, end, score in r.scored(text, hint)]
     return out
 
 

@@ -454,9 +454,12 @@ def classification_flags(
     pol = classify.policy(settings)
     ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
     declared = proposals.effective(settings, "base", entity)
+    by_batch: dict[str, list] = {}
+    for r in sample:
+        by_batch.setdefault(r.batch_id, []).append(r)
     rows = []
     for batch_id in batches:
-        mine = [r for r in sample if r.batch_id == batch_id]
+        mine = by_batch.get(batch_id, [])
         for col in strings:
             report = classify.classify_values(col, [r[col] for r in mine], pol)
             if col in declared and proposals.disagrees(report, declared[col], ranks):
