@@ -30,7 +30,8 @@ class Identity(BaseModel):
 
     @property
     def groups(self) -> list[str]:
-        return [f"dept_{self.department}", f"role_{self.role.value}"]
+        # `team_<department>_<role>` lets one access rule require both department and role
+        return [f"dept_{self.department}", f"role_{self.role.value}", f"team_{self.department}_{self.role.value}"]
 
 
 class IdentityRegistry(BaseModel):

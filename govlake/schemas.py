@@ -32,6 +32,10 @@ class Column(BaseModel):
     pii_type: str | None = None
     important: bool = False
     nullable: bool = True
+    category: str | None = None  # data category (policies/purposes.yaml); default: the table's
+
+
+CATEGORIES = ("camera_metadata", "aggregate_flows", "detection_records", "incident_reports", "pseudonymous_tracks", "identity", "images")
 
 
 class TableSchema(BaseModel):
@@ -41,6 +45,7 @@ class TableSchema(BaseModel):
     tier: Literal["base", "analytic", "application"]
     description: str
     key: list[str] = Field(default_factory=list)
+    category: str | None = None  # data category of its columns for sharing purposes
     columns: list[Column]
 
     def names(self) -> list[str]:
@@ -60,6 +65,9 @@ def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
         raise ConfigError(f"no schema for `{tier}.{table}`: expected {path}") from exc
     except ValidationError as exc:
         raise ConfigError(f"schema file `{path}` is invalid: {exc}") from exc
+    for cat in [schema.category] + [c.category for c in schema.columns]:
+        if cat is not None and cat not in CATEGORIES:
+            raise ConfigError(f"schema file `{path}`: unknown data category `{cat}`; known: {', '.join(CATEGORIES)}")
     missing = [k for k in schema.key if k not in schema.names()]
     if missing:
         raise ConfigError(f"schema file `{path}`: key column(s) {missing} are not columns of the table")

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
 
     @property
     def trino_endpoint(self) -> str:
-        return self.trino_url or f"http://{self.trino_host}:{self.trino_port}"
+        return self.trino_url or f"https://{self.trino_host}:{self.trino_port}"
 
     def path(self, *parts: str) -> Path:
         """A path inside the project (catalog/, policies/, schemas/...)."""

@@ -48,21 +48,37 @@ def _fmt(v):
     return v
 
 
-def connect(settings: Settings, user: str):
+def connect(settings: Settings, user: str, *, password: str | None = None):
+    """A DB-API connection authenticated as `user` (password from the local secret store)."""
     import trino
+
+    from govlake.services import trino_security
 
     identities.load(settings).get(user)
     url = urlparse(settings.trino_endpoint)
+    extra: dict = {}
+    if url.scheme == "https":
+        extra["auth"] = trino.auth.BasicAuthentication(user, password if password is not None else trino_security.password(settings, user))
+        cert = trino_security.client_cert(settings)
+        if cert is not None and not settings.trino_url:
+            import requests
+
+            # verify against the generated certificate; an own session because requests lets
+            # REQUESTS_CA_BUNDLE in the environment override a session's `verify`
+            session = requests.Session()
+            session.trust_env = False
+            session.verify = str(cert)
+            extra["http_session"] = session
     return trino.dbapi.connect(
         host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80), http_scheme=url.scheme,
-        user=user, catalog=settings.trino_catalog, request_timeout=120,
+        user=user, catalog=settings.trino_catalog, request_timeout=120, **extra,
     )
 
 
-def query(settings: Settings, user: str, sql: str) -> Result:
+def query(settings: Settings, user: str, sql: str, *, password: str | None = None) -> Result:
     import trino
 
-    conn = connect(settings, user)
+    conn = connect(settings, user, password=password)
     try:
         cur = conn.cursor()
         cur.execute(sql)
@@ -71,6 +87,10 @@ def query(settings: Settings, user: str, sql: str) -> Result:
         return Result(columns, [list(r) for r in rows])
     except trino.exceptions.TrinoQueryError as exc:
         raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
+    except trino.exceptions.HttpError as exc:
+        if "401" in str(exc):
+            raise QueryError(f"Trino refused the credentials of `{user}` (401); run `govlake up` to (re)generate local passwords") from exc
+        raise
     except (trino.exceptions.TrinoConnectionError, ConnectionError, OSError) as exc:
         raise ServiceError(f"cannot reach Trino at {settings.trino_endpoint}; start it with `govlake up` (or check GOVLAKE_TRINO_URL / GOVLAKE_TRINO_PORT)", transient=True) from exc
     finally:

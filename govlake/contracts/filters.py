@@ -51,3 +51,9 @@ def validate(expression: str, columns: set[str]) -> exp.Expression:
 def to_sql(tree: exp.Expression, dialect: str) -> str:
     """Re-render the parsed filter (never the original text) for Spark or Trino."""
     return tree.sql(dialect=dialect)
+
+
+def columns_of(expression: str) -> set[str]:
+    """Names of the columns a (syntactically valid) filter refers to."""
+    tree = sqlglot.parse_one(expression, read="trino")
+    return {c.name for c in tree.find_all(exp.Column)}

@@ -1,8 +1,9 @@
 """Sharing contract specifications (`policies/contracts/*.yaml`).
 
-This module reads and checks a contract's shape. The steward approval workflow that decides
-which contracts are active is a separate layer; until it exists, a contract file whose validity
-window contains the run's logical time is treated as active (stated in the README).
+This module reads and checks a contract's shape; `validate.py` checks it against the catalog
+and the policies, and `workflow.py` decides (in the governance store) which contracts are active.
+A file here is a working copy: only the version a steward approved, bound by its content hash,
+is ever published.
 """
 from __future__ import annotations
 
@@ -61,12 +62,25 @@ class ContractSpec(BaseModel):
         return self.valid_from <= when < self.valid_to
 
 
-def load_contract(path: Path) -> ContractSpec:
+def parse(text: str, origin: str) -> ContractSpec:
+    """A specification from YAML text; errors name `origin` and each bad field."""
     try:
-        spec = ContractSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"contract `{origin}` is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"contract `{origin}` must be a mapping of fields (id, provider, consumer, ...)")
+    try:
+        return ContractSpec.model_validate(data)
     except ValidationError as exc:
         where = "; ".join(f"field `{'.'.join(map(str, e['loc'])) or '(file)'}`: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"contract file `{path}` is invalid: {where}") from exc
+        raise ConfigError(f"contract `{data.get('id', origin)}` ({origin}) is invalid: {where}") from exc
+
+
+def load_contract(path: Path) -> ContractSpec:
+    if not path.is_file():
+        raise ConfigError(f"no contract file `{path}`")
+    spec = parse(path.read_text(encoding="utf-8"), str(path))
     if spec.id != path.stem:
         raise ConfigError(f"contract file `{path}`: `id` is `{spec.id}` but the file is `{path.stem}.yaml`")
     return spec

@@ -1,5 +1,5 @@
 """The governance store: decisions that are not data (classification proposals and their review;
-later sharing contracts). SQLite under the state folder by default; any SQLAlchemy URL
+sharing contracts, every version of their specification, approvals and state transitions). SQLite under the state folder by default; any SQLAlchemy URL
 (`GOVLAKE_GOVERNANCE_URL`, e.g. postgresql+psycopg://...) for a shared deployment.
 """
 from __future__ import annotations
@@ -29,6 +29,56 @@ classification_proposals = sa.Table(
     sa.Column("decided_by", sa.String(64)),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("reason", sa.Text),
+)
+
+# One row per contract: its current specification and state. Versions, approvals and events
+# are append-only; nothing is updated in place except the current state here.
+contracts = sa.Table(
+    "contracts", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("consumer", sa.String(32), nullable=False),
+    sa.Column("requester", sa.String(64), nullable=False),
+    sa.Column("spec_yaml", sa.Text, nullable=False),
+    sa.Column("spec_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # draft|submitted|approved|active|expired|revoked|rejected
+    sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("valid_to", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text),
+)
+
+contract_versions = sa.Table(
+    "contract_versions", metadata,
+    sa.Column("contract_id", sa.String(64), primary_key=True),
+    sa.Column("spec_hash", sa.String(64), primary_key=True),
+    sa.Column("spec_yaml", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_by", sa.String(64), nullable=False),
+)
+
+contract_approvals = sa.Table(
+    "contract_approvals", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("contract_id", sa.String(64), nullable=False, index=True),
+    sa.Column("spec_hash", sa.String(64), nullable=False),  # an approval binds to this content only
+    sa.Column("capacity", sa.String(16), nullable=False),  # steward | compliance
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+contract_events = sa.Table(
+    "contract_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("contract_id", sa.String(64), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("from_status", sa.String(16)),
+    sa.Column("to_status", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("spec_hash", sa.String(64), nullable=False),
 )
 
 

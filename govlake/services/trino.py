@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govlake import artifacts, identities
+from govlake.services import trino_security
 from govlake.errors import ServiceError
 from govlake.services.java import find_jdk
 from govlake.settings import Settings
@@ -81,17 +82,32 @@ def configure(settings: Settings, install: Path, java: Path) -> Path:
     if _has_module(java, "jdk.incubator.vector"):
         jvm += "--add-modules=jdk.incubator.vector\n"
     (etc / "jvm.config").write_text(jvm)
-    (etc / "config.properties").write_text(
-        _render(
-            infra / "config.properties",
-            port=str(settings.trino_port),
-            host=settings.trino_host,
-            plugin_dir=str(install / "plugin"),
-            catalog_dir=str(catalog_dir),
-            query_max_memory=f"{max(256, heap_mb // 3)}MB",
-        )
+    sec = trino_security.ensure(settings)
+    access_file = etc / "access-control.properties"
+    config = _render(
+        infra / "config.properties",
+        port=str(settings.trino_port),
+        host=settings.trino_host,
+        plugin_dir=str(install / "plugin"),
+        catalog_dir=str(catalog_dir),
+        query_max_memory=f"{max(256, heap_mb // 3)}MB",
+        tls_pem=str(sec.tls_pem),
+        tls_cert=str(sec.tls_cert),
+        shared_secret=sec.shared_secret,
+        access_control_file=str(access_file),
     )
+    _write_private(etc / "config.properties", config)
     _write_groups(settings, etc)
+    (etc / "password-authenticator.properties").write_text(
+        f"password-authenticator.name=file\nfile.password-file={sec.password_db}\nfile.refresh-period=5s\n"
+    )
+    from govlake.contracts import access
+
+    access_file.write_text(
+        f"access-control.name=file\nsecurity.config-file={access.rules_path(settings)}\n"
+        f"security.refresh-period={access.REFRESH_PERIOD}\n"
+    )
+    access.write_rules(settings)
     (etc / "log.properties").write_text((infra / "log.properties").read_text())
     metastore = base / "metastore"
     metastore.mkdir(exist_ok=True)
@@ -99,6 +115,12 @@ def configure(settings: Settings, install: Path, java: Path) -> Path:
         _render(settings.path("catalog", "trino", "delta.properties.tmpl"), metastore_dir=f"local://{metastore}")
     )
     return etc
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def _write_groups(settings: Settings, etc: Path) -> None:
@@ -136,9 +158,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _info(url: str, timeout: float = 2.0) -> dict | None:
+def _info(url: str, timeout: float = 2.0, cafile: Path | None = None) -> dict | None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None) if url.startswith("https") else None
     try:
-        with urllib.request.urlopen(f"{url}/v1/info", timeout=timeout) as resp:
+        with urllib.request.urlopen(f"{url}/v1/info", timeout=timeout, context=context) as resp:
             return json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -162,7 +187,7 @@ def status(settings: Settings) -> Status:
     pid = _read_pid(settings)
     if pid is None:
         return Status("trino", "stopped", url)
-    info = _info(url)
+    info = _info(url, cafile=trino_security.client_cert(settings))
     if info is None:
         return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", _rss_mb(pid))
     state = "starting" if info.get("starting") else "running"
@@ -196,6 +221,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
         "-Dlog.enable-console=false",
         "-Dnode.environment=govlake",
         "-Dnode.id=govlake-local",
+        f"-Dnode.internal-address={settings.trino_host}",  # internal HTTPS must match the certificate
         f"-Dnode.data-dir={_dir(settings) / 'data'}",
         "-cp",
         f"{install / 'lib'}/*",
@@ -219,7 +245,7 @@ def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None
                 f"Trino exited during start with code {proc.returncode}; see {settings.logs_dir / 'trino-launcher.log'} "
                 f"and {settings.logs_dir / 'trino-server.log'}"
             )
-        info = _info(settings.trino_endpoint)
+        info = _info(settings.trino_endpoint, cafile=trino_security.client_cert(settings))
         if info and not info.get("starting"):
             return status(settings)
         time.sleep(1)

@@ -1,0 +1,193 @@
+"""Semantic validation of a sharing contract against the catalog and the policies.
+
+Every problem names the contract, the field and the rule it breaks, so a steward can fix the
+file without reading code. Rules:
+
+- `unknown-department`, `self-sharing`: provider and consumer are registered, different departments;
+- `requester`: the requester is a registered identity of the consumer department;
+- `unknown-dataset`, `unknown-column`, `duplicate-column`: the dataset is an analytic table and
+  every granted column exists once;
+- `unknown-masking`, `masking-type`: the masking method exists and fits the column's type;
+- `unknown-purpose`, `purpose-category`: the purpose exists and may use each column's data
+  category (PIPL art. 26: images and identity data from public cameras only for public security);
+- `level-unmasked`, `level-after-masking`: a column above the purpose's `max_level` needs a
+  masking method whose result is within it;
+- `window-past`: the validity window has not already ended;
+- `row-filter`: the filter is a safe boolean expression (see filters.py) over the dataset;
+- `provider-scope`: on a dataset holding several departments' rows, the filter must restrict
+  rows to the provider's (`department = '<provider>' AND ...`): a steward can only share their own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlglot import exp
+
+from govlake import identities, schemas
+from govlake.contracts import filters
+from govlake.contracts.spec import ContractSpec
+from govlake.departments import registry
+from govlake.errors import ConfigError, GovlakeError
+from govlake.settings import Settings
+
+LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    rule: str
+    message: str
+
+    def render(self, contract: str) -> str:
+        return f"contract `{contract}` field `{self.field}` [{self.rule}]: {self.message}"
+
+
+class ContractInvalid(GovlakeError):
+    def __init__(self, contract: str, problems: list[Problem]):
+        self.contract = contract
+        self.problems = problems
+        super().__init__("\n".join(p.render(contract) for p in problems))
+
+
+@lru_cache(maxsize=8)
+def _yaml(path: Path, mtime: float) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _policy(settings: Settings, name: str) -> dict:
+    path = settings.path("policies", name)
+    return _yaml(path, path.stat().st_mtime)
+
+
+def purposes(settings: Settings) -> dict:
+    return _policy(settings, "purposes.yaml")["purposes"]
+
+
+def masking_methods(settings: Settings) -> dict:
+    return _policy(settings, "masking.yaml")["methods"]
+
+
+def granted_level(column: schemas.Column, method: str | None, methods: dict) -> str:
+    """The level a consumer receives: the column's, lowered by the masking method's result level."""
+    if method in (None, "identity"):
+        return column.level
+    result = methods[method].get("result_level", column.level)
+    return min(column.level, result, key=LEVEL_RANK.__getitem__)
+
+
+def needs_compliance(spec: ContractSpec, settings: Settings) -> bool:
+    """Compliance co-approval: a granted column is sensitive personal information (L4) or important data."""
+    schema = dataset_schema(settings, spec)
+    by_name = {c.name: c for c in schema.columns}
+    return any(
+        c.name in by_name and c.masking != "suppress" and (by_name[c.name].level == "L4" or by_name[c.name].important)
+        for c in spec.columns
+    )
+
+
+def dataset_schema(settings: Settings, spec: ContractSpec) -> schemas.TableSchema:
+    tier, table = spec.dataset.split(".", 1)
+    return schemas.load_schema(settings, tier, table)
+
+
+def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Problem]:
+    out: list[Problem] = []
+    departments = {d.id for d in registry.load_all(settings)}
+    for fld in ("provider", "consumer"):
+        if getattr(spec, fld) not in departments:
+            out.append(Problem(fld, "unknown-department", f"`{getattr(spec, fld)}` is not a registered department; known: {', '.join(sorted(departments))}"))
+    if spec.provider == spec.consumer:
+        out.append(Problem("consumer", "self-sharing", "provider and consumer are the same department; no contract is needed"))
+    ids = identities.load(settings)
+    try:
+        who = ids.get(spec.requester)
+        if who.department != spec.consumer:
+            out.append(Problem("requester", "requester", f"`{spec.requester}` belongs to `{who.department}`, not to the consumer `{spec.consumer}`"))
+    except GovlakeError as exc:
+        out.append(Problem("requester", "requester", str(exc)))
+
+    try:
+        schema = dataset_schema(settings, spec)
+    except ConfigError:
+        out.append(Problem("dataset", "unknown-dataset", f"`{spec.dataset}` is not an analytic table (schemas/analytic/*.yaml)"))
+        schema = None
+
+    purpose = purposes(settings).get(spec.purpose)
+    if purpose is None:
+        out.append(Problem("purpose", "unknown-purpose", f"`{spec.purpose}` is not in policies/purposes.yaml; known: {', '.join(purposes(settings))}"))
+    methods = masking_methods(settings)
+
+    if schema is not None:
+        by_name = {c.name: c for c in schema.columns}
+        seen: set[str] = set()
+        for i, granted in enumerate(spec.columns):
+            where = f"columns[{i}] ({granted.name})"
+            col = by_name.get(granted.name)
+            if col is None:
+                out.append(Problem(where, "unknown-column", f"`{spec.dataset}` has no column `{granted.name}`; it has {', '.join(schema.names())}"))
+                continue
+            if granted.name in seen:
+                out.append(Problem(where, "duplicate-column", f"`{granted.name}` is granted twice"))
+            seen.add(granted.name)
+            method = granted.masking
+            if method is not None:
+                if method not in methods or method == "grid":
+                    usable = sorted(m for m in methods if m != "grid")
+                    out.append(Problem(f"{where}.masking", "unknown-masking", f"`{method}` is not a column masking method; use one of {', '.join(usable)}"))
+                    continue
+                applies = methods[method].get("applies_to", "any")
+                if applies != "any" and col.type not in applies.split("|"):
+                    out.append(Problem(f"{where}.masking", "masking-type", f"`{method}` applies to {applies} columns; `{granted.name}` is {col.type}"))
+                    continue
+            if method == "suppress":
+                continue
+            category = col.category or schema.category
+            if purpose is not None:
+                if category not in purpose["categories"]:
+                    extra = " (PIPL art. 26: images and identity data from public cameras serve public security only)" if category in ("images", "identity") else ""
+                    out.append(Problem(where, "purpose-category", f"purpose `{spec.purpose}` may not use `{category}` data{extra}"))
+                limit = purpose["max_level"]
+                level = granted_level(col, method, methods)
+                if LEVEL_RANK[level] > LEVEL_RANK[limit]:
+                    if method in (None, "identity"):
+                        out.append(Problem(where, "level-unmasked", f"`{granted.name}` is {col.level}{' (' + col.pii_type + ')' if col.pii_type else ''} but purpose `{spec.purpose}` allows at most {limit}; name a masking method that lowers it, or drop the column"))
+                    else:
+                        out.append(Problem(f"{where}.masking", "level-after-masking", f"`{method}` leaves `{granted.name}` at {level}, above {limit} allowed for `{spec.purpose}`; choose a stronger method"))
+        if spec.row_filter is not None:
+            try:
+                tree = filters.validate(spec.row_filter, set(schema.names()))
+            except filters.FilterError as exc:
+                out.append(Problem("row_filter", "row-filter", str(exc)))
+            else:
+                if "department" in schema.names() and not _restricts_to(tree, "department", spec.provider):
+                    out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; the filter must start with `department = '{spec.provider}' AND ...` so only the provider's rows are shared"))
+        elif "department" in schema.names():
+            out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; add `row_filter: \"department = '{spec.provider}'\"`"))
+    if spec.valid_to <= now:
+        out.append(Problem("valid_to", "window-past", f"the validity window ended at {spec.valid_to.isoformat()}, before now ({now.isoformat()})"))
+    return out
+
+
+def _restricts_to(tree: exp.Expression, column: str, value: str) -> bool:
+    """True when `tree` is a conjunction containing `column = 'value'` at its top level."""
+    node = tree.unnest() if isinstance(tree, exp.Paren) else tree
+    if isinstance(node, exp.And):
+        return _restricts_to(node.left, column, value) or _restricts_to(node.right, column, value)
+    if isinstance(node, exp.EQ):
+        sides = {type(node.left), type(node.right)}
+        if sides == {exp.Column, exp.Literal}:
+            col = node.left if isinstance(node.left, exp.Column) else node.right
+            lit = node.right if isinstance(node.right, exp.Literal) else node.left
+            return col.name == column and lit.is_string and lit.this == value
+    return False
+
+
+def check(spec: ContractSpec, settings: Settings, now: datetime) -> None:
+    found = problems(spec, settings, now)
+    if found:
+        raise ContractInvalid(spec.id, found)
