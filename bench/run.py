@@ -2,6 +2,8 @@
 
     python bench/run.py dagbag  [--departments 100] [--repeat 3]
     python bench/run.py ingest  [--departments 100] [--rows 10000]
+    python bench/run.py masking [--rows 300000] [--sample 3000]
+    python bench/run.py contracts [--rows 1000000] [--repeat 15]
 
 `ingest` generates N synthetic departments (formats cycling GBK CSV / JSON lines / Parquet), then
 in one Spark session times (a) a baseline: a plain Spark read of the same detections files, one
@@ -187,15 +189,110 @@ def bench_masking(args) -> dict:
     }
 
 
+def bench_contracts(args) -> dict:
+    """(a) Trino rule compilation for 1,000 active contracts; (b) Trino latency of one query as a
+    consumer analyst on a contract's application table (per-column conformance masks and the
+    contract's row filter in the rules) versus an unmasked, unfiltered copy of the same rows, in
+    the same server, interleaved runs, medians."""
+    import random
+    import socket
+
+    import yaml
+
+    from govlake import serving, sql
+    from govlake.contracts import access, spec as specs, workflow
+    from govlake.pipeline import application
+    from govlake.secrets import token_key
+    from govlake.services import trino
+    from govlake.settings import Settings
+    from govlake.spark import get_spark
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
+    settings = Settings(state_dir=work / "state", trino_port=port)
+    os.environ.update({"GOVLAKE_STATE_DIR": str(settings.state), "GOVLAKE_TRINO_PORT": str(port)})
+    base = yaml.safe_load(settings.path("policies", "contracts", "traffic-to-transport-flows.yaml").read_text())
+    many = [specs.ContractSpec.model_validate({**base, "id": f"c-{i:04d}", "table": f"t{i}"}) for i in range(1000)]
+    compile_times = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        access.write_rules(settings, many)
+        compile_times.append(time.perf_counter() - t)
+    result = {"contracts": 1000, "rule_compile_s_median": round(statistics.median(compile_times), 3),
+              "rules_file_kb": round(access.rules_path(settings).stat().st_size / 1024)}
+
+    spark = get_spark(settings)
+    rng = random.Random(7)
+    n = args.rows
+    cams = [f"1101050000132{i:07d}" for i in range(200)]
+    rows = [(f"t{i}", rng.choice(["police", "traffic"]), rng.choice(cams), "110105", f"g0.01:{rng.randint(3990, 4000)}:{rng.randint(11630, 11640)}",
+             datetime(2026, 11, 20, rng.randint(0, 23)), rng.choice(["motor_vehicle", "person", "non_motor_vehicle"]), rng.random(),
+             "k1_" + "%064x" % rng.getrandbits(256), rng.choice(["white", "black", "red"]), "m1") for i in range(n)]
+    schema = ("detection_token string, department string, camera_id string, region_code string, grid_cell string, observed_hour timestamp, "
+              "object_type string, confidence double, plate_token string, vehicle_color string, model_version string")
+    from govlake import schemas
+
+    spark.createDataFrame(rows, schema).repartition(2).write.format("delta").mode("overwrite").save(
+        schemas.table_path(settings, "analytic", "detections_deidentified"))
+    data = yaml.safe_load(settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text())
+    data["columns"] = [{"name": "plate_token", "masking": "token"}, {"name": "camera_id"}, {"name": "observed_hour", "masking": "hour"},
+                       {"name": "department"}, {"name": "object_type"}, {"name": "vehicle_color"}]
+    data["row_filter"] = "department = 'police' AND object_type = 'motor_vehicle'"
+    spec = specs.ContractSpec.model_validate(data)
+    when = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    trino.start(settings, log=lambda m: print(m, file=sys.stderr))
+    try:
+        workflow.new(settings, spec, spec.requester, when)
+        workflow.submit(settings, spec.id, spec.requester, when)
+        workflow.approve(settings, spec.id, "wang_police_steward", when)
+        workflow.approve(settings, spec.id, "zhao_compliance", when)
+        published = application.publish(spark, settings, [spec], token_key(settings))
+        copy_path = schemas.table_path(settings, "application", "app_traffic/bench_unmasked_copy")
+        spark.read.format("delta").load(published[0].path).write.format("delta").mode("overwrite").save(copy_path)
+        tables = [serving.ServedTable(p.schema, p.table, p.path) for p in published]
+        tables.append(serving.ServedTable("app_traffic", "bench_unmasked_copy", copy_path))
+        serving.sync(settings, tables)
+        rules = access.compile_rules(settings, [spec])
+        rule = next(r for r in rules["tables"] if r.get("table") == spec.table and "team_traffic_analyst" in r["group"])
+        assert rule.get("filter") and any("mask" in c for c in rule["columns"]), rule
+        rules["tables"].insert(2, {"group": "team_traffic_analyst", "catalog": "lake", "schema": "app_traffic",
+                                   "table": "bench_unmasked_copy", "privileges": ["SELECT"]})
+        access.rules_path(settings).write_text(json.dumps(rules))
+        time.sleep(3)  # rules refresh period
+        q = ("SELECT camera_id, count(*) AS n, count(DISTINCT plate_token) AS plates, max(observed_hour) AS last_hour "
+             "FROM app_traffic.{t} WHERE vehicle_color <> 'red' GROUP BY camera_id")
+        user = "zhou_traffic_analyst"
+        masked_rows = sql.query(settings, user, q.format(t=spec.table)).rows
+        plain_rows = sql.query(settings, user, q.format(t="bench_unmasked_copy")).rows
+        assert sorted(map(tuple, masked_rows)) == sorted(map(tuple, plain_rows))
+        tm, tp = [], []
+        for _ in range(args.repeat):
+            for t_name, acc in ((spec.table, tm), ("bench_unmasked_copy", tp)):
+                t = time.perf_counter()
+                sql.query(settings, user, q.format(t=t_name))
+                acc.append(time.perf_counter() - t)
+        result.update({
+            "app_rows": published[0].rows, "source_rows": n,
+            "masked_filtered_s_median": round(statistics.median(tm), 3), "unmasked_copy_s_median": round(statistics.median(tp), 3),
+            "ratio": round(statistics.median(tm) / statistics.median(tp), 3), "runs_each": args.repeat,
+        })
+    finally:
+        trino.stop(settings)
+        spark.stop()
+    return result
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["dagbag", "ingest", "masking"])
+    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts"])
     p.add_argument("--sample", type=int, default=3000, help="masking: rows Presidio analyses per cell")
     p.add_argument("--departments", type=int, default=100)
     p.add_argument("--rows", type=int, default=10000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking}[args.what](args)
+    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts}[args.what](args)
     print(json.dumps(result))
     return 0
 

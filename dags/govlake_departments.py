@@ -89,6 +89,39 @@ def tiers_dag() -> DAG:
     return dag
 
 
+def contracts_dag() -> DAG:
+    """`govlake publish` on a clock: contracts become active at their window start and expire at its
+    end without any data change, so the application tier and Trino's rules follow the workflow
+    every 5 minutes. (A revocation does not wait for this: it rewrites the rules at once.)"""
+    with DAG(
+        dag_id="govlake_publish",
+        schedule="*/5 * * * *",
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["govlake", "contracts", "application"],
+        doc_md="Publish the application tier for the active sharing contracts; retract expired and revoked ones.",
+    ) as dag:
+
+        @task
+        def publish(**context) -> list[dict]:
+            from govlake.pipeline import main_job
+            from govlake.settings import load_settings as settings_
+
+            return main_job.stage_publish(settings_(), _run_time(context))
+
+        @task
+        def serve(published: list[dict]) -> dict:
+            from govlake.pipeline import main_job
+            from govlake.settings import load_settings as settings_
+
+            return main_job.stage_serve(settings_(), published)
+
+        serve(publish())
+    return dag
+
+
 for _dept in load_all(load_settings()):
     globals()[f"govlake_ingest_{_dept.id}"] = ingest_dag(_dept.id, _dept.schedule, _dept.name)
 globals()["govlake_tiers"] = tiers_dag()
+globals()["govlake_publish"] = contracts_dag()

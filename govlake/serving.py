@@ -29,6 +29,14 @@ def _q(settings: Settings, text: str) -> sql.Result:
     return sql.query(settings, SERVICE_USER, text)
 
 
+def _location(settings: Settings, schema: str, table: str) -> str | None:
+    import re
+
+    ddl = _q(settings, f'SHOW CREATE TABLE {settings.trino_catalog}."{schema}"."{table}"').rows[0][0]
+    m = re.search(r"location = '([^']*)'", ddl)
+    return m.group(1) if m else None
+
+
 def sync(settings: Settings, tables: list[ServedTable], *, managed_prefix: str = "app_") -> dict[str, list[str]]:
     """Register `tables`; unregister tables in `managed_prefix` schemas that are not listed."""
     cat = settings.trino_catalog
@@ -42,7 +50,11 @@ def sync(settings: Settings, tables: list[ServedTable], *, managed_prefix: str =
             _q(settings, f'CREATE SCHEMA {cat}."{schema}"')
         present = {r[0] for r in _q(settings, f'SHOW TABLES FROM {cat}."{schema}"').rows}
         for name, t in sorted(wanted.get(schema, {}).items()):
-            if name in present:
+            if name in present and schema.startswith(managed_prefix) and _location(settings, schema, name) != t.trino_location:
+                # a changed contract specification lives in a new table directory
+                _q(settings, f"CALL {cat}.system.unregister_table(schema_name => '{schema}', table_name => '{name}')")
+                report["unregistered"].append(f"{schema}.{name}")
+            elif name in present:
                 report["kept"].append(f"{schema}.{name}")
                 continue
             _q(

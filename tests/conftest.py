@@ -83,8 +83,10 @@ def sample_data(settings):
 @pytest.fixture(scope="session")
 def lakehouse(settings, spark, trino_server, sample_data):
     """The main job run once over the sample feeds, tables registered in the running Trino."""
+    from govlake.contracts import workflow
     from govlake.pipeline import main_job
 
+    workflow.bootstrap_samples(settings, RUN_TIME)
     report = main_job.run(spark, settings, RUN_TIME)
     assert report.failures == {}
     return report

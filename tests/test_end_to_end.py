@@ -15,6 +15,7 @@ from govlake import sql
 from govlake.departments import registry
 from govlake.masking import token_py
 from govlake.pipeline import main_job
+from govlake.pipeline.application import contract_key
 from govlake.secrets import token_key
 from tests.conftest import RUN_TIME
 
@@ -52,9 +53,12 @@ def test_traffic_analyst_sees_police_sightings_as_tokens_only(settings, lakehous
     police = sample_data["police"].detections
     plates = [d["plate_no"] for d in police if d["object_type"] == "motor_vehicle" and d["plate_no"]]
     key = token_key(settings, create=False)
+    # the contract re-keys the analytic tier's token with its own key (no join across consumers)
+    ckey = contract_key(key, "police-to-traffic-vehicle-sightings")
     res = sql.query(settings, "zhou_traffic_analyst", "SELECT plate_token, count(*) FROM app_traffic.police_vehicle_sightings GROUP BY 1")
     got = {r[0]: r[1] for r in res.rows}
-    assert got == dict(Counter(token_py(p, key) for p in plates))
+    assert got == dict(Counter(token_py(token_py(p, key), ckey) for p in plates))
+    assert not set(got) & {token_py(p, key) for p in plates}, "the platform-wide token reached a consumer"
     every_value = sql.query(settings, "zhou_traffic_analyst", "SELECT * FROM app_traffic.police_vehicle_sightings").rows
     flat = {str(v) for row in every_value for v in row}
     assert not flat & set(plates), "a raw plate reached the application tier"

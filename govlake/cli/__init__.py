@@ -11,7 +11,7 @@ import sys
 
 from govlake.errors import GovlakeError
 
-MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo", "scrub", "classify")
+MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo", "scrub", "classify", "contract", "publish")
 
 
 def build_parser() -> argparse.ArgumentParser:

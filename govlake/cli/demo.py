@@ -81,9 +81,16 @@ def run(args) -> int:
             faults = ", ".join(f"{k} {v}" for k, v in sorted(feed.faults.items()))
             info(f"== sample feed for {dept.id} ({dept.sources['detections'].format}): "
                  f"{', '.join(p.name for p in feed.paths.values())}; injected faults: {faults}")
+    from govlake.contracts import workflow
+
+    run_time = datetime.fromisoformat(DEMO_RUN_TIME)
+    workflow.bootstrap_samples(settings, run_time, log=lambda m: info(f"== {m}"))
+    for rec in workflow.list_all(settings):
+        info(f"   contract {rec.id}: {rec.status}, {rec.provider} -> {rec.consumer}, approved by "
+             f"{', '.join(a['actor'] for a in rec.approvals) or 'nobody yet'}")
     info("== running the main job (Spark + Delta)")
     spark = get_spark(settings)
-    report = main_job.run(spark, settings, datetime.fromisoformat(DEMO_RUN_TIME))
+    report = main_job.run(spark, settings, run_time)
     print_report(report)
     for user, title, query in EXAMPLES:
         print(f"\n-- {title}\n-- govlake sql --as {user} \"{query}\"")

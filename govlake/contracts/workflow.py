@@ -322,3 +322,30 @@ def diff(settings: Settings, contract_id: str, other: ContractSpec | None = None
             old_text, old_label = old, f"approved {approved[0][:12]}"
             new_text, new_label = row["spec_yaml"], f"current {row['spec_hash'][:12]}"
     return "".join(difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True), old_label, new_label))
+
+
+def bootstrap_samples(settings: Settings, when: datetime, *, log=lambda m: None) -> list[ContractRecord]:
+    """Take every contract file in policies/contracts/ that the store does not know through the
+    real workflow, acting as the people the identity registry names: the requester creates and
+    submits, a steward of the provider approves, a compliance officer co-approves where needed.
+    For the demo and the test suite; in production each person acts through the CLI."""
+    from govlake.contracts.spec import load_all
+
+    ids = identities.load(settings).identities
+    out = []
+    with store.engine(settings).connect() as conn:
+        known = {r[0] for r in conn.execute(sa.select(C.c.id))}
+    for spec in load_all(settings):
+        if spec.id in known:
+            continue
+        steward = next(i.user for i in ids if i.department == spec.provider and i.role.value == "steward")
+        new(settings, spec, spec.requester, when)
+        submit(settings, spec.id, spec.requester, when)
+        approve(settings, spec.id, steward, when)
+        log(f"contract {spec.id}: requested by {spec.requester}, approved by {steward}")
+        if validate.needs_compliance(spec, settings):
+            officer = next(i.user for i in ids if i.role.value == "compliance")
+            approve(settings, spec.id, officer, when)
+            log(f"contract {spec.id}: co-approved by compliance officer {officer} (sensitive or important data)")
+        out.append(get(settings, spec.id))
+    return out

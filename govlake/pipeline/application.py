@@ -1,23 +1,33 @@
 """Analytic tier -> application tier: one table per active sharing contract.
 
-Each table holds exactly the granted columns of the contract's dataset, filtered by the
-contract's row filter (re-rendered from its parsed form), in schema `app_<consumer>`. Tables of
-contracts that are no longer active are removed from the warehouse.
+Each table holds exactly the granted columns of the contract's dataset, each through its
+contract masking method, filtered by the contract's row filter (re-rendered from its parsed
+form, never pasted), in schema `app_<consumer>`.
+
+- `token` in a contract uses a key derived from the platform key and the contract id, so two
+  consumers' tokens of the same plate cannot be joined with each other.
+- A table lives at `<application>/<schema>/<table>__<spec hash>`: a changed specification starts
+  a new Delta table with its own history, so time travel (`FOR VERSION AS OF`) can never reach a
+  version written under an earlier, less restrictive specification.
+- Tables of contracts that are no longer active are deleted from the warehouse (after Trino's
+  rules already stopped granting them).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import schemas
+from govlake import masking, schemas
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
 from govlake.errors import ConfigError
+from govlake.secrets import TokenKey
 from govlake.settings import Settings
 
 
@@ -28,9 +38,15 @@ class Published:
     table: str
     rows: int
     path: str
+    spec_hash: str = ""
 
 
-def contract_view(dataset: DataFrame, spec: ContractSpec) -> DataFrame:
+def contract_key(key: TokenKey, contract_id: str) -> TokenKey:
+    """Per-contract token key: HMAC(platform key, contract id)."""
+    return TokenKey(f"{key.key_id}c", hmac.new(key.key, f"contract:{contract_id}".encode(), hashlib.sha256).digest())
+
+
+def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None = None) -> DataFrame:
     """The consumer's shape of `dataset` under `spec` (pure)."""
     available = set(dataset.columns)
     unknown = [c.name for c in spec.columns if c.name not in available]
@@ -43,20 +59,26 @@ def contract_view(dataset: DataFrame, spec: ContractSpec) -> DataFrame:
         except filters.FilterError as exc:
             raise ConfigError(f"contract `{spec.id}` field `row_filter`: {exc}") from exc
         df = df.where(F.expr(filters.to_sql(tree, "spark")))
-    return df.select(*[c.name for c in spec.columns])
+    ckey = contract_key(key, spec.id) if key is not None else None
+    out = []
+    for c in spec.columns:
+        expr = masking.apply(c.masking or "identity", F.col(c.name), key=ckey)
+        if expr is not None:
+            out.append(expr.alias(c.name))
+    return df.select(*out)
 
 
 def app_table_path(settings: Settings, spec: ContractSpec) -> str:
-    return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}")
+    return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}__{spec.content_hash()[:16]}")
 
 
-def publish(spark: SparkSession, settings: Settings, contracts: list[ContractSpec], when: datetime) -> list[Published]:
+def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None = None) -> list[Published]:
+    """Materialise the application table of every contract in `active`; delete all others."""
     out = []
-    active = [c for c in contracts if c.active_at(when)]
     for spec in active:
         tier, table = spec.dataset.split(".")
         dataset = spark.read.format("delta").load(schemas.table_path(settings, tier, table))
-        df = contract_view(dataset, spec)
+        df = contract_view(dataset, spec, key)
         path = app_table_path(settings, spec)
         (
             df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
@@ -64,7 +86,7 @@ def publish(spark: SparkSession, settings: Settings, contracts: list[ContractSpe
             .save(path)
         )
         rows = spark.read.format("delta").load(path).count()
-        out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path))
+        out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
     if settings.warehouse_is_local:
         keep = {Path(p.path) for p in out}
         root = Path(schemas.table_path(settings, "application", ""))

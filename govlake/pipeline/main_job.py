@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from govlake import schemas, serving
-from govlake.contracts import spec as contracts
+from govlake.contracts import access, workflow
 from govlake.departments import registry
 from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
@@ -66,10 +66,18 @@ def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_
     run_time = plain_utc(run_time)
     report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
     report.analytic_rows = analytic.build(spark, settings, token_key(settings))
-    report.published = application.publish(spark, settings, contracts.load_all(settings), run_time)
-    if serve:
-        report.catalog = serving.sync(settings, served_tables(settings, report.published))
+    report.published, report.catalog = publish(spark, settings, run_time, serve=serve)
     return report
+
+
+def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
+    """`govlake publish`: rules first (a revoked contract loses access before anything else), then
+    the application tables of the active contracts, then Trino's catalog."""
+    active = workflow.active_specs(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
+    access.write_rules(settings, active)
+    published = application.publish(spark, settings, active, token_key(settings))
+    catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
+    return published, catalog
 
 
 # The stages as the Airflow DAGs run them, one task each (settings in, JSON-able results out).
@@ -88,7 +96,7 @@ def stage_analytic(settings: Settings) -> dict[str, int]:
 def stage_publish(settings: Settings, run_time: datetime) -> list[dict]:
     from govlake.spark import get_spark
 
-    published = application.publish(get_spark(settings), settings, contracts.load_all(settings), plain_utc(run_time))
+    published, _ = publish(get_spark(settings), settings, run_time, serve=False)
     return [p.__dict__ for p in published]
 
 

@@ -1,0 +1,135 @@
+"""`govlake contract new|validate|submit|approve|reject|revoke|list|show|diff`: sharing contracts.
+
+Every command that changes a contract acts `--as` a registered identity; the workflow decides
+whether that person may (see govlake/contracts/workflow.py). `--at` sets the acting time
+(ISO 8601, default now) for rehearsals and tests.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from govlake.cli._output import emit_json
+from govlake.errors import ConfigError
+from govlake.settings import load_settings
+
+ACTIONS = ("new", "validate", "submit", "approve", "reject", "revoke", "list", "show", "diff")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("contract", help="sharing contracts: create, validate, submit, approve, reject, revoke, list, show, diff",
+                       description="govlake contract new FILE --as USER | validate FILE|ID | submit ID --as USER [--file FILE] | "
+                                   "approve ID --as USER | reject ID --as USER --reason R | revoke ID --as USER --reason R | "
+                                   "list | show ID | diff ID [--file FILE]")
+    p.add_argument("action", choices=ACTIONS)
+    p.add_argument("target", nargs="?", help="contract id, or a contract file (new, validate)")
+    p.add_argument("--as", dest="user", help="acting identity (catalog/identities.yaml)")
+    p.add_argument("--file", type=Path, help="submit/diff: a changed specification")
+    p.add_argument("--reason", help="why (required to reject or revoke)")
+    p.add_argument("--at", help="acting time, ISO 8601 with offset (default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def _when(args) -> datetime:
+    if not args.at:
+        return datetime.now(timezone.utc)
+    t = datetime.fromisoformat(args.at)
+    if t.tzinfo is None:
+        raise ConfigError(f"--at `{args.at}` needs a timezone offset, e.g. 2026-11-21T08:00:00+08:00")
+    return t.astimezone(timezone.utc)
+
+
+def _need(args, *names: str) -> None:
+    for n in names:
+        if not getattr(args, n):
+            flag = {"target": "a contract id or file", "user": "--as USER", "reason": "--reason TEXT"}[n]
+            raise ConfigError(f"`govlake contract {args.action}` needs {flag}")
+
+
+def _spec_from(target: str, settings):
+    from govlake.contracts import spec as specs
+
+    path = Path(target)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return specs.load_contract(path)
+    return None
+
+
+def run(args) -> int:
+    from govlake.contracts import validate, workflow
+
+    settings = load_settings()
+    when = _when(args)
+    act = args.action
+    if act == "list":
+        rows = [r.as_dict() for r in workflow.list_all(settings)]
+        if args.json:
+            emit_json({"contracts": rows})
+        else:
+            for r in rows:
+                ok = ", ".join(f"{a['capacity']}:{a['actor']}" for a in r["approvals"]) or "-"
+                print(f"{r['id']:<40} {r['status']:<10} {r['provider']} -> {r['consumer']}  approvals {ok}  "
+                      f"valid {r['valid_from'][:10]}..{r['valid_to'][:10]}  spec {r['spec_hash'][:12]}")
+            if not rows:
+                print("no contracts yet; create one with `govlake contract new FILE --as USER`")
+        return 0
+    _need(args, "target")
+    if act == "validate":
+        spec = _spec_from(args.target, settings) or workflow.get(settings, args.target).spec
+        found = validate.problems(spec, settings, when)
+        if args.json:
+            emit_json({"contract": spec.id, "valid": not found, "problems": [p.__dict__ for p in found],
+                       "needs_compliance": not found and validate.needs_compliance(spec, settings)})
+        else:
+            for p in found:
+                print(p.render(spec.id))
+            if not found:
+                print(f"contract `{spec.id}` is valid (spec {spec.content_hash()[:12]}; compliance co-approval "
+                      f"{'required' if validate.needs_compliance(spec, settings) else 'not required'})")
+        return 1 if found else 0
+    if act == "show":
+        rec = workflow.get(settings, args.target)
+        if args.json:
+            emit_json(rec.as_dict(full=True))
+        else:
+            print(f"contract {rec.id}: {rec.status} ({rec.provider} -> {rec.consumer}, requested by {rec.requester})")
+            print(f"spec {rec.spec_hash}; compliance co-approval {'required' if rec.needs_compliance else 'not required'}")
+            print(rec.spec_yaml.rstrip())
+            print("history:")
+            for e in rec.events:
+                print(f"  {e['at']}  {e['action']:<8} {e['from_status'] or '-':>9} -> {e['to_status']:<9} by {e['actor']}"
+                      f"  spec {e['spec_hash'][:12]}{'  (' + e['reason'] + ')' if e['reason'] else ''}")
+        return 0
+    if act == "diff":
+        other = _spec_from(str(args.file), settings) if args.file else None
+        text = workflow.diff(settings, args.target, other)
+        if args.json:
+            emit_json({"contract": args.target, "diff": text})
+        else:
+            print(text if text else "no differences", end="" if text else "\n")
+        return 0
+    _need(args, "user")
+    if act == "new":
+        spec = _spec_from(args.target, settings)
+        if spec is None:
+            raise ConfigError(f"`{args.target}` is not a contract file; `govlake contract new` takes a YAML file")
+        rec = workflow.new(settings, spec, args.user, when)
+    elif act == "submit":
+        spec = _spec_from(str(args.file), settings) if args.file else None
+        rec = workflow.submit(settings, args.target, args.user, when, spec)
+    elif act == "approve":
+        rec = workflow.approve(settings, args.target, args.user, when)
+    elif act in ("reject", "revoke"):
+        _need(args, "reason")
+        rec = getattr(workflow, act)(settings, args.target, args.user, args.reason, when)
+    else:  # pragma: no cover - argparse restricts the choices
+        raise ConfigError(f"unknown action {act}")
+    if args.json:
+        emit_json(rec.as_dict())
+    else:
+        waiting = ""
+        if rec.status == "submitted" and rec.approvals:
+            waiting = f"; approvals so far: {', '.join(a['capacity'] + ':' + a['actor'] for a in rec.approvals)}"
+        print(f"contract {rec.id}: {rec.status}{waiting}")
+    return 0

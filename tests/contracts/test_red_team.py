@@ -1,0 +1,223 @@
+"""Red-team tests: a consumer analyst attacks the real Trino server (HTTPS, password auth,
+file-based rules compiled from the active contracts). Every attempt must fail or return nothing
+sensitive."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from govlake import sql
+from govlake.contracts import spec as specs
+from govlake.contracts import validate, workflow
+from govlake.errors import QueryError
+from govlake.pipeline import main_job
+from govlake.services import trino_security
+from tests.conftest import RUN_TIME
+
+pytestmark = pytest.mark.trino
+
+ANALYST = "zhou_traffic_analyst"  # traffic: receives police sightings
+GRANTED = "app_traffic.police_vehicle_sightings"
+TOKEN = re.compile(r"^[a-z0-9]+_[0-9a-f]{64}$")
+
+
+def denied(settings, user: str, query: str) -> str:
+    with pytest.raises(QueryError) as err:
+        sql.query(settings, user, query)
+    return str(err.value)
+
+
+def test_the_analyst_reads_the_granted_table(settings, lakehouse):
+    res = sql.query(settings, ANALYST, f"SELECT * FROM {GRANTED}")
+    assert res.columns == ["plate_token", "camera_id", "grid_cell", "observed_hour", "vehicle_color"]
+    assert res.rows and all(TOKEN.match(r[0]) for r in res.rows)
+
+
+@pytest.mark.parametrize("table", ["base.detections", "base.cameras", "base.events", "base.quarantine", "base.batch_log",
+                                   "analytic.detections_deidentified", "analytic.flow_hourly", "analytic.events_deidentified"])
+def test_base_and_analytic_tables_are_denied(settings, lakehouse, table):
+    assert "Access Denied" in denied(settings, ANALYST, f"SELECT * FROM {table} LIMIT 1")
+
+
+def test_other_departments_application_tables_are_denied(settings, lakehouse):
+    assert "Access Denied" in denied(settings, ANALYST, "SELECT * FROM app_transport.traffic_flows_hourly")
+    assert "Access Denied" in denied(settings, "li_transport_analyst", f"SELECT * FROM {GRANTED}")
+    assert "Access Denied" in denied(settings, "chen_police_analyst", f"SELECT * FROM {GRANTED}")
+
+
+def test_columns_and_rows_not_granted_are_not_there(settings, lakehouse, sample_data):
+    for col in ("department", "plate_no", "detection_token", "confidence"):
+        assert "cannot be resolved" in denied(settings, ANALYST, f"SELECT {col} FROM {GRANTED}")
+    # rows: only the police department's motor vehicles with a plate
+    police = [d for d in sample_data["police"].detections if d["object_type"] == "motor_vehicle" and d["plate_no"]]
+    assert sql.query(settings, ANALYST, f"SELECT count(*) FROM {GRANTED}").rows[0][0] == len(police)
+    traffic_cams = {c["camera_id"] for c in sample_data["traffic"].cameras}
+    cams = {r[0] for r in sql.query(settings, ANALYST, f"SELECT DISTINCT camera_id FROM {GRANTED}").rows}
+    assert cams and not cams & traffic_cams
+
+
+@pytest.mark.parametrize("suffix", ["$history", "$properties", "$partitions"])
+def test_metadata_tables_are_denied(settings, lakehouse, suffix):
+    table = f'app_traffic."police_vehicle_sightings{suffix}"'
+    sql.query(settings, "ops_admin", f"SELECT * FROM {table}")  # they exist
+    assert "Access Denied" in denied(settings, ANALYST, f"SELECT * FROM {table}")
+    assert "Access Denied" in denied(settings, ANALYST, f'SELECT * FROM base."detections{suffix}"')
+
+
+@pytest.mark.parametrize("column", ["$path", "$file_size", "$file_modified_time"])
+def test_hidden_columns_are_denied(settings, lakehouse, column):
+    assert "Access Denied" in denied(settings, ANALYST, f'SELECT "{column}" FROM {GRANTED} LIMIT 1')
+
+
+def test_change_feed_procedures_and_writes_are_denied(settings, lakehouse):
+    msgs = [
+        denied(settings, ANALYST, "SELECT * FROM TABLE(lake.system.table_changes('app_traffic', 'police_vehicle_sightings', 0))"),
+        denied(settings, ANALYST, "SELECT * FROM TABLE(lake.system.table_changes('base', 'detections', 0))"),
+        denied(settings, ANALYST, "CALL lake.system.unregister_table(schema_name => 'app_traffic', table_name => 'police_vehicle_sightings')"),
+        denied(settings, ANALYST, "CALL lake.system.register_table(schema_name => 'app_traffic', table_name => 'x', table_location => 'local:///tmp')"),
+        denied(settings, ANALYST, f"INSERT INTO {GRANTED} (plate_token) VALUES ('x')"),
+        denied(settings, ANALYST, f"DELETE FROM {GRANTED}"),
+        denied(settings, ANALYST, f"DROP TABLE {GRANTED}"),
+        denied(settings, ANALYST, "CREATE TABLE app_traffic.copy AS SELECT 1 AS x"),
+        denied(settings, ANALYST, "SET SESSION query_max_run_time = '1h'"),
+    ]
+    assert all("Access Denied" in m for m in msgs), msgs
+    assert sql.query(settings, "ops_admin", f"SELECT count(*) FROM {GRANTED}").rows[0][0] > 0  # still there
+
+
+def test_information_schema_and_system_reveal_nothing_else(settings, lakehouse):
+    tables = sql.query(settings, ANALYST, "SELECT table_schema, table_name FROM information_schema.tables "
+                                          "WHERE table_schema <> 'information_schema'").rows
+    assert tables == [["app_traffic", "police_vehicle_sightings"]]
+    cols = sql.query(settings, ANALYST, "SELECT DISTINCT table_schema FROM information_schema.columns").rows
+    assert {r[0] for r in cols} <= {"app_traffic", "information_schema"}
+    schemas = {r[0] for r in sql.query(settings, ANALYST, "SHOW SCHEMAS").rows}
+    assert "app_traffic" in schemas and schemas <= {"app_traffic", "information_schema"}
+    for q in ("SELECT * FROM system.runtime.queries", "SELECT * FROM system.metadata.table_comments",
+              "SELECT * FROM system.runtime.nodes", "SHOW STATS FOR base.detections", "SHOW CREATE TABLE base.detections",
+              "SELECT * FROM system.jdbc.columns"):
+        assert "Access Denied" in denied(settings, ANALYST, q), q
+
+
+def test_authentication_cannot_be_skipped_or_borrowed(settings, lakehouse):
+    import trino as trino_client
+
+    # wrong password
+    with pytest.raises(QueryError, match="401"):
+        sql.query(settings, ANALYST, "SELECT 1", password="not-the-password")
+    # nothing listens on plain HTTP
+    port = int(settings.trino_endpoint.rsplit(":", 1)[1])
+    conn = trino_client.dbapi.connect(host="127.0.0.1", port=port, http_scheme="http", user="ops_admin", catalog="lake")
+    with pytest.raises(Exception):
+        conn.cursor().execute("SELECT 1")
+    # an authenticated analyst cannot act as the operator
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(trino_security.client_cert(settings))
+    conn = trino_client.dbapi.connect(
+        host="127.0.0.1", port=port, http_scheme="https", user="ops_admin", catalog="lake", http_session=session,
+        auth=trino_client.auth.BasicAuthentication(ANALYST, trino_security.password(settings, ANALYST)),
+    )
+    with pytest.raises(trino_client.exceptions.TrinoUserError, match="(?i)access denied"):
+        conn.cursor().execute("SELECT 1")
+
+
+def test_stewards_and_compliance_get_what_their_role_needs(settings, lakehouse, sample_data):
+    depts = sql.query(settings, "wang_police_steward", "SELECT DISTINCT department FROM base.detections").rows
+    assert depts == [["police"]]
+    assert sql.query(settings, "wang_police_steward", f"SELECT count(*) FROM {GRANTED}").rows[0][0] > 0  # what police shares
+    assert "Access Denied" in denied(settings, "wang_police_steward", "SELECT * FROM app_transport.traffic_flows_hourly")
+    n = sql.query(settings, "zhao_compliance", "SELECT count(DISTINCT department) FROM base.detections").rows[0][0]
+    assert n == len(sample_data)
+    assert "Access Denied" in denied(settings, "zhao_compliance", 'SELECT * FROM base."detections$history"')
+
+
+SMUGGLED = [
+    "department = 'police' OR 1=1",  # widens past the provider (provider-scope)
+    "department = 'police' AND camera_id IN (SELECT camera_id FROM base.cameras)",
+    "department = 'police'; DROP TABLE base.detections",
+    "department = 'police' -- AND object_type = 'x'",
+    "department = 'police' AND regexp_like(camera_id, '.*')",
+    "department = 'police' AND current_user = 'zhou_traffic_analyst'",
+    "department = 'police' AND plate_no IS NOT NULL",
+]
+
+
+@pytest.mark.parametrize("n", range(len(SMUGGLED)))
+def test_a_row_filter_cannot_smuggle_sql(settings, lakehouse, tmp_path, n):
+    row_filter = SMUGGLED[n]
+    data = yaml.safe_load(Path(settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml")).read_text())
+    data["id"] = f"smuggle-test-{n}"
+    data["row_filter"] = row_filter
+    path = tmp_path / f"{data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    spec = specs.load_contract(path)
+    found = validate.problems(spec, settings, RUN_TIME)
+    assert [p.rule for p in found] and {p.rule for p in found} <= {"row-filter", "provider-scope"}, found
+    workflow.new(settings, spec, spec.requester, RUN_TIME)
+    with pytest.raises(validate.ContractInvalid):
+        workflow.submit(settings, spec.id, spec.requester, RUN_TIME)
+    assert workflow.get(settings, spec.id).status == "draft"
+
+
+def _traffic_to_police(settings, tmp_path, camera_masking: str | None) -> specs.ContractSpec:
+    data = {
+        "id": "traffic-to-police-cameras", "provider": "traffic", "consumer": "police", "purpose": "public_security",
+        "legal_basis": "PIPL art. 13(3); red-team exercise", "requester": "chen_police_analyst",
+        "dataset": "analytic.detections_deidentified", "table": "traffic_camera_activity",
+        "columns": [{"name": "camera_id", **({"masking": camera_masking} if camera_masking else {})},
+                    {"name": "observed_hour"}, {"name": "object_type"}],
+        "row_filter": "department = 'traffic'",
+        "valid_from": "2026-01-01T00:00:00+08:00", "valid_to": "2027-01-01T00:00:00+08:00", "retention_days": 30,
+    }
+    path = tmp_path / f"{data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return specs.load_contract(path)
+
+
+def test_time_travel_never_reaches_a_less_masked_version_and_revocation_reaches_trino_fast(settings, spark, lakehouse, tmp_path, sample_data):
+    police_analyst, table = "chen_police_analyst", "app_police.traffic_camera_activity"
+    raw_cams = {c["camera_id"] for c in sample_data["traffic"].cameras}
+    v1 = _traffic_to_police(settings, tmp_path, None)
+    workflow.new(settings, v1, "chen_police_analyst", RUN_TIME)
+    workflow.submit(settings, v1.id, "chen_police_analyst", RUN_TIME)
+    assert workflow.approve(settings, v1.id, "liu_traffic_steward", RUN_TIME).status == "active"
+    main_job.publish(spark, settings, RUN_TIME)
+    assert {r[0] for r in sql.query(settings, police_analyst, f"SELECT DISTINCT camera_id FROM {table}").rows} <= raw_cams
+    main_job.publish(spark, settings, RUN_TIME)  # a second version of the same specification
+    assert sql.query(settings, police_analyst, f"SELECT count(*) FROM {table} FOR VERSION AS OF 0").rows[0][0] > 0
+
+    # amended: camera ids now tokenised; approvals of v1 no longer count
+    v2 = _traffic_to_police(settings, tmp_path, "token")
+    rec = workflow.submit(settings, v1.id, "chen_police_analyst", RUN_TIME, v2)
+    assert rec.status == "submitted" and rec.approvals == []
+    assert workflow.approve(settings, v1.id, "liu_traffic_steward", RUN_TIME).status == "active"
+    main_job.publish(spark, settings, RUN_TIME)
+    now = {r[0] for r in sql.query(settings, police_analyst, f"SELECT DISTINCT camera_id FROM {table}").rows}
+    assert now and all(TOKEN.match(c) for c in now)
+    old = {r[0] for r in sql.query(settings, police_analyst, f"SELECT DISTINCT camera_id FROM {table} FOR VERSION AS OF 0").rows}
+    assert old == now, "time travel reached the version published before masking"
+    assert "snapshot" in denied(settings, police_analyst, f"SELECT * FROM {table} FOR VERSION AS OF 1").lower()
+
+    # revocation: Trino stops granting the table within 10 s, before any re-publish
+    workflow.revoke(settings, v1.id, "liu_traffic_steward", "red-team exercise over", RUN_TIME)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10:
+        try:
+            sql.query(settings, police_analyst, f"SELECT count(*) FROM {table}")
+        except QueryError as exc:
+            assert "Access Denied" in str(exc)
+            break
+        time.sleep(0.25)
+    else:
+        pytest.fail("the revoked contract's table was still readable 10 s after revocation")
+    print(f"revocation reached Trino after {time.monotonic() - t0:.2f}s")
+    _, catalog = main_job.publish(spark, settings, RUN_TIME)
+    assert "app_police.traffic_camera_activity" in catalog["unregistered"]
+    assert not any(Path(settings.warehouse_root, "application", "app_police").glob("traffic_camera_activity__*"))
