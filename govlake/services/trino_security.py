@@ -134,7 +134,7 @@ def password(settings: Settings, user: str) -> str:
         return env
     pw_file = _passwords_file(settings)
     if not pw_file.is_file():
-        raise ConfigError(f"no Trino passwords in `{pw_file}`; run `govlake up` first (it generates them)")
+        raise ConfigError(f"cannot reach Trino as `{user}`: it has not been set up here (no passwords in `{pw_file}`); start it with `govlake up`, which generates them")
     stored = json.loads(pw_file.read_text())
     if user not in stored:
         raise IdentityError(f"user `{user}` has no Trino password yet; run `govlake up` to generate passwords for new identities")
