@@ -94,4 +94,13 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
     level = max((c.level for c in schema.columns), default="L1")
     builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
     builder.execute()
+    # a column added to the schema since the table was created: add it (nullable), never drop
+    present = {f.name for f in spark.read.format("delta").load(path).schema.fields}
+    missing = [c for c in schema.columns if c.name not in present]
+    if missing:
+        if any(not c.nullable for c in missing):
+            raise ConfigError(f"`{schema.tier}.{schema.table}` lacks non-nullable column(s) {[c.name for c in missing if not c.nullable]}; "
+                              "a new column must be nullable to be added to an existing table")
+        cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]} COMMENT '{c.description.replace(chr(39), '')}'" for c in missing)
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
     return path

@@ -12,6 +12,9 @@ def test_group_file_gives_each_user_department_and_role(settings):
     assert "li_transport_analyst" in groups["dept_transport"].split(",")
     assert "li_transport_analyst" in groups["role_analyst"].split(",")
     assert "li_transport_analyst" not in groups["dept_traffic"].split(",")
+    # one group for department and role together, so one access rule can require both
+    assert groups["team_transport_analyst"] == "li_transport_analyst"
+    assert "wang_police_steward" in groups["team_police_steward"].split(",")
 
 
 def test_unknown_user_is_refused_with_the_known_ones(settings):

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 
 from govlake import sql
+from govlake.errors import QueryError
 from govlake.cli._output import info
 from govlake.cli.generate import DEFAULT_START
 from govlake.cli.run import print_report
@@ -58,6 +59,15 @@ EXAMPLES = [
     ("li_transport_analyst", "Who Trino thinks the analyst is", "SELECT current_user AS user_name, current_groups() AS user_groups"),
 ]
 
+# What the access rules refuse (each must fail; the demo says so if one does not).
+DENIED = [
+    ("li_transport_analyst", "Transport analyst tries the base tier, which no contract grants", "SELECT plate_no FROM base.detections LIMIT 1"),
+    ("li_transport_analyst", "...and another department's application table", "SELECT * FROM app_traffic.police_vehicle_sightings LIMIT 1"),
+    ("zhou_traffic_analyst", "Traffic analyst tries a metadata table of its own granted table (per-column min/max)",
+     'SELECT * FROM app_traffic."police_vehicle_sightings$partitions"'),
+    ("zhou_traffic_analyst", "...and the change feed", "SELECT * FROM TABLE(lake.system.table_changes('app_traffic', 'police_vehicle_sightings', 0))"),
+]
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="run the main job end to end on sample data and show results")
@@ -95,6 +105,16 @@ def run(args) -> int:
     for user, title, query in EXAMPLES:
         print(f"\n-- {title}\n-- govlake sql --as {user} \"{query}\"")
         print(sql.query(settings, user, query).to_table())
+    refused_all = True
+    for user, title, query in DENIED:
+        print(f"\n-- {title}\n-- govlake sql --as {user} \"{query}\"")
+        try:
+            sql.query(settings, user, query)
+        except QueryError as exc:
+            print(f"refused: {str(exc).split(': ', 1)[-1]}")
+        else:
+            refused_all = False
+            print("NOT REFUSED: the access rules did not hold")
     print(f"\ndemo finished in {time.monotonic() - t0:.0f}s; Trino keeps running at {settings.trino_endpoint} "
           f"(`govlake sql --as USER \"...\"`, `make down` to stop)")
-    return 1 if report.failures else 0
+    return 1 if report.failures or not refused_all else 0

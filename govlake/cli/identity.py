@@ -1,4 +1,6 @@
-"""`govlake identity list [--json]`: the identities Trino knows (user, department, role)."""
+"""`govlake identity list [--json]`: the identities Trino knows (user, department, role).
+`govlake identity connect USER [--show-password]`: how to reach Trino as USER with any client
+(the trino CLI, JDBC, Python): URL, certificate to trust, user; the local password only on request."""
 from __future__ import annotations
 
 from govlake import identities
@@ -12,6 +14,31 @@ def register(sub) -> None:
     q = s.add_parser("list", help="list identities")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=list_)
+    c = s.add_parser("connect", help="connection parameters for any Trino client as USER")
+    c.add_argument("user")
+    c.add_argument("--show-password", action="store_true", help="print the local password too (it is never logged)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=connect)
+
+
+def connect(args) -> int:
+    from govlake.services import trino_security
+
+    settings = load_settings()
+    identities.load(settings).get(args.user)
+    cert = trino_security.client_cert(settings)
+    out = {"url": settings.trino_endpoint, "user": args.user, "catalog": settings.trino_catalog,
+           "certificate": str(cert) if cert else None}
+    if args.show_password:
+        out["password"] = trino_security.password(settings, args.user)
+    if args.json:
+        emit_json(out)
+    else:
+        for k, v in out.items():
+            print(f"{k:12} {v}")
+        print(f"\ne.g. trino --server {out['url']} --user {args.user} --password --truststore-path {out['certificate']} "
+              f"--catalog {out['catalog']}   (reads the password from TRINO_PASSWORD)")
+    return 0
 
 
 def list_(args) -> int:

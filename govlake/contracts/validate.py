@@ -12,7 +12,7 @@ file without reading code. Rules:
   category (PIPL art. 26: images and identity data from public cameras only for public security);
 - `level-unmasked`, `level-after-masking`: a column above the purpose's `max_level` needs a
   masking method whose result is within it;
-- `window-past`: the validity window has not already ended;
+- `window-empty`, `window-past`: the validity window is not empty and has not already ended;
 - `row-filter`: the filter is a safe boolean expression (see filters.py) over the dataset;
 - `provider-scope`: on a dataset holding several departments' rows, the filter must restrict
   rows to the provider's (`department = '<provider>' AND ...`): a steward can only share their own.
@@ -168,7 +168,9 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                     out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; the filter must start with `department = '{spec.provider}' AND ...` so only the provider's rows are shared"))
         elif "department" in schema.names():
             out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; add `row_filter: \"department = '{spec.provider}'\"`"))
-    if spec.valid_to <= now:
+    if spec.valid_to <= spec.valid_from:
+        out.append(Problem("valid_to", "window-empty", f"the validity window is empty: valid_to {spec.valid_to.isoformat()} is not after valid_from {spec.valid_from.isoformat()}"))
+    elif spec.valid_to <= now:
         out.append(Problem("valid_to", "window-past", f"the validity window ended at {spec.valid_to.isoformat()}, before now ({now.isoformat()})"))
     return out
 

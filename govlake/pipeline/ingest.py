@@ -40,7 +40,7 @@ CAMERA_STATUSES = ("online", "offline", "fault")
 # China's bounding box (WGS-84), generous: positions outside are not plausible camera sites.
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
 CORRUPT = "_corrupt_record"
-HELPERS = {CORRUPT, "_source_file", "_source_path", "_department", "_batch"}  # columns added by the reader, not sent by departments
+HELPERS = {CORRUPT, "_source_file", "_source_path", "_department", "_batch", "_row_index"}  # columns added by the reader, not sent by departments
 MAX_SHAPES_PER_PASS = 8  # distinct feed shapes mapped in one Spark plan (plan analysis grows with it)
 REPLACEMENT_CHAR = "\ufffd"
 ENTITIES = ("cameras", "detections", "events")  # cameras first: the others are checked against known cameras
@@ -172,7 +172,10 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
         if CORRUPT not in df.columns:
             df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
     else:
-        df = spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
+        df = (
+            spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
+            .withColumn("_row_index", F.col("_metadata.row_index"))
+        )
     return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_path", _plain_path())
 
 
@@ -284,6 +287,8 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
         *[(exprs.get(n, F.lit(None))).cast(types[n]).alias(n) for n in schema.names() if n != "source_file"],
         F.col("_source_file").alias("source_file"),
         F.make_valid_utf8(raw_text).alias("_raw"),
+        # Parquet: the 1-based row; CSV / JSON lines: looked up for rejected rows only (lines.py)
+        ((F.col("_row_index") + 1) if "_row_index" in raw.columns else F.lit(None)).cast("long").alias("_line"),
         pre_reason.alias("_pre_reason"),
         F.coalesce(*unknown_code, F.lit(None).cast("string")).alias("_code_reason"),
     ]
@@ -574,6 +579,30 @@ def _shape_frame(
     return validate(unified, entity, run_time)
 
 
+def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[_Plan]) -> DataFrame:
+    """Rejected rows with `_line` filled in for CSV and JSON lines files (see lines.py)."""
+    from govlake.pipeline import lines
+
+    by_batch = {p.batch_id: p for p in plans}
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for r in bad.where(F.col("_line").isNull()).select("batch_id", "source_file", "_raw").distinct().collect():
+        plan = by_batch.get(r.batch_id)
+        if plan is not None and plan.dept.sources[entity].format in ("csv", "jsonl"):
+            wanted.setdefault((r.batch_id, r.source_file), set()).add(r["_raw"])
+    found = []
+    for (batch_id, name), raws in wanted.items():
+        plan = by_batch[batch_id]
+        path = plan.landing / name
+        if path.is_file():
+            found += [(batch_id, name, raw, no) for raw, no in lines.locate(path, plan.dept.sources[entity], raws).items()]
+    if not found:
+        return bad
+    located = spark.createDataFrame(found, "_lb string, _lf string, _lr string, _ln long")
+    cond = (bad["batch_id"] == located["_lb"]) & (bad["source_file"] == located["_lf"]) & (bad["_raw"] == located["_lr"])
+    joined = bad.join(F.broadcast(located), cond, "left")
+    return joined.withColumn("_line", F.coalesce(F.col("_line"), F.col("_ln"))).drop("_lb", "_lf", "_lr", "_ln")
+
+
 def _passes(plans: list[_Plan]) -> list[list[_Plan]]:
     """Split plans into passes of at most MAX_SHAPES_PER_PASS distinct feed shapes."""
     passes: list[tuple[set, list[_Plan]]] = []
@@ -657,9 +686,10 @@ def _ingest_plans(
             quality_rows += rows
             flag_rows += classification_flags(settings, deduped, entity, in_run, run_time)
             if any(bad_n for _, bad_n in counts.values()):
+                bad = with_lines(spark, bad, entity, plans)
                 quarantine.append(bad.select(
                     "batch_id", "department", F.lit(entity).alias("entity"),
-                    "source_file", F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
+                    "source_file", F.col("_line").alias("line"), F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
                     F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                     F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                 ))

@@ -172,7 +172,7 @@ def _traffic_to_police(settings, tmp_path, camera_masking: str | None) -> specs.
         "legal_basis": "PIPL art. 13(3); red-team exercise", "requester": "chen_police_analyst",
         "dataset": "analytic.detections_deidentified", "table": "traffic_camera_activity",
         "columns": [{"name": "camera_id", **({"masking": camera_masking} if camera_masking else {})},
-                    {"name": "observed_hour"}, {"name": "object_type"}],
+                    {"name": "observed_hour"}, {"name": "object_type"}, {"name": "department"}],
         "row_filter": "department = 'traffic'",
         "valid_from": "2026-01-01T00:00:00+08:00", "valid_to": "2027-01-01T00:00:00+08:00", "retention_days": 30,
     }
@@ -205,6 +205,26 @@ def test_time_travel_never_reaches_a_less_masked_version_and_revocation_reaches_
     assert old == now, "time travel reached the version published before masking"
     assert "snapshot" in denied(settings, police_analyst, f"SELECT * FROM {table} FOR VERSION AS OF 1").lower()
 
+    # defence in depth: should a publish ever write a raw camera id or another department's row,
+    # the rules' mask and filter still keep them from the analyst
+    count = lambda: sql.query(settings, police_analyst, f"SELECT count(*), count(camera_id) FROM {table}").rows[0]  # noqa: E731
+    before = count()
+    raw = sorted(raw_cams)[0]
+    from datetime import datetime as dt
+
+    from govlake.pipeline.application import app_table_path
+
+    path = app_table_path(settings, workflow.get(settings, v1.id).spec)
+    poisoned = spark.createDataFrame(
+        [(raw, dt(2026, 11, 20, 1), "person", "traffic"), (f"k1c_{'0' * 64}", dt(2026, 11, 20, 1), "person", "police")],
+        spark.read.format("delta").load(path).schema,
+    )
+    poisoned.write.format("delta").mode("append").save(path)  # as a faulty publish would
+    assert sql.query(settings, "ops_admin", f"SELECT count(*) FROM {table}").rows[0][0] == before[0] + 2
+    assert count() == [before[0] + 1, before[1]], "the raw id must be masked to NULL and the police row filtered out"
+    seen = {r[0] for r in sql.query(settings, police_analyst, f"SELECT DISTINCT camera_id FROM {table}").rows}
+    assert raw not in seen
+
     # revocation: Trino stops granting the table within 10 s, before any re-publish
     workflow.revoke(settings, v1.id, "liu_traffic_steward", "red-team exercise over", RUN_TIME)
     t0 = time.monotonic()
@@ -221,3 +241,23 @@ def test_time_travel_never_reaches_a_less_masked_version_and_revocation_reaches_
     _, catalog = main_job.publish(spark, settings, RUN_TIME)
     assert "app_police.traffic_camera_activity" in catalog["unregistered"]
     assert not any(Path(settings.warehouse_root, "application", "app_police").glob("traffic_camera_activity__*"))
+
+
+def test_an_analyst_cannot_see_other_users_queries(settings, lakehouse):
+    """Query texts can hold raw identifiers (an operator looking up a plate): the REST API and the
+    web UI list only the analyst's own queries."""
+    import requests
+
+    marker = "京A7RT01"
+    sql.query(settings, "ops_admin", f"SELECT count(*) FROM base.detections WHERE plate_no = '{marker}'")
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(trino_security.client_cert(settings))
+
+    def listing(user: str) -> str:
+        r = session.get(f"{settings.trino_endpoint}/v1/query", auth=(user, trino_security.password(settings, user)), timeout=30)
+        assert r.status_code == 200, r.status_code
+        return r.text
+
+    assert marker in listing("ops_admin")  # the query is there to be found
+    assert marker not in listing(ANALYST)

@@ -51,6 +51,7 @@ def test_sample_contracts_are_valid(s, tmp_path):
     ({"purpose": "marketing"}, "unknown-purpose", "purpose"),
     ({"purpose": "traffic_management"}, "purpose-category", "columns[0] (plate_token)"),
     ({"valid_from": "2025-01-01T00:00:00+08:00", "valid_to": "2025-06-01T00:00:00+08:00"}, "window-past", "valid_to"),
+    ({"valid_from": "2027-01-01T00:00:00+08:00", "valid_to": "2026-12-01T00:00:00+08:00"}, "window-empty", "valid_to"),
     ({"row_filter": "department = 'police' AND camera_id IN (SELECT 1)"}, "row-filter", "row_filter"),
     ({"row_filter": "object_type = 'motor_vehicle'"}, "provider-scope", "row_filter"),
     ({"row_filter": "department = 'traffic'"}, "provider-scope", "row_filter"),
@@ -213,3 +214,12 @@ def test_contract_cli(s, tmp_path):
     assert "approve" in shown.stdout and "liu_traffic_steward" in shown.stdout
     assert g("revoke", FLOWS, "--as", "liu_traffic_steward").returncode != 0  # no reason
     assert g("revoke", FLOWS, "--as", "liu_traffic_steward", "--reason", "done").returncode == 0
+
+
+def test_rules_and_publish_reparse_the_filter_even_if_the_store_was_tampered_with(s, tmp_path):
+    from govlake.contracts import filters
+
+    spec = _spec(s, FLOWS, tmp_path)
+    evil = spec.model_copy(update={"row_filter": "department = 'traffic' AND region_code IN (SELECT region_code FROM base.cameras)"})
+    with pytest.raises(filters.FilterError):
+        access.analyst_rule("lake", evil)
