@@ -26,6 +26,7 @@ from govlake.services.java import find_jdk
 from govlake.settings import Settings
 
 MIN_JAVA = 24
+OLD_SERVER = "a Trino started by an older govlake (plain HTTP, no passwords) is running; run `govlake down`, then `govlake up`"
 
 
 @dataclass
@@ -189,6 +190,8 @@ def status(settings: Settings) -> Status:
         return Status("trino", "stopped", url)
     info = _info(url, cafile=trino_security.client_cert(settings))
     if info is None:
+        if url.startswith("https://") and _info("http://" + url[len("https://"):], timeout=1.0):
+            return Status("trino", "unhealthy", url, pid, OLD_SERVER, _rss_mb(pid))
         return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", _rss_mb(pid))
     state = "starting" if info.get("starting") else "running"
     return Status("trino", state, url, pid, f"version {info.get('nodeVersion', {}).get('version', '?')}", _rss_mb(pid))
@@ -199,6 +202,8 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     current = status(settings)
     if current.state in ("running", "external"):
         return current
+    if current.detail == OLD_SERVER:
+        raise ServiceError(OLD_SERVER)
     if current.state in ("starting", "unhealthy") and current.pid:
         return _wait_ready(settings, current.pid, log) if wait else current
     if port_in_use(settings.trino_host, settings.trino_port):
