@@ -38,7 +38,8 @@ EXAMPLES = [
     (
         "ops_admin",
         "Platform operator: why rows were quarantined (nothing a department sends is lost)",
-        "SELECT department, reason, count(*) AS row_count FROM base.quarantine GROUP BY department, reason ORDER BY department, reason",
+        "SELECT department, reason, count(*) AS row_count, min_by(source_file || ':' || coalesce(cast(line AS varchar), '?'), line) AS first_at "
+        "FROM base.quarantine GROUP BY department, reason ORDER BY department, reason",
     ),
     (
         "ops_admin",

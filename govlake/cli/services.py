@@ -46,10 +46,13 @@ def status(args) -> int:
     settings = load_settings()
     st = trino.status(settings)
     health = ingest_health(settings) if st.state in ("running", "external") else None
+    contracts = contract_counts(settings)
     if args.json:
-        emit_json({"services": [st.as_dict()], "ingest": health})
+        emit_json({"services": [st.as_dict()], "ingest": health, "contracts": contracts})
     else:
         _show([st], False)
+        if contracts:
+            print("contracts " + ", ".join(f"{n} {state}" for state, n in sorted(contracts.items())))
         if health:
             print(f"ingest   {health['batches']} batches, {health['quarantined_rows']} rows quarantined, "
                   f"{health['quality_failed_batches']} batches failed the quality gate, {health['unbalanced_batches']} unbalanced")
@@ -61,6 +64,15 @@ def status(args) -> int:
                 print(f"  classification flag: {f['entity']}.{f['column_name']} declared {f['declared_level']}, "
                       f"detected {f['proposed_level']} ({f['department']}); review with `govlake classify base.{f['entity']} --propose`")
     return 0 if st.state in ("running", "external", "stopped") else 1
+
+
+def contract_counts(settings) -> dict[str, int]:
+    """Sharing contracts by state, from the governance store (no services needed)."""
+    from collections import Counter
+
+    from govlake.contracts import workflow
+
+    return dict(Counter(r.status for r in workflow.list_all(settings)))
 
 
 def ingest_health(settings) -> dict | None:
