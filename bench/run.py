@@ -4,6 +4,7 @@
     python bench/run.py ingest  [--departments 100] [--rows 10000]
     python bench/run.py masking [--rows 300000] [--sample 3000]
     python bench/run.py contracts [--rows 1000000] [--repeat 15]
+    python bench/run.py audit [--rows 1000000] [--repeat 3]
 
 `ingest` generates N synthetic departments (formats cycling GBK CSV / JSON lines / Parquet), then
 in one Spark session times (a) a baseline: a plain Spark read of the same detections files, one
@@ -284,15 +285,55 @@ def bench_contracts(args) -> dict:
     return result
 
 
+def bench_audit(args) -> dict:
+    """`govlake audit verify` over N chained entries in the SQLite governance store: build the
+    chain (entries like contract transitions), then verify it, median of --repeat runs."""
+    import sqlalchemy as sa
+
+    from govlake.governance import audit, store
+    from govlake.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
+    settings = Settings(state_dir=work / "state")
+    n = args.rows
+    t = time.perf_counter()
+    prev, rows = audit.GENESIS, []
+    base = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
+    for seq in range(1, n + 1):
+        at = datetime.fromtimestamp(base + seq, tz=timezone.utc).isoformat(timespec="microseconds")
+        detail = json.dumps({"from": "submitted", "to": "approved", "reason": None, "spec_hash": "%064x" % seq}, sort_keys=True)
+        h = audit.entry_hash(seq, at, "wang_police_steward", "contract.approve", f"contract:c-{seq % 1000:04d}", detail, prev)
+        rows.append({"seq": seq, "at": at, "actor": "wang_police_steward", "action": "contract.approve",
+                     "object": f"contract:c-{seq % 1000:04d}", "detail": detail, "prev_hash": prev, "hash": h})
+        prev = h
+    with store.engine(settings).begin() as conn:
+        for i in range(0, n, 50_000):
+            conn.execute(sa.insert(store.audit_log), rows[i:i + 50_000])
+    build_s = time.perf_counter() - t
+    audit.anchor_path(settings).write_text(json.dumps({"seq": n, "hash": prev}))
+    times = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        result = audit.verify(settings)
+        times.append(time.perf_counter() - t)
+        assert result.ok and result.entries == n, result
+    with store.engine(settings).begin() as conn:  # and it does find a change near the end
+        conn.execute(store.audit_log.update().where(store.audit_log.c.seq == n - 10).values(actor="mallory"))
+    bad = audit.verify(settings)
+    return {"entries": n, "build_s": round(build_s, 1), "verify_s_median": round(statistics.median(times), 2),
+            "verify_runs": [round(x, 2) for x in times], "entries_per_s": round(n / statistics.median(times)),
+            "tampered_found_at": bad.first_bad}
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts"])
+    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts", "audit"])
     p.add_argument("--sample", type=int, default=3000, help="masking: rows Presidio analyses per cell")
     p.add_argument("--departments", type=int, default=100)
     p.add_argument("--rows", type=int, default=10000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts}[args.what](args)
+    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts, "audit": bench_audit}[args.what](args)
     print(json.dumps(result))
     return 0
 

@@ -7,7 +7,8 @@ contract grants): first match wins, no match denies.
 - nobody else reads metadata tables (`t$history`, `t$partitions` with per-column min/max,
   `t$files`, `t$properties`, ...), runs procedures or table functions (`system.table_changes`),
   writes, or reads the `system` catalog;
-- compliance officers read every tier (they review what personal data went where);
+- compliance officers read every tier and the governance tables (audit log, contracts and their
+  history), to review what personal data went where;
 - a steward reads their own department's rows of base and analytic tables, and the
   application tables their department provides or receives;
 - an analyst reads only the application tables of contracts active for their department, only
@@ -93,7 +94,7 @@ def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
         {"group": "role_operator", "privileges": ALL_PRIVILEGES},
         # metadata tables of every table, for everyone else
         {"catalog": ".*", "table": r".*\$.*", "privileges": []},
-        {"group": "role_compliance", "catalog": cat, "schema": "base|analytic|app_.*", "privileges": ["SELECT"]},
+        {"group": "role_compliance", "catalog": cat, "schema": "base|analytic|app_.*|governance", "privileges": ["SELECT"]},
     ]
     # stewards: their own department's rows of base and analytic tables with a department column
     dept_tables = []

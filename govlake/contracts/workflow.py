@@ -30,7 +30,7 @@ from govlake import identities
 from govlake.contracts import validate
 from govlake.contracts.spec import ContractSpec, parse
 from govlake.errors import GovlakeError, IdentityError
-from govlake.governance import store
+from govlake.governance import audit, store
 from govlake.settings import Settings
 
 C, V, A, E = store.contracts, store.contract_versions, store.contract_approvals, store.contract_events
@@ -95,6 +95,8 @@ def _row(conn, contract_id: str):
 def _record(conn, contract_id: str, action: str, before: str | None, after: str, actor: str, when: datetime, reason: str | None, spec_hash: str) -> None:
     conn.execute(E.insert().values(contract_id=contract_id, action=action, from_status=before, to_status=after, actor=actor,
                                    at=when, reason=reason, spec_hash=spec_hash))
+    audit.append(conn, actor, f"contract.{action}", f"contract:{contract_id}",
+                 {"from": before, "to": after, "reason": reason, "spec_hash": spec_hash}, when)
 
 
 def _set_status(conn, contract_id: str, status: str, when: datetime, reason: str | None = None, **extra) -> None:

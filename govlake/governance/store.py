@@ -93,6 +93,25 @@ def _engine(db_url: str) -> sa.Engine:
     return engine
 
 
+# where each store's audit head anchor lives (see audit.py), by store URL
+anchor_paths: dict[str, object] = {}
+
+
 def engine(settings: Settings) -> sa.Engine:
     settings.state.mkdir(parents=True, exist_ok=True)
+    anchor_paths[url(settings)] = settings.state / "audit-head.json"
     return _engine(url(settings))
+
+# The append-only, hash-chained audit log (govlake/governance/audit.py): each entry carries the
+# hash of the one before it, so an edit, deletion, insertion or reordering is detectable.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),  # ISO 8601 UTC, as hashed
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(48), nullable=False),
+    sa.Column("object", sa.String(300), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # canonical JSON, as hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

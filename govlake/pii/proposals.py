@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from govlake import identities, schemas
 from govlake.errors import ConfigError, IdentityError
-from govlake.governance import store
+from govlake.governance import audit, store
 from govlake.pii.classify import ColumnReport
 from govlake.settings import Settings
 
@@ -95,4 +95,7 @@ def decide(settings: Settings, proposal_id: int, user: str, accept: bool, reason
         _may_decide(settings, user, row["owner"])
         conn.execute(sa.update(T).where(T.c.id == proposal_id).values(
             status="accepted" if accept else "rejected", decided_by=user, decided_at=datetime.now(timezone.utc), reason=reason))
+        audit.append(conn, user, f"classification.{'accept' if accept else 'reject'}", f"column:{row['target']}.{row['column_name']}",
+                     {"proposal": proposal_id, "declared_level": row["declared_level"], "proposed_level": row["proposed_level"],
+                      "reason": reason})
         return dict(conn.execute(sa.select(T).where(T.c.id == proposal_id)).mappings().first())

@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 
 from govlake import schemas, serving
 from govlake.contracts import access, workflow
+from govlake.governance import audit, export
 from govlake.departments import registry
 from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
@@ -59,6 +60,7 @@ def served_tables(settings: Settings, published: list[application.Published]) ->
     tables = [serving.ServedTable("base", t, schemas.table_path(settings, "base", t)) for t in BASE_TABLES]
     tables += [serving.ServedTable("analytic", t, schemas.table_path(settings, "analytic", t)) for t in ANALYTIC_TABLES]
     tables += [serving.ServedTable(p.schema, p.table, p.path) for p in published]
+    tables += [serving.ServedTable("governance", t, schemas.table_path(settings, "governance", t)) for t in export.TABLES]
     return tables
 
 
@@ -76,7 +78,12 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     active = workflow.active_specs(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
     access.write_rules(settings, active)
     published = application.publish(spark, settings, active, token_key(settings))
+    export.export(spark, settings)  # governance tables for compliance officers' SQL
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
+    audit.record(settings, serving.SERVICE_USER, "publish", "tier:application", {
+        "run_time": run_time.isoformat(), "tables": {f"{p.schema}.{p.table}": {"contract": p.contract, "spec": p.spec_hash[:16], "rows": p.rows} for p in published},
+        "retracted": [t for t in catalog.get("unregistered", []) if t.startswith("app_")],
+    })
     return published, catalog
 
 

@@ -38,7 +38,8 @@ def test_the_analyst_reads_the_granted_table(settings, lakehouse):
 
 
 @pytest.mark.parametrize("table", ["base.detections", "base.cameras", "base.events", "base.quarantine", "base.batch_log",
-                                   "analytic.detections_deidentified", "analytic.flow_hourly", "analytic.events_deidentified"])
+                                   "analytic.detections_deidentified", "analytic.flow_hourly", "analytic.events_deidentified",
+                                   "governance.audit_log", "governance.contracts"])
 def test_base_and_analytic_tables_are_denied(settings, lakehouse, table):
     assert "Access Denied" in denied(settings, ANALYST, f"SELECT * FROM {table} LIMIT 1")
 
@@ -135,6 +136,10 @@ def test_stewards_and_compliance_get_what_their_role_needs(settings, lakehouse, 
     assert "Access Denied" in denied(settings, "wang_police_steward", "SELECT * FROM app_transport.traffic_flows_hourly")
     n = sql.query(settings, "zhao_compliance", "SELECT count(DISTINCT department) FROM base.detections").rows[0][0]
     assert n == len(sample_data)
+    # the audit trail as a table: the sample contracts' approvals are in it
+    approvals = sql.query(settings, "zhao_compliance", "SELECT actor, object FROM governance.audit_log WHERE action = 'contract.approve'").rows
+    assert ["wang_police_steward", "contract:police-to-traffic-vehicle-sightings"] in approvals
+    assert "Access Denied" in denied(settings, "wang_police_steward", "SELECT * FROM governance.audit_log")
     assert "Access Denied" in denied(settings, "zhao_compliance", 'SELECT * FROM base."detections$history"')
 
 

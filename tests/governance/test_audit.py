@@ -1,0 +1,110 @@
+"""The audit chain: every kind of tampering is found and named; governance actions are recorded."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from govlake.governance import audit, store
+
+T = store.audit_log
+
+
+@pytest.fixture
+def s(make_settings):
+    s = make_settings()
+    for i in range(10):
+        audit.record(s, "zhao_compliance", "test.action", f"object:{i}", {"i": i, "note": "备注"})
+    assert audit.verify(s).ok
+    return s
+
+
+def _exec(s, stmt) -> None:
+    with store.engine(s).begin() as conn:
+        conn.execute(stmt)
+
+
+def _row(s, seq: int) -> dict:
+    with store.engine(s).connect() as conn:
+        return dict(conn.execute(sa.select(T).where(T.c.seq == seq)).mappings().one())
+
+
+def test_an_edited_entry_is_named(s):
+    _exec(s, T.update().where(T.c.seq == 4).values(actor="mallory"))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 4) and "altered" in r.problem
+
+
+def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(s):
+    row = _row(s, 4)
+    h = audit.entry_hash(4, row["at"], "mallory", row["action"], row["object"], row["detail"], row["prev_hash"])
+    _exec(s, T.update().where(T.c.seq == 4).values(actor="mallory", hash=h))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 5)
+
+
+def test_a_deleted_entry_is_named(s):
+    _exec(s, T.delete().where(T.c.seq == 6))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 6) and "missing" in r.problem
+
+
+def test_a_deleted_tail_is_found_by_the_head_anchor(s):
+    _exec(s, T.delete().where(T.c.seq >= 9))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 9) and "recorded head" in r.problem
+
+
+def test_an_inserted_entry_is_named(s):
+    # shift 6..10 up by one and forge a new entry 6 that claims to follow entry 5
+    with store.engine(s).begin() as conn:
+        for seq in range(10, 5, -1):
+            conn.execute(T.update().where(T.c.seq == seq).values(seq=seq + 1))
+        prev = conn.execute(sa.select(T.c.hash).where(T.c.seq == 5)).scalar_one()
+        at = datetime(2026, 11, 25, tzinfo=timezone.utc).isoformat()
+        h = audit.entry_hash(6, at, "mallory", "contract.approve", "contract:x", "{}", prev)
+        conn.execute(T.insert().values(seq=6, at=at, actor="mallory", action="contract.approve", object="contract:x", detail="{}", prev_hash=prev, hash=h))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 7) and "does not follow" in r.problem
+
+
+def test_reordered_entries_are_named(s):
+    a, b = _row(s, 3), _row(s, 7)
+    _exec(s, T.delete().where(T.c.seq.in_((3, 7))))
+    _exec(s, T.insert().values(**{**a, "seq": 7}))
+    _exec(s, T.insert().values(**{**b, "seq": 3}))
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 3)
+
+
+def test_verify_cli_exits_non_zero_and_names_the_entry(s):
+    env = {**os.environ, "GOVLAKE_STATE_DIR": str(s.state)}
+    ok = subprocess.run([sys.executable, "-m", "govlake", "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "10 entries" in ok.stdout
+    _exec(s, T.update().where(T.c.seq == 2).values(detail='{"i": 99}'))
+    bad = subprocess.run([sys.executable, "-m", "govlake", "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "first bad entry 2" in bad.stdout
+
+
+def test_contract_transitions_are_audited_in_their_transaction(make_settings, tmp_path):
+    from govlake.contracts import spec as specs
+    from govlake.contracts import workflow
+
+    s = make_settings()
+    when = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    spec = specs.load_contract(s.path("policies", "contracts", "traffic-to-transport-flows.yaml"))
+    workflow.new(s, spec, spec.requester, when)
+    workflow.submit(s, spec.id, spec.requester, when)
+    with pytest.raises(Exception):
+        workflow.approve(s, spec.id, spec.requester, when)  # refused: nothing recorded
+    workflow.approve(s, spec.id, "liu_traffic_steward", when)
+    rows = list(reversed(audit.entries(s, 20)))
+    assert [(r["actor"], r["action"]) for r in rows] == [
+        ("li_transport_analyst", "contract.new"), ("li_transport_analyst", "contract.submit"),
+        ("liu_traffic_steward", "contract.approve"), ("system", "contract.activate")]
+    assert all(r["object"] == f"contract:{spec.id}" for r in rows)
+    assert audit.verify(s).ok
