@@ -77,8 +77,18 @@ def anchor_path(settings: Settings) -> Path:
 
 
 def record(settings: Settings, actor: str, action: str, obj: str, detail: dict | None = None, at: datetime | None = None) -> int:
-    with store.engine(settings).begin() as conn:
-        return append(conn, actor, action, obj, detail, at)
+    """Append in a transaction of its own; retried when a concurrent writer took the same seq."""
+    for attempt in range(5):
+        try:
+            with store.engine(settings).begin() as conn:
+                return append(conn, actor, action, obj, detail, at)
+        except (sa.exc.IntegrityError, sa.exc.OperationalError):
+            if attempt == 4:
+                raise
+            import time
+
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govlake import artifacts, identities
-from govlake.services import trino_security
+from govlake.services import audit_receiver, trino_security
 from govlake.errors import ServiceError
 from govlake.services.java import find_jdk
 from govlake.settings import Settings
@@ -69,7 +69,7 @@ def _has_module(java: Path, module: str) -> bool:
     return any(line.split("@")[0] == module for line in out.stdout.splitlines())
 
 
-def configure(settings: Settings, install: Path, java: Path) -> Path:
+def configure(settings: Settings, install: Path, java: Path, audit_port: int) -> Path:
     """Write etc/ for the embedded server; return the etc directory."""
     base = _dir(settings)
     etc = base / "etc"
@@ -96,6 +96,7 @@ def configure(settings: Settings, install: Path, java: Path) -> Path:
         tls_cert=str(sec.tls_cert),
         shared_secret=sec.shared_secret,
         access_control_file=str(access_file),
+        event_listener_file=str(etc / "http-event-listener.properties"),
     )
     _write_private(etc / "config.properties", config)
     _write_groups(settings, etc)
@@ -109,6 +110,15 @@ def configure(settings: Settings, install: Path, java: Path) -> Path:
         f"security.refresh-period={access.REFRESH_PERIOD}\n"
     )
     access.write_rules(settings)
+    listener = etc / "http-event-listener.properties"
+    _write_private(listener, (
+        "event-listener.name=http\n"
+        "http-event-listener.log-completed=true\n"
+        f"http-event-listener.connect-ingest-uri=http://127.0.0.1:{audit_port}{audit_receiver.PATH}\n"
+        f"http-event-listener.connect-http-headers=Authorization:Bearer {audit_receiver.token(settings)}\n"
+        "http-event-listener.connect-retry-count=5\n"
+        "http-event-listener.connect-retry-delay=1s\n"
+    ))
     (etc / "log.properties").write_text((infra / "log.properties").read_text())
     metastore = base / "metastore"
     metastore.mkdir(exist_ok=True)
@@ -200,6 +210,8 @@ def status(settings: Settings) -> Status:
 def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     """Start the embedded server unless it is already running; wait until it answers queries."""
     current = status(settings)
+    if current.state == "running":
+        _ensure_receiver(settings)
     if current.state in ("running", "external"):
         return current
     if current.detail == OLD_SERVER:
@@ -213,7 +225,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
         )
     jdk = find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino")
     install = artifacts.trino_install(settings, log=log)
-    etc = configure(settings, install, jdk.java)
+    etc = configure(settings, install, jdk.java, audit_receiver.start(settings))
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     jvm_opts = [ln.strip() for ln in (etc / "jvm.config").read_text().splitlines() if ln.strip()]
@@ -241,6 +253,17 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     return _wait_ready(settings, proc.pid, log, proc)
 
 
+def _ensure_receiver(settings: Settings) -> None:
+    """Trino is up: make sure its audit receiver is too, on the port Trino was configured with."""
+    listener = _dir(settings) / "etc" / "http-event-listener.properties"
+    port = None
+    if listener.is_file():
+        for line in listener.read_text().splitlines():
+            if line.startswith("http-event-listener.connect-ingest-uri="):
+                port = int(line.split(":")[-1].split("/")[0])
+    audit_receiver.start(settings, port)
+
+
 def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None = None) -> Status:
     deadline = time.monotonic() + settings.trino_start_timeout_s
     while time.monotonic() < deadline:
@@ -265,6 +288,7 @@ def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
     pid = _read_pid(settings)
     if pid is None:
         _pid_file(settings).unlink(missing_ok=True)
+        audit_receiver.stop(settings)
         return status(settings)
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -275,4 +299,5 @@ def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
     else:
         os.killpg(pid, signal.SIGKILL)
     _pid_file(settings).unlink(missing_ok=True)
+    audit_receiver.stop(settings)  # after Trino, which posts its last events on the way down
     return status(settings)

@@ -3,6 +3,7 @@ file-based rules compiled from the active contracts). Every attempt must fail or
 sensitive."""
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -266,3 +267,28 @@ def test_an_analyst_cannot_see_other_users_queries(settings, lakehouse):
 
     assert marker in listing("ops_admin")  # the query is there to be found
     assert marker not in listing(ANALYST)
+
+
+def test_every_query_reaches_the_audit_log_with_what_it_read(settings, lakehouse):
+    """Trino's HTTP event listener -> govlake's receiver -> the hash-chained audit log: who, the
+    query text, the tables and columns read, the masks applied, and refusals as `query.denied`."""
+    from govlake.governance import audit
+
+    marker = f"audit-{time.time_ns()}"
+    sql.query(settings, ANALYST, f"SELECT plate_token, observed_hour FROM {GRANTED} WHERE camera_id <> '{marker}'")
+    denied(settings, ANALYST, f"SELECT * FROM base.detections WHERE detection_id = '{marker}'")
+    t0, found = time.monotonic(), {}
+    while time.monotonic() - t0 < 20 and len(found) < 2:
+        for e in audit.entries(settings, 200, "query."):
+            if marker in e["detail"]:
+                found[e["action"]] = e
+        time.sleep(0.5)
+    assert set(found) == {"query.completed", "query.denied"}, found
+    ok = json.loads(found["query.completed"]["detail"])
+    assert found["query.completed"]["actor"] == ANALYST
+    [table] = [t for t in ok["tables"] if t["table"] == "lake.app_traffic.police_vehicle_sightings"]
+    assert {"plate_token", "observed_hour", "camera_id"} <= set(table["columns"])
+    assert set(table["masks"]) >= {"plate_token", "observed_hour"}  # the conformance masks were applied
+    bad = json.loads(found["query.denied"]["detail"])
+    assert bad["outcome"] == "failed" and "Access Denied" in bad["error"]["message"]
+    assert audit.verify(settings).ok
