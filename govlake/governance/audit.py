@@ -7,7 +7,9 @@ is never committed without its entry. `verify` walks the chain and names the fir
 was edited (its hash no longer matches), deleted (a gap in seq, or the next entry's prev_hash
 points at nothing), inserted (prev_hash does not match its predecessor) or reordered.
 
-Recorded today: contract transitions and approvals, classification decisions, publishes.
+Recorded: contract transitions and approvals, classification decisions, publishes (with the
+fingerprints of the policy files they ran under), policy changes noticed at publish, and every
+Trino query (through services/audit_receiver.py).
 """
 from __future__ import annotations
 
@@ -152,3 +154,27 @@ def entries(settings: Settings, limit: int = 50, action: str | None = None) -> l
         q = q.where(T.c.action.like(f"{action}%"))
     with store.engine(settings).connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
+
+
+POLICY_FILES = ("policies/*.yaml", "catalog/identities.yaml", "catalog/departments/*.yaml", "schemas/*/*.yaml")
+
+
+def policy_fingerprints(settings: Settings) -> dict[str, str]:
+    """SHA-256 (first 16 hex) of every policy, identity, registry and schema file."""
+    out = {}
+    for pattern in POLICY_FILES:
+        for path in sorted(settings.home.glob(pattern)):
+            out[str(path.relative_to(settings.home))] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return out
+
+
+def record_policy_changes(settings: Settings, actor: str, current: dict[str, str]) -> list[str]:
+    """Compare with the fingerprints of the last publish; record each added, changed or removed file."""
+    last = entries(settings, 1, "publish")
+    if not last:
+        return []
+    before = json.loads(last[0]["detail"]).get("policies") or {}
+    changed = sorted(k for k in set(before) | set(current) if before.get(k) != current.get(k))
+    for name in changed:
+        record(settings, actor, "policy.change", f"file:{name}", {"before": before.get(name), "after": current.get(name)})
+    return changed

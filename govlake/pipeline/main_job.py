@@ -80,7 +80,10 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     published = application.publish(spark, settings, active, token_key(settings))
     export.export(spark, settings)  # governance tables for compliance officers' SQL
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
+    policy_hashes = audit.policy_fingerprints(settings)
+    audit.record_policy_changes(settings, serving.SERVICE_USER, policy_hashes)
     audit.record(settings, serving.SERVICE_USER, "publish", "tier:application", {
+        "policies": policy_hashes,
         "run_time": run_time.isoformat(), "tables": {f"{p.schema}.{p.table}": {"contract": p.contract, "spec": p.spec_hash[:16], "rows": p.rows} for p in published},
         "retracted": [t for t in catalog.get("unregistered", []) if t.startswith("app_")],
     })

@@ -1,6 +1,7 @@
 """The audit chain: every kind of tampering is found and named; governance actions are recorded."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,21 @@ def test_contract_transitions_are_audited_in_their_transaction(make_settings, tm
         ("liu_traffic_steward", "contract.approve"), ("system", "contract.activate")]
     assert all(r["object"] == f"contract:{spec.id}" for r in rows)
     assert audit.verify(s).ok
+
+
+def test_policy_changes_are_noticed_between_publishes(make_settings, tmp_path):
+    import shutil
+
+    home = tmp_path / "home"
+    for d in ("policies", "catalog", "schemas"):
+        shutil.copytree(make_settings().path(d), home / d)
+    s = make_settings(home=home)
+    first = audit.policy_fingerprints(s)
+    assert "policies/purposes.yaml" in first and "catalog/identities.yaml" in first
+    audit.record(s, "etl_service", "publish", "tier:application", {"policies": first})
+    assert audit.record_policy_changes(s, "etl_service", audit.policy_fingerprints(s)) == []
+    p = home / "policies" / "purposes.yaml"
+    p.write_text(p.read_text().replace("max_level: L2", "max_level: L3", 1))
+    assert audit.record_policy_changes(s, "etl_service", audit.policy_fingerprints(s)) == ["policies/purposes.yaml"]
+    [entry] = audit.entries(s, 1, "policy.")
+    assert entry["object"] == "file:policies/purposes.yaml" and json.loads(entry["detail"])["before"] == first["policies/purposes.yaml"]
