@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from govlake.services.processes import alive
 from govlake.settings import Settings
 
 PATH = "/trino/events"
@@ -138,22 +139,10 @@ def _port_file(settings: Settings) -> Path:
     return settings.run_dir / "audit-receiver.port"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def running_port(settings: Settings) -> int | None:
     try:
         pid = int(_pid_file(settings).read_text())
-        return int(_port_file(settings).read_text()) if _alive(pid) else None
+        return int(_port_file(settings).read_text()) if alive(pid) else None
     except (OSError, ValueError):
         return None
 
@@ -196,7 +185,7 @@ def stop(settings: Settings) -> None:
         pid = int(_pid_file(settings).read_text())
         os.kill(pid, signal.SIGTERM)
         for _ in range(50):
-            if not _alive(pid):
+            if not alive(pid):
                 break
             time.sleep(0.1)
     except (OSError, ValueError):

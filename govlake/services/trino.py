@@ -21,6 +21,7 @@ from pathlib import Path
 
 from govlake import artifacts, identities
 from govlake.services import audit_receiver, trino_security
+from govlake.services.processes import alive
 from govlake.errors import ServiceError
 from govlake.services.java import find_jdk
 from govlake.settings import Settings
@@ -152,21 +153,7 @@ def _read_pid(settings: Settings) -> int | None:
         pid = int(_pid_file(settings).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
-
-
-def _alive(pid: int) -> bool:
-    """True while `pid` runs; reaps it when it is our own exited child (no zombie counts as alive)."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    return pid if alive(pid) else None
 
 
 def _info(url: str, timeout: float = 2.0, cafile: Path | None = None) -> dict | None:
@@ -293,7 +280,7 @@ def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
     os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             break
         time.sleep(0.3)
     else:
