@@ -53,6 +53,23 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
     return dag
 
 
+@task
+def publish(_after: dict | None = None, **context) -> list[dict]:
+    """The application tier for the active contracts (after `_after`, when given)."""
+    from govlake.pipeline import main_job
+    from govlake.settings import load_settings as settings_
+
+    return main_job.stage_publish(settings_(), _run_time(context))
+
+
+@task
+def serve(published: list[dict]) -> dict:
+    from govlake.pipeline import main_job
+    from govlake.settings import load_settings as settings_
+
+    return main_job.stage_serve(settings_(), published)
+
+
 def tiers_dag() -> DAG:
     with DAG(
         dag_id="govlake_tiers",
@@ -71,20 +88,6 @@ def tiers_dag() -> DAG:
 
             return main_job.stage_analytic(settings_())
 
-        @task
-        def publish(_analytic: dict, **context) -> list[dict]:
-            from govlake.pipeline import main_job
-            from govlake.settings import load_settings as settings_
-
-            return main_job.stage_publish(settings_(), _run_time(context))
-
-        @task
-        def serve(published: list[dict]) -> dict:
-            from govlake.pipeline import main_job
-            from govlake.settings import load_settings as settings_
-
-            return main_job.stage_serve(settings_(), published)
-
         serve(publish(build_analytic()))
     return dag
 
@@ -102,21 +105,6 @@ def contracts_dag() -> DAG:
         tags=["govlake", "contracts", "application"],
         doc_md="Publish the application tier for the active sharing contracts; retract expired and revoked ones.",
     ) as dag:
-
-        @task
-        def publish(**context) -> list[dict]:
-            from govlake.pipeline import main_job
-            from govlake.settings import load_settings as settings_
-
-            return main_job.stage_publish(settings_(), _run_time(context))
-
-        @task
-        def serve(published: list[dict]) -> dict:
-            from govlake.pipeline import main_job
-            from govlake.settings import load_settings as settings_
-
-            return main_job.stage_serve(settings_(), published)
-
         serve(publish())
     return dag
 
