@@ -210,9 +210,13 @@ def approve(settings: Settings, contract_id: str, actor: str, when: datetime) ->
     return get(settings, contract_id)
 
 
-def reject(settings: Settings, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
+def _need_reason(reason: str | None, what: str) -> None:
     if not reason or not reason.strip():
-        raise WorkflowError("a rejection needs a reason (--reason)")
+        raise WorkflowError(f"a {what} needs a reason (--reason)")
+
+
+def reject(settings: Settings, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
+    _need_reason(reason, "rejection")
     who = _identity(settings, actor)
     with store.engine(settings).begin() as conn:
         row = _row(conn, contract_id)
@@ -226,8 +230,7 @@ def reject(settings: Settings, contract_id: str, actor: str, reason: str, when: 
 
 def revoke(settings: Settings, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
     """End an approved or active contract now; Trino's rules drop it immediately."""
-    if not reason or not reason.strip():
-        raise WorkflowError("a revocation needs a reason (--reason)")
+    _need_reason(reason, "revocation")
     who = _identity(settings, actor)
     with store.engine(settings).begin() as conn:
         row = _row(conn, contract_id)
