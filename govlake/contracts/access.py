@@ -79,8 +79,8 @@ def analyst_rule(catalog: str, spec: ContractSpec) -> dict:
         "columns": columns,
     }
     if spec.row_filter:
-        tree = filters.validate(spec.row_filter, filters.columns_of(spec.row_filter) | granted)
-        if filters.columns_of(spec.row_filter) <= granted:
+        tree = filters.validate(spec.row_filter, None)  # parsed once; never pasted
+        if filters.columns_of(tree) <= granted:
             rule["filter"] = filters.to_sql(tree, "trino")
     return rule
 
