@@ -21,13 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from sqlglot import exp
 
-from govlake import identities, schemas
+from govlake import identities, policies, schemas
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
 from govlake.departments import registry
@@ -54,22 +50,12 @@ class ContractInvalid(GovlakeError):
         super().__init__("\n".join(p.render(contract) for p in problems))
 
 
-@lru_cache(maxsize=8)
-def _yaml(path: Path, mtime: float) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _policy(settings: Settings, name: str) -> dict:
-    path = settings.path("policies", name)
-    return _yaml(path, path.stat().st_mtime)
-
-
 def purposes(settings: Settings) -> dict:
-    return _policy(settings, "purposes.yaml")["purposes"]
+    return policies.purposes(settings)
 
 
 def masking_methods(settings: Settings) -> dict:
-    return _policy(settings, "masking.yaml")["methods"]
+    return policies.masking_methods(settings)
 
 
 def granted_level(column: schemas.Column, method: str | None, methods: dict) -> str:

@@ -7,13 +7,10 @@ result.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import masking, schemas
+from govlake import masking, policies, schemas
 from govlake.secrets import TokenKey
 from govlake.settings import Settings
 
@@ -22,7 +19,7 @@ ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentifie
 
 
 def masking_policy(settings: Settings) -> dict:
-    return yaml.safe_load(Path(settings.path("policies", "masking.yaml")).read_text())["methods"]
+    return policies.masking_methods(settings)
 
 
 def detections_deidentified(detections: DataFrame, cameras: DataFrame, key: TokenKey, cell_size_deg: float) -> DataFrame:

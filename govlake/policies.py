@@ -1,0 +1,29 @@
+"""The policy files under `policies/`, read once per change of the file (cached by mtime)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from govlake.settings import Settings
+
+
+@lru_cache(maxsize=16)
+def _read(path: Path, mtime: float) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def load(settings: Settings, name: str) -> dict:
+    path = settings.path("policies", name)
+    return _read(path, path.stat().st_mtime)
+
+
+def masking_methods(settings: Settings) -> dict:
+    """`policies/masking.yaml`: method -> parameters, result level, applicable types."""
+    return load(settings, "masking.yaml")["methods"]
+
+
+def purposes(settings: Settings) -> dict:
+    """`policies/purposes.yaml`: purpose -> data categories and highest level."""
+    return load(settings, "purposes.yaml")["purposes"]
