@@ -83,10 +83,21 @@ def table_path(settings: Settings, tier: str, table: str) -> str:
 
 
 def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema) -> str:
-    """Create the Delta table (columns, comments, classification properties) if it does not exist."""
+    """Create the Delta table (columns, comments, classification properties) if it does not exist;
+    add columns the schema gained since (nullable ones only, never dropping any)."""
     from delta.tables import DeltaTable
 
     path = table_path(settings, schema.tier, schema.table)
+    if DeltaTable.isDeltaTable(spark, path):
+        present = {f.name for f in DeltaTable.forPath(spark, path).toDF().schema.fields}
+        missing = [c for c in schema.columns if c.name not in present]
+        if missing:
+            if any(not c.nullable for c in missing):
+                raise ConfigError(f"`{schema.tier}.{schema.table}` lacks non-nullable column(s) {[c.name for c in missing if not c.nullable]}; "
+                                  "a new column must be nullable to be added to an existing table")
+            cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]} COMMENT '{c.description.replace(chr(39), '')}'" for c in missing)
+            spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
+        return path
     builder = DeltaTable.createIfNotExists(spark).location(path).comment(schema.description)
     for c in schema.columns:
         comment = f"{c.description} [{c.level}{', ' + c.pii_type if c.pii_type else ''}{', important' if c.important else ''}]"
@@ -94,13 +105,4 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
     level = max((c.level for c in schema.columns), default="L1")
     builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
     builder.execute()
-    # a column added to the schema since the table was created: add it (nullable), never drop
-    present = {f.name for f in spark.read.format("delta").load(path).schema.fields}
-    missing = [c for c in schema.columns if c.name not in present]
-    if missing:
-        if any(not c.nullable for c in missing):
-            raise ConfigError(f"`{schema.tier}.{schema.table}` lacks non-nullable column(s) {[c.name for c in missing if not c.nullable]}; "
-                              "a new column must be nullable to be added to an existing table")
-        cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]} COMMENT '{c.description.replace(chr(39), '')}'" for c in missing)
-        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
     return path
