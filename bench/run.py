@@ -249,7 +249,7 @@ def bench_contracts(args) -> dict:
         workflow.submit(settings, spec.id, spec.requester, when)
         workflow.approve(settings, spec.id, "wang_police_steward", when)
         workflow.approve(settings, spec.id, "zhao_compliance", when)
-        published = application.publish(spark, settings, [spec], token_key(settings))
+        published, _ = application.publish(spark, settings, [spec], token_key(settings))
         copy_path = schemas.table_path(settings, "application", "app_traffic/bench_unmasked_copy")
         spark.read.format("delta").load(published[0].path).write.format("delta").mode("overwrite").save(copy_path)
         tables = [serving.ServedTable(p.schema, p.table, p.path) for p in published]

@@ -45,3 +45,7 @@ class QueryError(GovlakeError):
 
 class InputError(GovlakeError):
     """Input data the command cannot read (wrong encoding, unknown format)."""
+
+
+class PolicyError(GovlakeError):
+    """An action a governance policy refuses (e.g. a column above its contract's level)."""

@@ -14,6 +14,14 @@ from pyspark.sql import functions as F
 from govlake.secrets import TokenKey
 
 BLOCK = 64
+MASK_KEY = "govlake.masking"  # column metadata naming the masking method, read by lineage capture
+
+
+def mark(method: str, col: Column) -> Column:
+    """`col` labelled as the result of masking method `method` (lineage records it on the edge).
+    Label the outermost expression: Spark keeps the label through a later `.alias`, not through
+    an expression wrapped around it."""
+    return col.alias(method, metadata={MASK_KEY: method})
 
 
 def _pads(key: bytes) -> tuple[str, str]:
@@ -121,13 +129,13 @@ def apply(method: str, col: Column, key: TokenKey | None = None, params: dict | 
     if method == "token":
         if key is None:
             raise ValueError("method `token` needs a token key")
-        return token(col, key)
+        return mark(method, token(col, key))
     simple = {"hour": hour, "day": day, "mask_plate": mask_plate, "mask_phone": mask_phone, "mask_id_number": mask_id_number,
               "scrub": scrub_text}
     if method in simple:
-        return simple[method](col)
+        return mark(method, simple[method](col))
     if method == "age_band":
-        return age_band(col, int(params.get("width", 10)))
+        return mark(method, age_band(col, int(params.get("width", 10))))
     if method == "suppress":
         return None
     raise ValueError(f"unknown masking method `{method}`; see policies/masking.yaml")

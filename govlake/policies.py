@@ -27,3 +27,17 @@ def masking_methods(settings: Settings) -> dict:
 def purposes(settings: Settings) -> dict:
     """`policies/purposes.yaml`: purpose -> data categories and highest level."""
     return load(settings, "purposes.yaml")["purposes"]
+
+
+def fairness(settings: Settings) -> dict:
+    """`policies/fairness.yaml`: low-confidence threshold, gap threshold (percentage points),
+    metrics and dimensions compared by the algorithm-bias monitor."""
+    from govlake.errors import ConfigError
+
+    data = load(settings, "fairness.yaml") or {}
+    missing = [k for k in ("low_confidence_threshold", "gap_threshold_pp", "metrics", "dimensions") if k not in data]
+    if missing:
+        raise ConfigError(f"policy file `policies/fairness.yaml` lacks {', '.join(f'`{m}`' for m in missing)}")
+    if not 0 < float(data["low_confidence_threshold"]) <= 1 or float(data["gap_threshold_pp"]) < 0:
+        raise ConfigError("policy file `policies/fairness.yaml`: `low_confidence_threshold` must be in (0, 1] and `gap_threshold_pp` >= 0")
+    return data

@@ -40,8 +40,10 @@ def _dagbag(settings, project_root, **env_overrides) -> dict:
 def test_every_dag_file_parses_without_import_errors(settings, project_root):
     bag = _dagbag(settings, project_root)
     assert bag["errors"] == {}
-    assert set(bag["dag_ids"]) == {"govlake_main", "govlake_tiers", "govlake_publish", "govlake_ingest_police", "govlake_ingest_traffic", "govlake_ingest_transport"}
+    assert set(bag["dag_ids"]) == {"govlake_main", "govlake_tiers", "govlake_publish", "govlake_retention",
+                                   "govlake_ingest_police", "govlake_ingest_traffic", "govlake_ingest_transport"}
     assert "*/2 * * * *" in bag["schedules"]["govlake_ingest_police"]
+    assert "0 0 * * *" in bag["schedules"]["govlake_retention"]
     assert "Asset" in bag["schedules"]["govlake_tiers"]
 
 

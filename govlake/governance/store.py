@@ -115,3 +115,42 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+# Lineage (govlake/governance/lineage.py): every OpenLineage run event as received, and the current
+# dataset and column edges derived from the latest COMPLETE event of each output dataset.
+lineage_events = sa.Table(
+    "lineage_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("event_time", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(16), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False, index=True),
+    sa.Column("job", sa.String(300), nullable=False),
+    sa.Column("producer", sa.String(300), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+lineage_dataset_edges = sa.Table(
+    "lineage_dataset_edges", metadata,
+    sa.Column("out_dataset", sa.String(300), primary_key=True),
+    sa.Column("in_dataset", sa.String(300), primary_key=True),
+    sa.Column("job", sa.String(300), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("event_time", sa.String(40), nullable=False),
+)
+
+lineage_column_edges = sa.Table(
+    "lineage_column_edges", metadata,
+    sa.Column("out_dataset", sa.String(300), primary_key=True),
+    sa.Column("out_column", sa.String(200), primary_key=True),
+    sa.Column("in_dataset", sa.String(300), primary_key=True),
+    sa.Column("in_column", sa.String(200), primary_key=True),
+    sa.Column("transformation", sa.String(200), nullable=False),  # identity | masking methods | aggregation | derived, '+'-joined in order
+    sa.Column("subtype", sa.String(16), nullable=False),  # OpenLineage: IDENTITY | TRANSFORMATION | AGGREGATION
+    sa.Column("masking", sa.Boolean, nullable=False),
+    sa.Column("contract", sa.String(64)),  # application tables: the sharing contract
+    sa.Column("consumer", sa.String(32)),
+    sa.Column("job", sa.String(300), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("event_time", sa.String(40), nullable=False),
+)

@@ -11,11 +11,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from govlake import masking, policies, schemas
+from govlake.pipeline import lineage_capture
 from govlake.secrets import TokenKey
 from govlake.settings import Settings
 
 
-ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified")
+ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified", "fairness_monitor")
 
 
 def masking_policy(settings: Settings) -> dict:
@@ -26,15 +27,15 @@ def detections_deidentified(detections: DataFrame, cameras: DataFrame, key: Toke
     cams = cameras.select("camera_id", "region_code", "longitude", "latitude")
     d = detections.join(cams, "camera_id", "left")
     return d.select(
-        masking.token(F.concat_ws(":", "department", "detection_id"), key).alias("detection_token"),
+        masking.mark("token", masking.token(F.concat_ws(":", "department", "detection_id"), key)).alias("detection_token"),
         "department",
         "camera_id",
         "region_code",
-        F.when(F.col("longitude").isNotNull(), masking.grid_cell(F.col("longitude"), F.col("latitude"), cell_size_deg)).alias("grid_cell"),
-        masking.hour(F.col("observed_at")).alias("observed_hour"),
+        masking.mark("grid", F.when(F.col("longitude").isNotNull(), masking.grid_cell(F.col("longitude"), F.col("latitude"), cell_size_deg))).alias("grid_cell"),
+        masking.mark("hour", masking.hour(F.col("observed_at"))).alias("observed_hour"),
         "object_type",
         "confidence",
-        masking.token(F.col("plate_no"), key).alias("plate_token"),
+        masking.mark("token", masking.token(F.col("plate_no"), key)).alias("plate_token"),
         "vehicle_color",
         "model_version",
     )
@@ -44,15 +45,15 @@ def events_deidentified(events: DataFrame, cameras: DataFrame, key: TokenKey) ->
     cams = cameras.select("camera_id", "region_code")
     e = events.join(cams, "camera_id", "left")
     return e.select(
-        masking.token(F.concat_ws(":", "department", "event_id"), key).alias("event_token"),
+        masking.mark("token", masking.token(F.concat_ws(":", "department", "event_id"), key)).alias("event_token"),
         "department",
         "camera_id",
         "region_code",
-        masking.hour(F.col("occurred_at")).alias("occurred_hour"),
+        masking.mark("hour", masking.hour(F.col("occurred_at"))).alias("occurred_hour"),
         "event_type",
         "category",
         "severity",
-        masking.scrub_text(F.col("note")).alias("note_scrubbed"),
+        masking.mark("scrub", masking.scrub_text(F.col("note"))).alias("note_scrubbed"),
     )
 
 
@@ -66,11 +67,30 @@ def flow_hourly(deidentified: DataFrame, k: int) -> DataFrame:
     return agg.where(F.col("detections") >= k)
 
 
+def fairness_monitor(deidentified: DataFrame, k: int, low_confidence: float) -> DataFrame:
+    """Algorithm-bias monitor: per department, district and model version, the number of
+    detections, their mean confidence and the share below `low_confidence`; groups under k are
+    suppressed. No department reports whether a detection or alarm was confirmed on review, so
+    `reviewed` and `false_positive_rate` stay NULL rather than being guessed."""
+    agg = deidentified.groupBy("department", "region_code", "model_version").agg(
+        F.count("*").alias("detections"),
+        F.round(F.avg("confidence"), 4).alias("mean_confidence"),
+        F.round(F.avg((F.col("confidence") < low_confidence).cast("double")), 4).alias("low_confidence_share"),
+    )
+    return agg.where(F.col("detections") >= k).select(
+        "*", F.lit(low_confidence).alias("low_confidence_below"),
+        F.lit(None).cast("long").alias("reviewed"), F.lit(None).cast("double").alias("false_positive_rate"),
+    )
+
+
 def _overwrite(spark: SparkSession, settings: Settings, tier: str, table: str, df: DataFrame) -> str:
     schema = schemas.load_schema(settings, tier, table)
     path = schemas.ensure_table(spark, settings, schema)
     cols = [F.col(c.name).cast(schemas.SPARK_TYPES[c.type]).alias(c.name) for c in schema.columns]
-    df.select(*cols).write.format("delta").mode("overwrite").save(path)
+    out = df.select(*cols)
+    found = lineage_capture.edges(settings, out, path)
+    out.write.format("delta").mode("overwrite").save(path)
+    lineage_capture.record_write(settings, f"{tier}.{table}", out, path, found)
     return path
 
 
@@ -89,6 +109,8 @@ def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, i
     _overwrite(spark, settings, "analytic", "detections_deidentified", deid)
     stored = spark.read.format("delta").load(schemas.table_path(settings, "analytic", "detections_deidentified"))
     _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"]["k"]))
+    low = float(policies.fairness(settings)["low_confidence_threshold"])
+    _overwrite(spark, settings, "analytic", "fairness_monitor", fairness_monitor(stored, policy["small_group_suppression"]["k"], low))
     events = promotable(base("events"), base("batch_log"))
     _overwrite(spark, settings, "analytic", "events_deidentified", events_deidentified(events, base("cameras"), key))
     return {

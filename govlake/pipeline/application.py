@@ -11,6 +11,10 @@ form, never pasted), in schema `app_<consumer>`.
   version written under an earlier, less restrictive specification.
 - Tables of contracts that are no longer active are deleted from the warehouse (after Trino's
   rules already stopped granting them).
+- Before writing, the table's column lineage is read from its plan and classification is
+  propagated along the whole lineage graph (governance/lineage.py): a column whose effective
+  level exceeds the contract purpose's `max_level` refuses the contract's table (it is not
+  written, and an older one is deleted); each write is recorded as an OpenLineage event.
 """
 from __future__ import annotations
 
@@ -23,8 +27,10 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import masking, schemas
+from govlake import masking, policies, schemas
 from govlake.contracts import filters
+from govlake.governance import lineage
+from govlake.pipeline import lineage_capture
 from govlake.contracts.spec import ContractSpec
 from govlake.errors import ConfigError
 from govlake.secrets import TokenKey
@@ -72,19 +78,53 @@ def app_table_path(settings: Settings, spec: ContractSpec) -> str:
     return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}__{spec.content_hash()[:16]}")
 
 
-def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None = None) -> list[Published]:
-    """Materialise the application table of every contract in `active`; delete all others."""
-    out = []
+@dataclass
+class Refused:
+    contract: str
+    schema: str
+    table: str
+    reasons: list[str]
+
+
+def over_level(settings: Settings, spec: ContractSpec, found: list[lineage.Edge], known: list[lineage.Edge]) -> list[str]:
+    """Columns of the contract's table whose effective level (along lineage) exceeds its purpose's."""
+    limit = policies.purposes(settings)[spec.purpose]["max_level"]
+    out_name = f"{spec.consumer_schema}.{spec.table}"
+    graph = [e for e in known if e.out_dataset != out_name] + found
+    deid = lineage.deidentifications(settings)
+    levels = lineage.effective_levels(graph, lineage.declared_levels(settings), deid)
+    reasons = []
+    for column in dict.fromkeys(e.out_column for e in found):
+        level = levels.get((out_name, column))
+        if level and lineage.LEVEL_RANK[level] > lineage.LEVEL_RANK[limit]:
+            path = lineage.explain((out_name, column), graph, levels, deid)
+            reasons.append(f"contract `{spec.id}` column `{column}` is {level} along its lineage ({path}), above {limit} allowed "
+                           f"for purpose `{spec.purpose}`; mask it with a method that lowers it (policies/masking.yaml) or drop it, then re-submit")
+    return reasons
+
+
+def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None = None) -> tuple[list[Published], list[Refused]]:
+    """Materialise the application table of every contract in `active` whose columns pass the
+    lineage level check; delete all others."""
+    out, refused = [], []
+    known = lineage.edges(settings)
     for spec in active:
         tier, table = spec.dataset.split(".")
         dataset = spark.read.format("delta").load(schemas.table_path(settings, tier, table))
         df = contract_view(dataset, spec, key)
         path = app_table_path(settings, spec)
+        facet = {"contract": spec.id, "provider": spec.provider, "consumer": spec.consumer, "purpose": spec.purpose, "spec": spec.content_hash()[:16]}
+        found = lineage_capture.edges(settings, df, path, f"{spec.consumer_schema}.{spec.table}", facet)
+        reasons = over_level(settings, spec, found, known)
+        if reasons:
+            refused.append(Refused(spec.id, spec.consumer_schema, spec.table, reasons))
+            continue
         (
             df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
             .option("userMetadata", f"contract={spec.id};spec={spec.content_hash()[:16]}")
             .save(path)
         )
+        lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
     if settings.warehouse_is_local:
@@ -93,4 +133,6 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         for table_dir in root.glob("app_*/*"):
             if table_dir.is_dir() and table_dir not in keep:
                 shutil.rmtree(table_dir)
-    return out
+    current = {f"{p.schema}.{p.table}" for p in out}
+    lineage.retire(settings, sorted(d for d in lineage.datasets(settings) if d.startswith("app_") and d not in current))
+    return out, refused

@@ -17,6 +17,7 @@ from govlake import schemas, serving
 from govlake.contracts import access, workflow
 from govlake.governance import audit, export
 from govlake.departments import registry
+from govlake.errors import PolicyError
 from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
 from govlake.secrets import token_key
@@ -26,6 +27,14 @@ log = logging.getLogger("govlake.job")
 
 BASE_TABLES = ("cameras", "detections", "events", "quarantine", "batch_log", "ingest_manifest", "quality_results", "classification_flags")
 ANALYTIC_TABLES = analytic.ANALYTIC_TABLES
+
+
+class PublishRefused(PolicyError):
+    """Some contracts' tables were refused (the others were published); names each column and why."""
+
+    def __init__(self, refused: list[application.Refused]):
+        self.refused = refused
+        super().__init__("publishing refused:\n" + "\n".join(f"  {reason}" for r in refused for reason in r.reasons))
 
 
 @dataclass
@@ -77,7 +86,7 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     the application tables of the active contracts, then Trino's catalog."""
     active = workflow.active_specs(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
     access.write_rules(settings, active)
-    published = application.publish(spark, settings, active, token_key(settings))
+    published, refused = application.publish(spark, settings, active, token_key(settings))
     export.export(spark, settings)  # governance tables for compliance officers' SQL
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
     policy_hashes = audit.policy_fingerprints(settings)
@@ -86,7 +95,12 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
         "policies": policy_hashes,
         "run_time": run_time.isoformat(), "tables": {f"{p.schema}.{p.table}": {"contract": p.contract, "spec": p.spec_hash[:16], "rows": p.rows} for p in published},
         "retracted": [t for t in catalog.get("unregistered", []) if t.startswith("app_")],
+        "refused": {f"{r.schema}.{r.table}": {"contract": r.contract, "reasons": r.reasons} for r in refused},
     })
+    for r in refused:
+        audit.record(settings, serving.SERVICE_USER, "publish.refused", f"contract:{r.contract}", {"table": f"{r.schema}.{r.table}", "reasons": r.reasons})
+    if refused:
+        raise PublishRefused(refused)
     return published, catalog
 
 

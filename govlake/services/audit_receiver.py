@@ -1,6 +1,7 @@
 """The audit receiver: Trino's HTTP event listener posts every completed query here, and each
 becomes an entry of the hash-chained audit log (actor, query text, tables and columns read,
-masks and filters applied, outcome).
+masks and filters applied, outcome). It is also govlake's OpenLineage endpoint: run events
+posted to `/api/v1/lineage` (the OpenLineage HTTP API) are stored as lineage (governance/lineage.py).
 
 It runs as a small local process beside the embedded Trino (started and stopped with it),
 listens on loopback only, and accepts only requests carrying the token generated into the
@@ -30,6 +31,7 @@ from govlake.services.processes import alive
 from govlake.settings import Settings
 
 PATH = "/trino/events"
+LINEAGE_PATH = "/api/v1/lineage"
 log = logging.getLogger("govlake.audit_receiver")
 
 
@@ -92,15 +94,34 @@ def _time(v) -> datetime:
 
 
 def serve(settings: Settings, port: int) -> None:
-    from govlake.governance import audit
+    from govlake.governance import audit, lineage
 
     expected = f"Bearer {token(settings)}"
 
     class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, message: str = "") -> None:
+            body = message.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self):  # noqa: N802 - http.server API
-            if self.path != PATH or not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
-                self.send_response(403)
-                self.end_headers()
+            if self.path not in (PATH, LINEAGE_PATH) or not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
+                self._answer(403, "forbidden: POST to /trino/events or /api/v1/lineage with the receiver's bearer token\n")
+                return
+            if self.path == LINEAGE_PATH:
+                try:
+                    lineage.ingest(settings, json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
+                except (ValueError, lineage.LineageEventError) as exc:
+                    self._answer(400, f"rejected: {exc}\n")
+                    return
+                except Exception:  # noqa: BLE001 - 500 so the producer retries
+                    log.exception("could not store a lineage event")
+                    self._answer(500, "could not store the event\n")
+                    return
+                self._answer(201)
                 return
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))

@@ -1,0 +1,40 @@
+"""Retention once a day: rows past their period (policies/retention.yaml; application tables: their
+contract's `retention_days`) are deleted, rewritten out of the files and vacuumed, and the run is
+recorded in the audit log (`retention.run`). Same as `govlake retention run`.
+
+This file only wires the task: no IO and no heavy imports at parse time. A table that fails (e.g.
+a concurrent ingest commit) fails the task after the others were enforced; the retry reruns it.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+def _run_time(context):
+    return context.get("logical_date") or context["run_after"]
+
+
+@dag(
+    dag_id="govlake_retention",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["govlake", "retention"],
+    doc_md=__doc__,
+)
+def govlake_retention():
+    @task(retries=2, retry_delay=timedelta(minutes=10))
+    def enforce(**context) -> dict:
+        from govlake.governance import retention
+        from govlake.settings import load_settings
+
+        return retention.stage_enforce(load_settings(), _run_time(context))
+
+    enforce()
+
+
+govlake_retention()

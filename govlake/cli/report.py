@@ -1,0 +1,63 @@
+"""`govlake report compliance [--from D --to D] [--expiring-days N] [--json|--html] [--out FILE]` and
+`govlake report transparency [--from D --to D] [--json|--html] [--out FILE]`: the compliance
+officers' operations indicators and the public disclosure (信息公开, every count under 10
+suppressed). See govlake/governance/reports.py for what each number counts."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from govlake.cli._output import info
+from govlake.errors import ConfigError
+from govlake.settings import load_settings
+
+TITLES = {"compliance": "govlake compliance report", "transparency": "Public disclosure: data sharing between departments (信息公开)"}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="compliance indicators for officers; the public transparency disclosure")
+    p.add_argument("kind", choices=tuple(TITLES))
+    p.add_argument("--from", dest="start", metavar="D", help="window start, ISO date (UTC) or date-time with offset; default 30 days before --to")
+    p.add_argument("--to", dest="end", metavar="D", help="window end, ISO date (inclusive, UTC) or date-time with offset; default now")
+    p.add_argument("--expiring-days", type=int, default=30, metavar="N", help="compliance: list active contracts ending within N days")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object")
+    fmt.add_argument("--html", action="store_true", help="a self-contained HTML page")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from govlake import policies
+    from govlake.departments import registry
+    from govlake.governance import reports
+
+    if args.expiring_days < 0:
+        raise ConfigError(f"--expiring-days `{args.expiring_days}` must be 0 or more")
+    settings = load_settings()
+    start, end = reports.window(args.start, args.end, datetime.now(timezone.utc))
+    if args.kind == "compliance":
+        from govlake.spark import get_spark
+
+        info("reading the governance store and the lakehouse tables (Spark)")
+        inputs = reports.gather(settings, start, end, spark=get_spark(settings))
+        report = reports.compliance(inputs, expiring_days=args.expiring_days, fairness_policy=policies.fairness(settings))
+        sections = reports.compliance_sections(report)
+    else:
+        inputs = reports.gather(settings, start, end)
+        names = {d.id: d.name for d in registry.load_all(settings)}
+        report = reports.transparency(inputs, names, policies.purposes(settings))
+        sections = reports.transparency_sections(report)
+    if args.json:
+        text = json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n"
+    elif args.html:
+        text = reports.render_html(TITLES[args.kind], sections)
+    else:
+        text = reports.render_text(TITLES[args.kind], sections) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        info(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
