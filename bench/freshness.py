@@ -44,7 +44,7 @@ def main() -> int:
     from govlake import sql
     from govlake.departments import generator, registry
     from govlake.pipeline import main_job
-    from govlake.services import trino
+    from govlake.services import airflow_env, trino
     from govlake.settings import load_settings
     from govlake.spark import get_spark
 
@@ -60,10 +60,7 @@ def main() -> int:
     count = lambda: sql.query(settings, "ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{args.department}'").rows[0][0]  # noqa: E731
     before = count()
     api_port = _free_port()
-    env = os.environ | {
-        "AIRFLOW_HOME": str(settings.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    env = airflow_env.environment(settings) | {
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",

@@ -5,6 +5,8 @@
     python bench/run.py masking [--rows 300000] [--sample 3000]
     python bench/run.py contracts [--rows 1000000] [--repeat 15]
     python bench/run.py audit [--rows 1000000] [--repeat 3]
+    python bench/run.py lineage [--rows 1000] [--repeat 5]
+    python bench/run.py erasure [--rows 10000000] [--subject-rows 100]
 
 `ingest` generates N synthetic departments (formats cycling GBK CSV / JSON lines / Parquet), then
 in one Spark session times (a) a baseline: a plain Spark read of the same detections files, one
@@ -325,15 +327,182 @@ def bench_audit(args) -> dict:
             "tampered_found_at": bad.first_bad}
 
 
+def bench_lineage(args) -> dict:
+    """`govlake lineage base.detections.plate_no --downstream` when the plate feeds N application
+    tables (N contracts, 1 + N downstream edges of the column, 6 N + 12 edges in the store): the
+    events go in through `lineage.ingest` as the receiver stores them, then the query (as the
+    command runs it, levels propagated over the whole graph) is timed, median of --repeat; and the
+    command itself once, as a process."""
+    from govlake.cli.lineage import query
+    from govlake.governance import lineage
+    from govlake.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
+    settings = Settings(state_dir=work / "state")
+    wh = settings.warehouse_root
+
+    def event(out: str, out_path: str, inputs: dict[str, str], fields: dict, contract: dict | None = None) -> dict:
+        sym = lambda name: {"symlinks": {"identifiers": [{"namespace": "govlake", "name": name, "type": "TABLE"}]}}  # noqa: E731
+        facets = {**sym(out), "columnLineage": {"fields": {
+            col: {"inputFields": [{"namespace": "file", "name": inputs[ds], "field": f,
+                                   "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION" if step != "identity" else "IDENTITY",
+                                                        "description": step, "masking": step not in ("identity", "aggregation")}]}
+                                  for ds, f, step in srcs]} for col, srcs in fields.items()}}}
+        if contract:
+            facets["govlake_contract"] = contract
+        return {"eventType": "COMPLETE", "eventTime": datetime.now(timezone.utc).isoformat(), "producer": "bench",
+                "run": {"runId": os.urandom(8).hex()}, "job": {"namespace": "govlake", "name": out},
+                "inputs": [{"namespace": "file", "name": p, "facets": sym(n)} for n, p in inputs.items()],
+                "outputs": [{"namespace": "file", "name": out_path, "facets": facets}]}
+
+    deid = "analytic.detections_deidentified"
+    events = [event(deid, f"{wh}/analytic/detections_deidentified", {"base.detections": f"{wh}/base/detections", "base.cameras": f"{wh}/base/cameras"}, {
+        "plate_token": [("base.detections", "plate_no", "token")], "camera_id": [("base.detections", "camera_id", "identity")],
+        "observed_hour": [("base.detections", "observed_at", "hour")], "region_code": [("base.cameras", "region_code", "identity")],
+        "confidence": [("base.detections", "confidence", "identity")], "object_type": [("base.detections", "object_type", "identity")],
+        "vehicle_color": [("base.detections", "vehicle_color", "identity")], "model_version": [("base.detections", "model_version", "identity")],
+        "department": [("base.detections", "department", "identity")],
+        "grid_cell": [("base.cameras", "longitude", "grid"), ("base.cameras", "latitude", "grid")],
+        "detection_token": [("base.detections", "detection_id", "token")]})]
+    for i in range(args.rows):
+        events.append(event(f"app_d{i % 97}.t{i}", f"{wh}/application/app_d{i % 97}/t{i}__{i:016x}", {deid: f"{wh}/analytic/detections_deidentified"}, {
+            "plate_token": [(deid, "plate_token", "token")], "camera_id": [(deid, "camera_id", "identity")],
+            "observed_hour": [(deid, "observed_hour", "day")], "region_code": [(deid, "region_code", "identity")],
+            "object_type": [(deid, "object_type", "identity")], "vehicle_color": [(deid, "vehicle_color", "identity")]},
+            {"contract": f"c-{i:04d}", "consumer": f"d{i % 97}", "purpose": "traffic_management"}))
+    t = time.perf_counter()
+    for e in events:
+        lineage.ingest(settings, e)
+    ingest_s = time.perf_counter() - t
+    times, result = [], None
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        result = query(settings, "base.detections.plate_no", "downstream")
+        times.append(time.perf_counter() - t)
+    assert len(result["edges"]) == args.rows + 1 and len(result["contracts"]) == args.rows, (len(result["edges"]), len(result["contracts"]))
+    env = {**os.environ, "GOVLAKE_STATE_DIR": str(settings.state)}
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "govlake", "lineage", "base.detections.plate_no", "--downstream", "--json"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    cli_s = time.perf_counter() - t
+    assert len(json.loads(done.stdout)["edges"]) == args.rows + 1
+    return {"app_tables": args.rows, "downstream_edges": len(result["edges"]), "edges_in_store": len(lineage.edges(settings)),
+            "events": len(events), "ingest_events_per_s": round(len(events) / ingest_s), "query_s_median": round(statistics.median(times), 3),
+            "query_runs": [round(x, 3) for x in times], "command_process_s": round(cli_s, 2)}
+
+
+def bench_erasure(args) -> dict:
+    """`govlake erase` across all tiers: a base detections table of --rows rows (synthetic, 2,000
+    cameras, 200,000 plates plus one subject seen --subject-rows times), the analytic tier built
+    from it by govlake (tokens, flow, fairness) and the sample police contract's application
+    table published, lineage captured as in production; then one erasure (identifier lookup,
+    MERGE deletes, purge, vacuum, residue check over every table) timed by phase, against a
+    baseline in the same session: another subject with as many rows removed by hand (a literal
+    DELETE in each of the three tables, then VACUUM with no history kept)."""
+    from pyspark.sql import functions as F
+
+    from govlake import masking, schemas
+    from govlake.contracts import workflow
+    from govlake.governance import erasure
+    from govlake.pipeline import analytic, application
+    from govlake.secrets import token_key
+    from govlake.settings import Settings
+    from govlake.spark import get_spark
+
+    work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
+    settings = Settings(state_dir=work / "state")
+    os.environ["GOVLAKE_STATE_DIR"] = str(settings.state)
+    spark = get_spark(settings)
+    key = token_key(settings)
+    run_time = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
+    workflow.bootstrap_samples(settings, run_time)
+    subject_plate, other_plate, n, k = "京A9Z7X1", "京B8Y6W2", args.rows, args.subject_rows
+    t = time.perf_counter()
+    for table in ("batch_log", "events", "quarantine"):
+        schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
+    cams = spark.range(2000).select(
+        F.format_string("110105%04d132%07d", (F.col("id") % 50).cast("int"), F.col("id").cast("int")).alias("camera_id"),
+        F.when(F.col("id") % 2 == 0, "police").otherwise("traffic").alias("department"), F.lit("cam").alias("name"),
+        F.format_string("1101%02d", (F.col("id") % 16).cast("int")).alias("region_code"),
+        (F.lit(116.2) + (F.col("id") % 40) * 0.01).alias("longitude"), (F.lit(39.8) + (F.col("id") % 50) * 0.01).alias("latitude"),
+        F.lit("WGS-84").alias("source_crs"), F.lit("online").alias("status"), F.lit("bench").alias("source_file"), F.lit("b0").alias("batch_id"))
+    cam_path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
+    cams.write.format("delta").mode("append").save(cam_path)
+    subject_ids = {int(i * (n / k)) + 2 for i in range(k)}  # police (even), motor vehicles (not a multiple of 5): shared by the contract
+    other_ids = {int(i * (n / k)) + 4 for i in range(k)}  # the baseline's subject, alike
+    ids = F.col("id")
+    plate = F.when(ids.isin(sorted(subject_ids)), F.lit(subject_plate)).when(ids.isin(sorted(other_ids)), F.lit(other_plate)).otherwise(
+        F.format_string("京%s%05d", F.substring(F.lit("ABCDEFGHJK"), (ids % 10 + 1).cast("int"), 1), ((ids * 7919) % 200000 % 100000).cast("int")))
+    dets = spark.range(n, numPartitions=max(8, n // 1_250_000)).select(
+        F.format_string("d%010d", ids).alias("detection_id"), F.when(ids % 2 == 0, "police").otherwise("traffic").alias("department"),
+        F.format_string("110105%04d132%07d", ((ids % 2000) % 50).cast("int"), (ids % 2000).cast("int")).alias("camera_id"),
+        (F.lit(datetime(2026, 11, 20).timestamp()) + (ids % 86400)).cast("timestamp").alias("observed_at"),
+        F.when(ids % 5 == 0, "person").otherwise("motor_vehicle").alias("object_type"), ((ids % 1000) / 1000.0).alias("confidence"),
+        (ids % 1900).cast("int").alias("bbox_x"), (ids % 1000).cast("int").alias("bbox_y"), F.lit(64).alias("bbox_w"), F.lit(48).alias("bbox_h"),
+        plate.alias("plate_no"), F.lit("white").alias("vehicle_color"), F.lit("m1").alias("model_version"),
+        F.format_string("img://%d", ids).alias("image_ref"), F.lit("bench").alias("source_file"), F.lit("b0").alias("batch_id"))
+    det_path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "detections"))
+    dets.write.format("delta").mode("append").save(det_path)
+    base_s = time.perf_counter() - t
+    t = time.perf_counter()
+    analytic.build(spark, settings, key)
+    published, refused = application.publish(spark, settings, workflow.active_specs(settings, run_time), key, run_time)
+    assert not refused, refused
+    build_s = time.perf_counter() - t
+    token = erasure.subject_token(subject_plate, key)
+    det = spark.read.format("delta").load(det_path)
+    t = time.perf_counter()
+    baseline_rows = det.where(F.col("plate_no") == subject_plate).count()
+    scan_s = time.perf_counter() - t
+    # baseline: what a hand-written job does for the other subject, knowing its three tables and
+    # values: DELETE by literal in each, then VACUUM keeping no history (no lookup, no checks)
+    from delta.tables import DeltaTable
+
+    from govlake.governance.retention import LISTING_PARALLELISM, RETENTION_CHECK
+    from govlake.pipeline.application import contract_key
+
+    other_token = erasure.subject_token(other_plate, key)
+    police = next(p for p in published if p.contract == "police-to-traffic-vehicle-sightings")
+    by_hand = [(det_path, f"plate_no = '{other_plate}'"),
+               (schemas.table_path(settings, "analytic", "detections_deidentified"), f"plate_token = '{other_token}'"),
+               (police.path, f"plate_token = '{masking.token_py(other_token, contract_key(key, police.contract))}'")]
+    spark.conf.set(RETENTION_CHECK, "false")
+    # the same file-listing parallelism govlake's purge sets (Spark's default makes each VACUUM ~40 s here)
+    spark.conf.set(LISTING_PARALLELISM, str(spark.sparkContext.defaultParallelism))
+    t = time.perf_counter()
+    for path, predicate in by_hand:
+        table = DeltaTable.forPath(spark, path)
+        table.delete(predicate)
+        table.vacuum(0.0)
+    baseline_s = time.perf_counter() - t
+    spark.conf.unset(RETENTION_CHECK)
+    spark.conf.unset(LISTING_PARALLELISM)
+    t = time.perf_counter()
+    report = erasure.erase(spark, settings, token, request="bench")
+    erase_s = time.perf_counter() - t
+    assert report.complete and report.tables["base.detections"]["rows_deleted"] == baseline_rows == k, report.as_dict()
+    after = spark.read.format("delta").load(det_path)
+    assert after.where(masking.token(F.col("plate_no"), key) == token).count() == 0 and after.count() == n - 2 * k
+    return {"detections": n, "subject_rows": k, "base_write_s": round(base_s, 1), "analytic_and_publish_s": round(build_s, 1),
+            "app_tables": {p.table: p.rows for p in published},
+            "full_scan_count_s": round(scan_s, 1), "baseline_delete_vacuum_by_hand_s": round(baseline_s, 1), "erase_total_s": round(erase_s, 1),
+            "ratio_erase_to_baseline": round(erase_s / baseline_s, 2),
+            "per_table": {name: {"deleted": e.get("rows_deleted"), "redacted": e.get("rows_redacted"), "files_removed": e.get("files_removed"),
+                                 "s": e.get("seconds")} for name, e in report.tables.items()},
+            "residue": report.residue, "not_erased": list(report.not_erased), "phase_s": report.phases}
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts", "audit"])
+    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts", "audit", "lineage", "erasure"])
+    p.add_argument("--subject-rows", type=int, default=100, help="erasure: detections of the erased subject")
     p.add_argument("--sample", type=int, default=3000, help="masking: rows Presidio analyses per cell")
     p.add_argument("--departments", type=int, default=100)
     p.add_argument("--rows", type=int, default=10000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts, "audit": bench_audit}[args.what](args)
+    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts, "audit": bench_audit,
+              "lineage": bench_lineage, "erasure": bench_erasure}[args.what](args)
     print(json.dumps(result))
     return 0
 

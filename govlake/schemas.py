@@ -82,6 +82,16 @@ def table_path(settings: Settings, tier: str, table: str) -> str:
     return f"{settings.warehouse_root.rstrip('/')}/{tier}/{table}"
 
 
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+
+
+def stats_columns(schema: TableSchema) -> list[str]:
+    """Columns Delta keeps per-file min/max statistics on: all but identifying text (string
+    columns with a PII type, and every L4 column). Statistics live in the transaction log, where
+    neither DELETE nor VACUUM reaches, so a value kept there would outlive its erasure."""
+    return [c.name for c in schema.columns if not (c.level == "L4" or (c.type == "string" and c.pii_type))]
+
+
 def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema) -> str:
     """Create the Delta table (columns, comments, classification properties) if it does not exist;
     add columns the schema gained since (nullable ones only, never dropping any)."""
@@ -89,7 +99,8 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
 
     path = table_path(settings, schema.tier, schema.table)
     if DeltaTable.isDeltaTable(spark, path):
-        present = {f.name for f in DeltaTable.forPath(spark, path).toDF().schema.fields}
+        table = DeltaTable.forPath(spark, path)  # one snapshot serves the schema and the properties
+        present = {f.name for f in table.toDF().schema.fields}
         missing = [c for c in schema.columns if c.name not in present]
         if missing:
             if any(not c.nullable for c in missing):
@@ -97,6 +108,9 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
                                   "a new column must be nullable to be added to an existing table")
             cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]} COMMENT '{c.description.replace(chr(39), '')}'" for c in missing)
             spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
+        stats = ",".join(stats_columns(schema))
+        if (table.detail().select("properties").first().properties or {}).get(STATS_COLUMNS) != stats:
+            spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_COLUMNS}' = '{stats}')")
         return path
     builder = DeltaTable.createIfNotExists(spark).location(path).comment(schema.description)
     for c in schema.columns:
@@ -104,5 +118,6 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
         builder = builder.addColumn(c.name, SPARK_TYPES[c.type], nullable=c.nullable, comment=comment)
     level = max((c.level for c in schema.columns), default="L1")
     builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
+    builder = builder.property(STATS_COLUMNS, ",".join(stats_columns(schema)))
     builder.execute()
     return path

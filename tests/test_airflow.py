@@ -13,14 +13,9 @@ pytestmark = pytest.mark.airflow
 
 
 def airflow_env(settings, project_root) -> dict:
-    env = os.environ.copy()
-    env.update(
-        AIRFLOW_HOME=str(settings.airflow_home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(project_root / "dags"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
-    )
-    return env
+    from govlake.services import airflow_env as environment
+
+    return environment.environment(settings)
 
 
 def _dagbag(settings, project_root, **env_overrides) -> dict:
@@ -82,3 +77,13 @@ def test_main_dag_runs_end_to_end(settings, project_root, lakehouse):
     finished = [line for line in log.splitlines() if "DagRun Finished" in line]
     assert finished and "state=success" in finished[-1], finished
     assert count() == before + 30
+    # Airflow's OpenLineage provider reported the DAG's task runs to govlake's receiver
+    import sqlalchemy as sa
+
+    from govlake.governance import store
+
+    ev = store.lineage_events.c
+    with store.engine(settings).connect() as conn:
+        rows = conn.execute(sa.select(ev.job, ev.event_type).where(ev.job.like("govlake-airflow.govlake_main%"))).all()
+    completed = {job for job, kind in rows if kind == "COMPLETE"}
+    assert {f"govlake-airflow.govlake_main.{t}" for t in ("ingest", "build_analytic", "publish", "serve")} <= completed, sorted(set(rows))

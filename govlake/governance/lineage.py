@@ -2,8 +2,8 @@
 levels that follow from them.
 
 - `ingest(settings, event)` stores one OpenLineage RunEvent as received (table `lineage_events`)
-  and, for a COMPLETE event, replaces the edges of each output dataset with the ones the event
-  describes (`lineage_dataset_edges`, `lineage_column_edges` from the `columnLineage` facet). The
+  and, for a COMPLETE event, replaces the edges its job wrote into each output dataset with the
+  ones the event describes (`lineage_dataset_edges`, `lineage_column_edges` from the `columnLineage` facet). The
   audit receiver calls it for `POST /api/v1/lineage`; events from any OpenLineage producer work.
 - Datasets are named logically (`base.detections`, `app_traffic.police_vehicle_sightings`): from a
   `symlinks` identifier in namespace `govlake`, else from the warehouse path.
@@ -140,7 +140,7 @@ def ingest(settings: Settings, event: dict, received_at: datetime | None = None)
         ))
         for out, (ins, edges) in described.items():
             newer = conn.execute(sa.select(sa.func.max(store.lineage_dataset_edges.c.event_time)).where(
-                store.lineage_dataset_edges.c.out_dataset == out)).scalar()
+                store.lineage_dataset_edges.c.out_dataset == out, store.lineage_dataset_edges.c.job == job)).scalar()
             if newer is not None and _instant(newer) > _instant(str(when)):
                 continue
             _replace(conn, out, ins, edges, job, str(run_id), str(when))
@@ -153,8 +153,11 @@ def _instant(value: str) -> datetime:
 
 
 def _replace(conn, out: str, ins: list[str], edges: list[Edge], job: str, run_id: str, when: str) -> None:
-    conn.execute(store.lineage_dataset_edges.delete().where(store.lineage_dataset_edges.c.out_dataset == out))
-    conn.execute(store.lineage_column_edges.delete().where(store.lineage_column_edges.c.out_dataset == out))
+    """The edges `job` writes into `out` replace that job's earlier ones (several jobs may write one
+    dataset: each department's ingest writes base.detections)."""
+    d, c = store.lineage_dataset_edges.c, store.lineage_column_edges.c
+    conn.execute(store.lineage_dataset_edges.delete().where(d.out_dataset == out, d.job == job))
+    conn.execute(store.lineage_column_edges.delete().where(c.out_dataset == out, c.job == job))
     if ins:
         conn.execute(store.lineage_dataset_edges.insert(), [
             {"out_dataset": out, "in_dataset": i, "job": job, "run_id": run_id, "event_time": when} for i in ins])

@@ -210,21 +210,31 @@ def _session_conf(spark: "SparkSession", conf: dict[str, str]):
                 spark.conf.set(k, v)
 
 
+ROW_METRICS = {"DELETE": ("numDeletedRows", None), "MERGE": ("numTargetRowsDeleted", "numTargetRowsUpdated"), "UPDATE": (None, "numUpdatedRows")}
+
+
 def purge(spark: "SparkSession", path: str, predicate_sql: str, *, retain_hours: float) -> dict:
     """Delete the rows matching `predicate_sql` from the Delta table at `path` and remove their
-    bytes: DELETE, then `REORG ... APPLY (PURGE)` when the table may hold deletion vectors (so
+    bytes (see `rewrite`)."""
+    if not (predicate_sql or "").strip():
+        raise ConfigError(f"purge of `{path}` needs a predicate naming the rows to delete (use `true` to empty the table)")
+    return rewrite(spark, path, lambda table: table.delete(predicate_sql), retain_hours=retain_hours) | {"predicate": predicate_sql}
+
+
+def rewrite(spark: "SparkSession", path: str, change, *, retain_hours: float) -> dict:
+    """Apply `change(DeltaTable)` (a DELETE, UPDATE or MERGE) to the table at `path`, then remove
+    the bytes it replaced: `REORG ... APPLY (PURGE)` when the table may hold deletion vectors (so
     soft-deleted rows are rewritten out of the files), then VACUUM keeping `retain_hours` of
     history (0: the removed files go now, and time travel to earlier versions fails).
 
-    Returns rows deleted (DELETE metrics), files rewritten by REORG, files removed by VACUUM
-    (VACUUM END metrics; None when the table's history does not log vacuums) and the versions.
-    Not removed: the per-file min/max statistics in `_delta_log/*.json` of earlier commits, which
-    may hold a deleted value until Delta's log retention (`delta.logRetentionDuration`) drops them.
+    Returns rows deleted and updated (from the commits' metrics), files rewritten by REORG, files
+    removed by VACUUM (VACUUM END metrics; None when the table's history does not log vacuums) and
+    the versions. Not removed: the per-file min/max statistics in `_delta_log/*.json` of earlier
+    commits, which may hold a replaced value until Delta's log retention drops them (govlake's
+    tables collect no statistics on identifying columns: schemas.stats_columns).
     """
     from delta.tables import DeltaTable
 
-    if not (predicate_sql or "").strip():
-        raise ConfigError(f"purge of `{path}` needs a predicate naming the rows to delete (use `true` to empty the table)")
     if retain_hours < 0:
         raise ConfigError(f"purge of `{path}`: retain_hours is {retain_hours}; give 0 or more hours")
     if not DeltaTable.isDeltaTable(spark, path):
@@ -232,15 +242,19 @@ def purge(spark: "SparkSession", path: str, predicate_sql: str, *, retain_hours:
     started = time.monotonic()
     table = DeltaTable.forPath(spark, path)
     before = _version(table)
-    table.delete(predicate_sql)
-    deleted = next((r for r in _history(table, before) if r.operation == "DELETE"), None)
-    metrics = (deleted.operationMetrics or {}) if deleted else {"numDeletedRows": "0"}  # no commit: nothing matched
-    rows = int(metrics["numDeletedRows"]) if "numDeletedRows" in metrics else None
+    change(table)
+    changes = [r for r in _history(table, before) if r.operation in ROW_METRICS]
+    deleted = updated = 0  # no commit: nothing matched
+    for r in changes:
+        d, u = ROW_METRICS[r.operation]
+        m = r.operationMetrics or {}
+        deleted += int(m.get(d, 0)) if d else 0
+        updated += int(m.get(u, 0)) if u else 0
     dv, rewritten = deletion_vectors(spark, path), 0
-    after_delete = _version(table)
+    after_change = _version(table)
     if dv:
         spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
-        rewritten = sum(int((r.operationMetrics or {}).get("numRemovedFiles", 0)) for r in _history(table, after_delete) if r.operation == "REORG")
+        rewritten = sum(int((r.operationMetrics or {}).get("numRemovedFiles", 0)) for r in _history(table, after_change) if r.operation == "REORG")
     before_vacuum = _version(table)
     # the caller chose the retention, so Delta's 168 h safety check is off for this call only; the
     # file listing gets the cluster's parallelism instead of Spark's default 10,000 tasks (which
@@ -249,9 +263,9 @@ def purge(spark: "SparkSession", path: str, predicate_sql: str, *, retain_hours:
         table.vacuum(float(retain_hours))
     vacuumed = next((r for r in _history(table, before_vacuum) if r.operation == "VACUUM END"), None)
     return {
-        "path": path, "predicate": predicate_sql, "rows_deleted": rows, "deletion_vectors": dv, "files_rewritten": rewritten,
+        "path": path, "rows_deleted": deleted, "rows_updated": updated, "deletion_vectors": dv, "files_rewritten": rewritten,
         "files_removed": int((vacuumed.operationMetrics or {}).get("numDeletedFiles", 0)) if vacuumed else None,
-        "retain_hours": retain_hours, "version_before": before, "version_delete": deleted.version if deleted else None,
+        "retain_hours": retain_hours, "version_before": before, "version_delete": changes[0].version if changes else None,
         "version_after": _version(table), "seconds": round(time.monotonic() - started, 2),
     }
 

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -74,6 +75,13 @@ def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None =
     return df.select(*out)
 
 
+def app_stats_columns(settings: Settings, spec: ContractSpec) -> list[str]:
+    """The granted columns Delta may keep statistics on (schemas.stats_columns of the dataset)."""
+    tier, table = spec.dataset.split(".")
+    allowed = set(schemas.stats_columns(schemas.load_schema(settings, tier, table)))
+    return [c.name for c in spec.columns if c.name in allowed and c.masking != "suppress"]
+
+
 def app_table_path(settings: Settings, spec: ContractSpec) -> str:
     return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}__{spec.content_hash()[:16]}")
 
@@ -103,15 +111,34 @@ def over_level(settings: Settings, spec: ContractSpec, found: list[lineage.Edge]
     return reasons
 
 
-def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None = None) -> tuple[list[Published], list[Refused]]:
+def within_retention(dataset: DataFrame, settings: Settings, spec: ContractSpec, run_time: datetime | None) -> DataFrame:
+    """The rows of `dataset` inside the contract's `retention_days` at `run_time`, aged by the
+    dataset's time column in policies/retention.yaml (whether or not the contract grants it), so
+    a publish never brings back rows the retention run deleted. A dataset without a time column
+    is shared whole (its own retention rule applies)."""
+    from govlake.governance import retention
+
+    if run_time is None:
+        return dataset
+    rule = retention.load_policy(settings).tables.get(spec.dataset)
+    if rule is None or rule.time_column is None:
+        return dataset
+    spark_type = dataset.schema[rule.time_column].dataType.simpleString()
+    expired = retention.expired_predicate(rule.time_column, spark_type, retention.cutoff(run_time, spec.retention_days))
+    return dataset.where(f"NOT ({expired}) OR `{rule.time_column}` IS NULL")
+
+
+def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None = None,
+            run_time: datetime | None = None) -> tuple[list[Published], list[Refused]]:
     """Materialise the application table of every contract in `active` whose columns pass the
-    lineage level check; delete all others."""
+    lineage level check, holding the rows within its retention period at `run_time`; delete all
+    others."""
     out, refused = [], []
     known = lineage.edges(settings)
     for spec in active:
         tier, table = spec.dataset.split(".")
         dataset = spark.read.format("delta").load(schemas.table_path(settings, tier, table))
-        df = contract_view(dataset, spec, key)
+        df = contract_view(within_retention(dataset, settings, spec, run_time), spec, key)
         path = app_table_path(settings, spec)
         facet = {"contract": spec.id, "provider": spec.provider, "consumer": spec.consumer, "purpose": spec.purpose, "spec": spec.content_hash()[:16]}
         found = lineage_capture.edges(settings, df, path, f"{spec.consumer_schema}.{spec.table}", facet)
@@ -122,6 +149,7 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         (
             df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
             .option("userMetadata", f"contract={spec.id};spec={spec.content_hash()[:16]}")
+            .option(schemas.STATS_COLUMNS, ",".join(app_stats_columns(settings, spec)))
             .save(path)
         )
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)

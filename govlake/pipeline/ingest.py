@@ -722,6 +722,8 @@ def _ingest_plans(
     batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
     _record(spark, settings, batches, [r for p in plans for r in p.manifest_rows], run_time)
     for plan in plans:
+        _emit_lineage(settings, plan)
+    for plan in plans:
         for entity, rejected in plan.rejected.items():
             for name, reason in rejected.items():
                 _set_aside(plan.landing / name, plan.landing, reason)
@@ -782,6 +784,45 @@ def ingest_departments(
             failures[plan.dept.id] = describe_failure(exc)
             log.error("ingest of department `%s` failed: %s", plan.dept.id, failures[plan.dept.id])
     return batches, failures
+
+
+def mapping_step(entity: str, column: str, m: FieldMap, dept: Department) -> str:
+    """The transformation the ingest applies to one mapped field (for lineage)."""
+    if m.values:
+        return "code_map"
+    if m.time_format or m.epoch or m.timezone:
+        return "time_to_utc"
+    if m.scale is not None:
+        return "scale"
+    if entity == "cameras" and column in ("longitude", "latitude") and dept.coordinate_system != "WGS-84":
+        return "coordinate_conversion"
+    return "element" if m.index is not None else "identity"
+
+
+def mapping_lineage(dept: Department, entity: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Unified column -> [(landing dataset, department field, transformation)] for `dept`'s source."""
+    name = f"landing_{dept.id}.{entity}"
+    fields = dept.sources[entity].fields
+    out = {c: [(name, m.source, mapping_step(entity, c, m, dept))] for c, m in fields.items()}
+    if entity == "cameras" and dept.coordinate_system != "WGS-84" and {"longitude", "latitude"} <= set(fields):
+        both = [(name, fields[c].source, "coordinate_conversion") for c in ("longitude", "latitude")]
+        out["longitude"], out["latitude"] = both, list(both)  # each converted coordinate depends on both inputs
+    return out
+
+
+def _emit_lineage(settings: Settings, plan) -> None:
+    """One OpenLineage event per ingested entity: the department's landing fields -> base columns.
+    Lineage is evidence, not the data: a failure to record it is logged, not raised."""
+    from govlake.pipeline import lineage_capture
+
+    for entity in plan.files:
+        try:
+            event = lineage_capture.mapping_event(
+                settings, f"ingest.{plan.dept.id}.{entity}", {f"landing_{plan.dept.id}.{entity}": str(plan.landing)},
+                schemas.table_path(settings, "base", entity), mapping_lineage(plan.dept, entity))
+            lineage_capture.emit(settings, event)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("lineage of the %s ingest of %s not recorded: %s", entity, plan.dept.id, exc)
 
 
 def _record(spark: SparkSession, settings: Settings, batches: list[BatchResult], manifest_rows: list[tuple], run_time: datetime) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 
+from govlake import schemas
 from govlake.governance import lineage
 from govlake.masking import MASK_KEY
 from govlake.settings import Settings
@@ -115,6 +116,14 @@ def edges(settings: Settings, df: DataFrame, out_path: str, out_name: str | None
     return result
 
 
+def _physical(settings: Settings, name: str) -> str:
+    """The path of an input named by `edges`: a tier table's logical name, else the path itself."""
+    tier, _, table = name.partition(".")
+    if tier in ("base", "analytic", "governance") and table and "/" not in name:
+        return schemas.table_path(settings, tier, table).removeprefix("file:")
+    return name
+
+
 def _dataset(settings: Settings, path: str, facets: dict | None = None) -> dict:
     facets = dict(facets or {})
     name = lineage.logical_name(settings, path)
@@ -126,12 +135,10 @@ def _dataset(settings: Settings, path: str, facets: dict | None = None) -> dict:
 
 def run_event(settings: Settings, job: str, df: DataFrame, out_path: str, found: list[lineage.Edge], *,
               contract: dict | None = None, run_id: str | None = None, at: datetime | None = None) -> dict:
-    """One OpenLineage COMPLETE RunEvent for the write of `df` to `out_path`."""
-    paths = {}
-    for column, sources in column_origins(df).items():
-        for path, source_column, _ in sources:
-            paths.setdefault(path, None)
-    by_name = {lineage.logical_name(settings, p) or p: p for p in paths}
+    """One OpenLineage COMPLETE RunEvent for the write of `df` to `out_path` with the column
+    edges `found` (from `edges`, so the plan is walked once per write)."""
+    by_name = {e.in_dataset: _physical(settings, e.in_dataset) for e in found}
+    paths = set(by_name.values())
     fields: dict[str, dict] = {}
     for e in found:
         fields.setdefault(e.out_column, {"inputFields": []})["inputFields"].append({
@@ -154,6 +161,25 @@ def run_event(settings: Settings, job: str, df: DataFrame, out_path: str, found:
         "job": {"namespace": "govlake", "name": job, "facets": {}},
         "inputs": [_dataset(settings, p) for p in sorted(paths)],
         "outputs": [_dataset(settings, out_path.removeprefix("file:"), out_facets)],
+    }
+
+
+def mapping_event(settings: Settings, job: str, inputs: dict[str, str], out_path: str,
+                  fields: dict[str, list[tuple[str, str, str]]], *, at: datetime | None = None) -> dict:
+    """A COMPLETE RunEvent for a write whose column lineage is declared rather than read from a
+    plan (the ingest's mapping from a department's fields): `inputs` logical name -> location,
+    `fields` output column -> [(input name, input field, transformation)]."""
+    out_fields = {col: {"inputFields": [{"namespace": "file", "name": inputs[ds], "field": f, "transformations": [
+        {"type": "DIRECT", "subtype": "IDENTITY" if step == "identity" else "TRANSFORMATION", "description": step, "masking": False}]}
+        for ds, f, step in srcs]} for col, srcs in fields.items()}
+    sym = lambda name: {"symlinks": {"_producer": PRODUCER, "_schemaURL": SYMLINKS_URL,  # noqa: E731
+                                     "identifiers": [{"namespace": lineage.SYMLINK_NAMESPACE, "name": name, "type": "TABLE"}]}}
+    return {
+        "eventType": "COMPLETE", "eventTime": (at or datetime.now(timezone.utc)).isoformat(), "producer": PRODUCER, "schemaURL": SCHEMA_URL,
+        "run": {"runId": str(uuid.uuid4()), "facets": {}}, "job": {"namespace": "govlake", "name": job, "facets": {}},
+        "inputs": [{"namespace": "file", "name": path, "facets": sym(name)} for name, path in sorted(inputs.items())],
+        "outputs": [_dataset(settings, out_path.removeprefix("file:"), {
+            "columnLineage": {"_producer": PRODUCER, "_schemaURL": COLUMN_LINEAGE_URL, "fields": out_fields}})],
     }
 
 

@@ -86,7 +86,7 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     the application tables of the active contracts, then Trino's catalog."""
     active = workflow.active_specs(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
     access.write_rules(settings, active)
-    published, refused = application.publish(spark, settings, active, token_key(settings))
+    published, refused = application.publish(spark, settings, active, token_key(settings), plain_utc(run_time))
     export.export(spark, settings)  # governance tables for compliance officers' SQL
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
     policy_hashes = audit.policy_fingerprints(settings)

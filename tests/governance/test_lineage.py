@@ -20,7 +20,7 @@ DEID = {"token": "L3", "hour": "L2", "aggregation": "L2"}
 
 
 def _event(out: str, fields: dict[str, list[tuple[str, str, str]]], when: str = "2026-11-21T00:00:00+00:00", run: str = "r1",
-           contract: dict | None = None) -> dict:
+           contract: dict | None = None, job: str | None = None) -> dict:
     def ds(name):
         return {"namespace": "file", "name": f"/wh/{name}", "facets": {"symlinks": {"identifiers": [{"namespace": "govlake", "name": name, "type": "TABLE"}]}}}
 
@@ -33,7 +33,7 @@ def _event(out: str, fields: dict[str, list[tuple[str, str, str]]], when: str = 
     if contract:
         out_ds["facets"]["govlake_contract"] = contract
     return {"eventType": "COMPLETE", "eventTime": when, "producer": "urn:test", "run": {"runId": run},
-            "job": {"namespace": "govlake", "name": f"job.{out}"}, "inputs": [ds(i) for i in inputs], "outputs": [out_ds]}
+            "job": {"namespace": "govlake", "name": job or f"job.{out}"}, "inputs": [ds(i) for i in inputs], "outputs": [out_ds]}
 
 
 def test_a_complete_event_becomes_edges_and_a_newer_one_replaces_them(make_settings):
@@ -48,6 +48,27 @@ def test_a_complete_event_becomes_edges_and_a_newer_one_replaces_them(make_setti
     assert [e.out_column for e in lineage.edges(s)] == ["c"]
     with store.engine(s).connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(store.lineage_events)).scalar() == 3
+
+
+def test_jobs_writing_one_dataset_keep_their_own_edges(make_settings):
+    s = make_settings()
+    police = {"plate_no": [("landing_police.detections", "车牌号码", "identity")]}
+    lineage.ingest(s, _event("base.detections", police, job="ingest.police.detections"))
+    lineage.ingest(s, _event("base.detections", {"plate_no": [("landing_traffic.detections", "plateNo", "identity")]}, job="ingest.traffic.detections"))
+    lineage.ingest(s, _event("base.detections", police, when="2026-11-22T00:00:00Z", run="r2", job="ingest.police.detections"))
+    assert sorted(e.in_dataset for e in lineage.edges(s)) == ["landing_police.detections", "landing_traffic.detections"]
+
+
+def test_the_ingest_mapping_is_lineage_from_each_department_field(settings):
+    from govlake.departments import registry
+    from govlake.pipeline.ingest import mapping_lineage
+
+    police = registry.get(settings, "police")
+    det = mapping_lineage(police, "detections")
+    assert det["plate_no"] == [("landing_police.detections", "车牌号码", "identity")]
+    assert det["observed_at"][0][2] == "time_to_utc" and det["object_type"][0][2] == "code_map"
+    cams = mapping_lineage(police, "cameras")  # GCJ-02: each WGS-84 coordinate comes from both inputs
+    assert {f for _, f, _ in cams["longitude"]} == {"经度", "纬度"} and cams["latitude"][0][2] == "coordinate_conversion"
 
 
 def test_events_without_required_fields_are_refused_by_name(make_settings):
@@ -126,6 +147,11 @@ def test_plate_numbers_downstream_through_every_tier(lakehouse, settings):
     assert {e["from"] for e in up["edges"]} >= {"analytic.flow_hourly.detections", "base.detections.observed_at"}
     human = _cli(settings, "lineage", "base.detections.plate_no")
     assert "received by: traffic (police-to-traffic-vehicle-sightings)" in human.stdout
+    # upstream of base: each department's own field, recorded by the ingest
+    up = json.loads(_cli(settings, "lineage", "base.detections.plate_no", "--upstream", "--json").stdout)
+    assert {(e["from"], e["transformation"]) for e in up["edges"]} == {
+        ("landing_police.detections.车牌号码", "identity"), ("landing_traffic.detections.plateNo", "identity"),
+        ("landing_transport.detections.plate", "identity")}
 
 
 @pytest.mark.spark

@@ -233,3 +233,32 @@ def test_dry_run_counts_what_would_go_and_changes_nothing(spark, lake):
     assert [_count(spark, p) for p in paths] == [3, 2]
     assert [DeltaTable.forPath(spark, p).history(1).collect()[0].version for p in paths] == versions
     assert audit.entries(s, 5, "retention.run") == []
+
+
+@pytest.mark.spark
+def test_publish_keeps_only_rows_within_the_contract_period(spark, make_settings):
+    """A retention run deletes a contract table's old rows; the next publish (which rebuilds the
+    table from analytic) must not bring them back."""
+    from govlake.pipeline import application
+
+    s = make_settings()
+    base = yaml.safe_load(s.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text())
+    spec = specs.ContractSpec.model_validate(base | {"retention_days": 20, "row_filter": None})
+    rows = [("tok1", "police", "c", "motor_vehicle", RUN - timedelta(days=3)), ("tok2", "police", "c", "motor_vehicle", RUN - timedelta(days=25)),
+            ("tok3", "police", "c", "motor_vehicle", None)]
+    dataset = spark.createDataFrame(rows, "plate_token string, department string, camera_id string, object_type string, observed_hour timestamp")
+    kept = application.within_retention(dataset, s, spec, RUN)
+    assert sorted(r.plate_token for r in kept.collect()) == ["tok1", "tok3"]  # a row without a time is not aged
+    assert application.within_retention(dataset, s, spec, None).count() == 3
+    other = spec.model_copy(update={"dataset": "analytic.fairness_monitor"})  # kept whole by policy: no time column
+    assert application.within_retention(dataset, s, other, RUN).count() == 3
+
+
+def test_identifying_columns_keep_no_statistics_in_the_transaction_log(settings):
+    det = schemas.load_schema(settings, "base", "detections")
+    stats = schemas.stats_columns(det)
+    assert "plate_no" not in stats and "image_ref" not in stats
+    assert {"detection_id", "observed_at", "camera_id", "confidence"} <= set(stats)
+    deid = schemas.stats_columns(schemas.load_schema(settings, "analytic", "detections_deidentified"))
+    assert "plate_token" not in deid and "observed_hour" in deid
+    assert "raw" not in schemas.stats_columns(schemas.load_schema(settings, "base", "quarantine"))

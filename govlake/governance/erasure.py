@@ -1,0 +1,446 @@
+"""Erasure of one data subject: `govlake erase --subject-token T`.
+
+The subject is named by their platform token (policies/erasure.yaml): the keyed token of their
+identifier as the analytic tier holds it. The plan follows lineage downstream from each
+identifying base column:
+
+- a column whose values are the identifier itself, or a token of it (the platform key, or a
+  contract's key for an application table), is matched exactly and the rows holding the
+  subject's value are deleted;
+- a column reached only through a non-invertible step (aggregation, generalisation, partial
+  mask) holds no row of the subject: it is reported with the reason, and aggregates follow base
+  at the next analytic build;
+- the policy's free-text columns are searched for the raw identifier: notes are redacted,
+  quarantined records deleted.
+
+Every changed table is rewritten and vacuumed keeping no history (`retention.rewrite`, 0 hours),
+so neither a data file nor time travel still holds the rows. Then every table of the warehouse is
+searched again for the subject's values (the residue check) and the transaction logs of the
+changed tables are searched for them; landing archives and audit entries that quote the
+identifier are counted and reported (they are kept: the departments' original deliveries and
+the append-only evidence).
+
+The raw identifier is read into the driver only to match it. It is never printed, logged, put in
+the report or the audit, nor written into a Delta commit: rows are matched by a MERGE against an
+in-memory table, and a MERGE commit records only its join condition.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from govlake import masking, schemas
+from govlake.errors import ConfigError, GovlakeError
+from govlake.governance import lineage
+from govlake.secrets import TokenKey, token_key
+from govlake.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+ACTOR = "compliance"
+TOKEN_SHAPE = re.compile(r"^([A-Za-z0-9]+)_([0-9a-f]{64})$")
+EXACT_STEPS = ("identity", "token")
+
+
+class ErasurePolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[str] = Field(min_length=1)
+    free_text: dict[str, Literal["redact", "delete"]] = Field(default_factory=dict)
+    placeholder: str = Field("[erased]", min_length=1)
+
+
+def load_policy(settings: Settings, path: Path | None = None) -> ErasurePolicy:
+    path = path or settings.path("policies", "erasure.yaml")
+    try:
+        policy = ErasurePolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no erasure policy: expected `{path}` (see policies/erasure.yaml in the repository)") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"erasure policy `{path}` is invalid: {exc}") from exc
+    for where, name in [("identifiers", n) for n in policy.identifiers] + [("free_text", n) for n in policy.free_text]:
+        dataset, column = lineage.parse_target(name)
+        tier, _, table = dataset.partition(".")
+        if tier != "base" or column is None:
+            raise ConfigError(f"erasure policy `{path}` field `{where}`: `{name}` must be a base column, `base.<table>.<column>`")
+        schema = schemas.load_schema(settings, tier, table)
+        col = next((c for c in schema.columns if c.name == column), None)
+        if col is None or col.type != "string":
+            raise ConfigError(f"erasure policy `{path}` field `{where}`: `{name}` is {'not a column' if col is None else 'not a string column'} "
+                              f"of `{dataset}`; its string columns: {[c.name for c in schema.columns if c.type == 'string']}")
+    return policy
+
+
+def subject_token(identifier: str, key: TokenKey) -> str:
+    """The platform token of a raw identifier (what `--identifier-stdin` computes)."""
+    return masking.token_py(identifier, key)
+
+
+def fingerprint(token: str) -> str:
+    """What the audit and the report name the subject by: enough to match a request, not the token."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def check_token(token: str, key: TokenKey) -> None:
+    m = TOKEN_SHAPE.match(token or "")
+    if not m:
+        raise ConfigError("the subject token must look like `<key id>_<64 hex digits>`, as in analytic.detections_deidentified.plate_token; "
+                          "to start from the identifier itself, pass it on standard input with --identifier-stdin")
+    if m.group(1) != key.key_id:
+        raise ConfigError(f"the subject token was made with key `{m.group(1)}`, but the platform key is `{key.key_id}`; take the token "
+                          "from the current analytic tier, or pass the identifier with --identifier-stdin")
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+@dataclass
+class Node:
+    """A column holding the subject's value in a known form: the raw identifier or tokens of it."""
+
+    values: set[str]
+    raw: bool
+    via: str
+
+
+@dataclass
+class Plan:
+    exact: dict[str, dict[str, Node]] = field(default_factory=lambda: defaultdict(dict))  # dataset -> column -> node
+    not_erased: dict[str, str] = field(default_factory=dict)  # dataset.column -> why
+
+
+def values_after(node: Node, edge: lineage.Edge, token: str, key: TokenKey) -> tuple[set[str], bool] | str:
+    """The subject's values in `edge`'s output column, or why they cannot be matched there."""
+    from govlake.pipeline.application import contract_key
+
+    values, raw = set(node.values), node.raw
+    for step in edge.transformation.split("+"):
+        if step == "identity":
+            continue
+        if step != "token":
+            kind = "an aggregate" if step == "aggregation" else f"`{step}` of the identifier"
+            return f"holds {kind}, not the subject's value: no row of it is the subject's (aggregates follow base at the next analytic build)"
+        if edge.contract:
+            ckey = contract_key(key, edge.contract)
+            values, raw = {masking.token_py(v, ckey) for v in values}, False
+        else:
+            values, raw = {token}, False  # the platform token of the identifier is the subject token by definition
+    return values, raw
+
+
+def plan(settings: Settings, policy: ErasurePolicy, token: str, key: TokenKey, raw_values: set[str], edges: list[lineage.Edge]) -> Plan:
+    """Which column of which dataset holds the subject's values, following lineage downstream."""
+    p = Plan()
+    for ident in policy.identifiers:
+        dataset, column = lineage.parse_target(ident)
+        p.exact[dataset][column] = Node(set(raw_values), True, ident)
+    for ident in policy.identifiers:
+        for _, e in lineage.walk(edges, [lineage.parse_target(ident)], "downstream"):
+            src = p.exact.get(e.in_dataset, {}).get(e.in_column)
+            if src is None:
+                continue  # its source was not matchable: that is reported at the source
+            got = values_after(src, e, token, key)
+            target = f"{e.out_dataset}.{e.out_column}"
+            if isinstance(got, str):
+                p.not_erased.setdefault(target, f"from {e.in_dataset}.{e.in_column}: {got}")
+                continue
+            values, raw = got
+            have = p.exact[e.out_dataset].get(e.out_column)
+            via = f"{src.via} -{e.transformation}-> {target}" + (f" (contract {e.contract})" if e.contract else "")
+            if have is None:
+                p.exact[e.out_dataset][e.out_column] = Node(values, raw, via)
+            else:
+                have.values |= values
+            p.not_erased.pop(target, None)
+    return p
+
+
+def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> list[str]:
+    """Every Delta table of a logical dataset: base/analytic by schema, an application table by
+    each spec version still on disk (a local warehouse) or the active contracts' paths."""
+    from delta.tables import DeltaTable
+
+    schema, table = dataset.split(".", 1)
+    if schema in ("base", "analytic", "governance"):
+        path = schemas.table_path(settings, schema, table)
+        return [path] if DeltaTable.isDeltaTable(spark, path) else []
+    if settings.warehouse_is_local:
+        root = Path(schemas.table_path(settings, "application", schema))
+        return sorted(str(p) for p in root.glob(f"{table}__*") if (p / "_delta_log").is_dir())
+    from govlake.contracts import workflow
+    from govlake.pipeline.application import app_table_path
+
+    return [app_table_path(settings, s) for s in workflow.active_specs(settings, datetime.now(timezone.utc))
+            if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, app_table_path(settings, s))]
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+@dataclass
+class ErasureReport:
+    subject: str
+    run_time: datetime
+    dry_run: bool
+    request: str | None = None
+    identifier_found: bool = False
+    tables: dict[str, dict] = field(default_factory=dict)
+    not_erased: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    residue: dict[str, int] = field(default_factory=dict)
+    log_mentions: dict[str, int] = field(default_factory=dict)
+    landing_files: list[str] = field(default_factory=list)
+    audit_entries_quoting: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # lookup, tables, residue, evidence: seconds
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.residue
+
+    def as_dict(self) -> dict:
+        return {"subject": self.subject, "request": self.request, "run_time": self.run_time.isoformat(), "dry_run": self.dry_run,
+                "identifier_found": self.identifier_found, "tables": self.tables, "not_erased": self.not_erased, "failed": self.failed,
+                "residue": self.residue, "log_mentions": self.log_mentions, "landing_files": self.landing_files,
+                "audit_entries_quoting": self.audit_entries_quoting, "complete": self.complete, "seconds": self.seconds,
+                "phases": self.phases}
+
+
+def _values_frame(spark: "SparkSession", values: set[str]) -> "DataFrame":
+    return spark.createDataFrame([(v,) for v in sorted(values)], "v string")
+
+
+def _delete_matching(spark: "SparkSession", columns: dict[str, Node]):
+    def change(table) -> None:
+        for column, node in columns.items():
+            if node.values:
+                (table.alias("t").merge(_values_frame(spark, node.values).alias("s"), f"t.`{column}` = s.v")
+                 .whenMatchedDelete().execute())
+    return change
+
+
+def _free_text(spark: "SparkSession", column: str, action: str, values: set[str], placeholder: str):
+    def change(table) -> None:
+        for v in sorted(values):  # one value per MERGE: a row quoting two of them is matched once each time
+            m = table.alias("t").merge(_values_frame(spark, {v}).alias("s"), f"instr(t.`{column}`, s.v) > 0")
+            if action == "delete":
+                m.whenMatchedDelete().execute()
+            else:
+                m.whenMatchedUpdate(set={f"`{column}`": f"replace(t.`{column}`, s.v, '{placeholder.replace(chr(39), '')}')"}).execute()
+    return change
+
+
+def _count(spark: "SparkSession", path: str, columns: dict[str, set[str]], contains: dict[str, set[str]]) -> int:
+    from pyspark.sql import functions as F
+
+    df = spark.read.format("delta").load(path)
+    cond = None
+    for column, values in columns.items():
+        if values:
+            c = F.col(f"`{column}`").isin(sorted(values))
+            cond = c if cond is None else cond | c
+    for column, values in contains.items():
+        for v in sorted(values):
+            c = F.instr(F.col(f"`{column}`"), v) > 0
+            cond = c if cond is None else cond | c
+    return 0 if cond is None else df.where(cond).count()
+
+
+def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: str | None = None, dry_run: bool = False,
+          request: str | None = None, policy: ErasurePolicy | None = None, actor: str = ACTOR, run_time: datetime | None = None,
+          verify: bool = True) -> ErasureReport:
+    """Erase the subject named by `token` from every tier lineage says holds them (see the module).
+    With `identifier` (whose token must be `token`), free text is searched for it even when no
+    base row holds it any more."""
+    from pyspark.sql import functions as F
+
+    from govlake.governance import audit, retention
+
+    started = time.monotonic()
+    key = token_key(settings, create=False)
+    check_token(token, key)
+    policy = policy or load_policy(settings)
+    report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)
+
+    raw: set[str] = set()
+    if identifier is not None:
+        if subject_token(identifier, key) != token:
+            raise ConfigError("the identifier given does not have the subject token given; pass one of them")
+        raw.add(identifier)
+    for ident in policy.identifiers:
+        dataset, column = lineage.parse_target(ident)
+        for path in dataset_paths(spark, settings, dataset):
+            df = spark.read.format("delta").load(path)
+            found = {r[0] for r in df.where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
+            report.identifier_found |= bool(found)
+            raw |= found
+
+    phase = time.monotonic()
+    report.phases["lookup"] = round(phase - started, 2)
+    p = plan(settings, policy, token, key, raw, lineage.edges(settings))
+    report.not_erased = dict(sorted(p.not_erased.items()))
+    changes: dict[str, list] = defaultdict(list)  # path -> [(what, change, columns matched, contains)]
+    for dataset, columns in p.exact.items():
+        for path in dataset_paths(spark, settings, dataset):
+            changes[path].append((dataset, _delete_matching(spark, columns), {c: n.values for c, n in columns.items()}, {}))
+    if not raw:
+        for name in policy.free_text:
+            report.not_erased[name] = ("not searched: no base row holds the identifier any more (an earlier erasure or retention run); "
+                                       "to search the text for it, pass the identifier with --identifier-stdin")
+    else:
+        for name, action in policy.free_text.items():
+            dataset, column = lineage.parse_target(name)
+            for path in dataset_paths(spark, settings, dataset):
+                changes[path].append((dataset, _free_text(spark, column, action, raw, policy.placeholder), {}, {column: raw}))
+
+    for path, items in changes.items():
+        dataset = items[0][0]
+        name = dataset if len(dataset_paths(spark, settings, dataset)) < 2 else f"{dataset} ({Path(path).name})"
+        columns = {c: v for _, _, cols, _ in items for c, v in cols.items()}
+        contains = {c: v for _, _, _, cont in items for c, v in cont.items()}
+        entry = {"columns": sorted(columns), "free_text": sorted(contains),
+                 "via": [p.exact[dataset][c].via for c in sorted(columns) if c in p.exact.get(dataset, {})]}
+        try:
+            matched = _count(spark, path, columns, contains)
+            if dry_run:
+                entry["would_change"] = matched
+            elif not matched:  # nothing to change: no commit, no vacuum
+                entry |= {"rows_deleted": 0, "rows_redacted": 0, "files_rewritten": 0, "files_removed": 0, "version_after": None, "seconds": 0.0}
+            else:
+                results = []
+                for _, change, _, _ in items:
+                    results.append(retention.rewrite(spark, path, change, retain_hours=0))
+                entry |= {"rows_deleted": sum(r["rows_deleted"] for r in results), "rows_redacted": sum(r["rows_updated"] for r in results),
+                          "files_rewritten": sum(r["files_rewritten"] for r in results),
+                          "files_removed": sum(r["files_removed"] or 0 for r in results),
+                          "version_after": results[-1]["version_after"], "seconds": round(sum(r["seconds"] for r in results), 2)}
+            report.tables[name] = entry
+        except Exception as exc:  # noqa: BLE001 - reported per table, the others go on
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+            for value in sorted(raw | {token} | {v for cols in p.exact.values() for n in cols.values() for v in n.values}, key=len, reverse=True):
+                message = message.replace(value, "<subject value>")  # an error may quote a matched literal
+            report.failed[name] = message
+
+    report.phases["tables"] = round(time.monotonic() - phase, 2)
+    phase = time.monotonic()
+    if verify and not dry_run:
+        everything = {v for cols in p.exact.values() for n in cols.values() for v in n.values} | raw | {token}
+        report.residue = residue(spark, settings, everything, raw)
+        report.log_mentions = log_mentions(list(changes), everything)
+    report.phases["residue"] = round(time.monotonic() - phase, 2)
+    phase = time.monotonic()
+    report.landing_files = landing_files(settings, raw)
+    report.audit_entries_quoting = audit_quoting(settings, raw)
+    report.phases["evidence"] = round(time.monotonic() - phase, 2)
+    report.seconds = round(time.monotonic() - started, 2)
+    if not dry_run:
+        audit.record(settings, actor, "erasure.run", f"subject:{report.subject}", {
+            k: v for k, v in report.as_dict().items() if k not in ("landing_files",)} | {"landing_files": len(report.landing_files)})
+    return report
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+def all_tables(spark: "SparkSession", settings: Settings) -> dict[str, str]:
+    """name -> path of every Delta table of the tiers (base, analytic, application). The governance
+    export is left out: it copies the audit, counted by `audit_quoting`."""
+    out = {}
+    for f in schemas.all_schema_files(settings):
+        if f.parent.name not in ("base", "analytic"):
+            continue
+        for path in dataset_paths(spark, settings, f"{f.parent.name}.{f.stem}"):
+            out[f"{f.parent.name}.{f.stem}"] = path
+    for dataset in sorted(d for d in lineage.datasets(settings) if d.startswith("app_")):
+        for path in dataset_paths(spark, settings, dataset):
+            out[f"{dataset} ({Path(path).name})"] = path
+    return out
+
+
+def residue(spark: "SparkSession", settings: Settings, values: set[str], raw: set[str]) -> dict[str, int]:
+    """Rows of any table whose string columns still equal one of `values` or quote a raw value."""
+    from pyspark.sql.types import StringType
+
+    found = {}
+    for name, path in all_tables(spark, settings).items():
+        cols = [f.name for f in spark.read.format("delta").load(path).schema.fields if isinstance(f.dataType, StringType)]
+        n = _count(spark, path, {c: values for c in cols}, {c: raw for c in cols})
+        if n:
+            found[name] = n
+    return found
+
+
+def log_mentions(paths: list[str], values: set[str]) -> dict[str, int]:
+    """Transaction-log files (commits and checkpoints) of the changed tables that still name a value."""
+    import pyarrow.parquet as pq
+
+    needles = [v.encode() for v in values if v]
+    out = {}
+    for path in paths:
+        log = Path(path.removeprefix("file:")) / "_delta_log"
+        if not log.is_dir():
+            continue
+        n = 0
+        for f in log.iterdir():
+            if f.suffix in (".json", ".crc"):
+                data = f.read_bytes()
+            elif f.name.endswith(".checkpoint.parquet") or ".checkpoint." in f.name and f.suffix == ".parquet":
+                data = str(pq.read_table(f).to_pylist()).encode()
+            else:
+                continue
+            n += any(v in data for v in needles)
+        if n:
+            out[path] = n
+    return out
+
+
+def landing_files(settings: Settings, raw: set[str]) -> list[str]:
+    """Landing files (new, archived or rejected) that contain the raw identifier: the departments'
+    deliveries, kept whole; listed so they can be handled with the department."""
+    if not raw or not settings.landing_root.is_dir():
+        return []
+    import pyarrow.parquet as pq
+
+    needles = {enc: [v.encode(enc, errors="ignore") for v in raw] for enc in ("utf-8", "gbk")}
+    out = []
+    for f in sorted(settings.landing_root.rglob("*")):
+        if not f.is_file():
+            continue
+        try:
+            if f.suffix == ".parquet":
+                text = str(pq.read_table(f).to_pylist())
+                hit = any(v in text for v in raw)
+            else:
+                data = f.read_bytes()
+                hit = any(n and n in data for ns in needles.values() for n in ns)
+        except Exception:  # noqa: BLE001 - an unreadable file cannot be searched; it is listed as such
+            hit = True
+        if hit:
+            out.append(str(f.relative_to(settings.landing_root)))
+    return out
+
+
+def audit_quoting(settings: Settings, raw: set[str]) -> int:
+    """Audit entries (e.g. a query's text) that quote the raw identifier; kept, as the audit is
+    append-only evidence readable by compliance officers only."""
+    from govlake.governance import store
+
+    if not raw:
+        return 0
+    d = store.audit_log.c.detail
+    with store.engine(settings).connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).where(sa.or_(*[d.contains(v, autoescape=True) for v in raw]))).scalar() or 0
+
+
+def require_complete(report: ErasureReport) -> None:
+    if report.failed or report.residue:
+        raise GovlakeError(f"erasure of {report.subject} is incomplete: failed {report.failed or 'none'}, still holding the subject's values "
+                           f"{report.residue or 'none'}; fix the cause and run it again (it is idempotent)")

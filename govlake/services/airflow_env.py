@@ -1,0 +1,38 @@
+"""The environment govlake runs Airflow in (`airflow dags test`, `airflow standalone`): its home
+in the state folder, govlake's DAG folder, and Airflow's OpenLineage provider pointed at
+govlake's receiver (`POST /api/v1/lineage`, the receiver's bearer token), so DAG and task runs
+become lineage events beside the Spark jobs' own. With no receiver running the provider is
+switched off rather than left to log failed posts."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from govlake.settings import PROJECT_ROOT, Settings
+
+NAMESPACE = "govlake-airflow"
+
+
+def openlineage(settings: Settings) -> dict[str, str]:
+    from govlake.services import audit_receiver
+
+    port = audit_receiver.running_port(settings)
+    if port is None:
+        return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    transport = {"type": "http", "url": f"http://127.0.0.1:{port}", "endpoint": audit_receiver.LINEAGE_PATH.lstrip("/"),
+                 "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.token(settings)}}
+    return {"AIRFLOW__OPENLINEAGE__DISABLED": "False", "AIRFLOW__OPENLINEAGE__NAMESPACE": NAMESPACE,
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
+
+
+def environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(
+        AIRFLOW_HOME=str(settings.airflow_home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(Path(PROJECT_ROOT) / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+    )
+    env.update(openlineage(settings))
+    return env
