@@ -90,6 +90,12 @@ def url(settings: Settings) -> str:
 def _engine(db_url: str) -> sa.Engine:
     engine = sa.create_engine(db_url, future=True)
     metadata.create_all(engine)
+    edges = (lineage_dataset_edges, lineage_column_edges)
+    if any("job" not in sa.inspect(engine).get_pk_constraint(t.name)["constrained_columns"] for t in edges):
+        # edge tables from before `job` was part of their key: they are derived from the raw
+        # events (kept) and rebuilt by the next run of each job, so they are recreated empty
+        metadata.drop_all(engine, tables=list(edges))
+        metadata.create_all(engine, tables=list(edges))
     return engine
 
 
@@ -134,7 +140,7 @@ lineage_dataset_edges = sa.Table(
     "lineage_dataset_edges", metadata,
     sa.Column("out_dataset", sa.String(300), primary_key=True),
     sa.Column("in_dataset", sa.String(300), primary_key=True),
-    sa.Column("job", sa.String(300), nullable=False),
+    sa.Column("job", sa.String(300), primary_key=True),  # several jobs may write one dataset (each department's ingest)
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("event_time", sa.String(40), nullable=False),
 )
@@ -150,7 +156,7 @@ lineage_column_edges = sa.Table(
     sa.Column("masking", sa.Boolean, nullable=False),
     sa.Column("contract", sa.String(64)),  # application tables: the sharing contract
     sa.Column("consumer", sa.String(32)),
-    sa.Column("job", sa.String(300), nullable=False),
+    sa.Column("job", sa.String(300), primary_key=True),
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("event_time", sa.String(40), nullable=False),
 )

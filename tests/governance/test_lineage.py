@@ -57,6 +57,24 @@ def test_jobs_writing_one_dataset_keep_their_own_edges(make_settings):
     lineage.ingest(s, _event("base.detections", {"plate_no": [("landing_traffic.detections", "plateNo", "identity")]}, job="ingest.traffic.detections"))
     lineage.ingest(s, _event("base.detections", police, when="2026-11-22T00:00:00Z", run="r2", job="ingest.police.detections"))
     assert sorted(e.in_dataset for e in lineage.edges(s)) == ["landing_police.detections", "landing_traffic.detections"]
+    # a second job reading the same input into the same output keeps its own edge too
+    lineage.ingest(s, _event("base.detections", police, job="backfill.police.detections"))
+    assert sorted(e.job for e in lineage.edges(s) if e.in_dataset == "landing_police.detections") == [
+        "govlake.backfill.police.detections", "govlake.ingest.police.detections"]
+
+
+def test_edge_tables_from_before_the_job_key_are_rebuilt(make_settings):
+    s = make_settings()
+    s.state.mkdir(parents=True)
+    old = sa.create_engine(f"sqlite:///{s.state / 'governance.db'}")
+    with old.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE lineage_column_edges (out_dataset TEXT, out_column TEXT, in_dataset TEXT, in_column TEXT, "
+                             "transformation TEXT, subtype TEXT, masking BOOLEAN, contract TEXT, consumer TEXT, job TEXT, run_id TEXT, "
+                             "event_time TEXT, PRIMARY KEY (out_dataset, out_column, in_dataset, in_column))")
+    old.dispose()
+    lineage.ingest(s, _event("analytic.t", {"c": [("base.d", "colour", "identity")]}))
+    assert [e.out_column for e in lineage.edges(s)] == ["c"]
+    assert "job" in sa.inspect(store.engine(s)).get_pk_constraint("lineage_column_edges")["constrained_columns"]
 
 
 def test_the_ingest_mapping_is_lineage_from_each_department_field(settings):
@@ -194,7 +212,7 @@ def test_publish_refuses_a_column_whose_lineage_carries_plates(lakehouse, settin
         original = json.loads(conn.execute(sa.select(store.lineage_events.c.payload).where(
             store.lineage_events.c.job == "govlake.analytic.detections_deidentified").order_by(store.lineage_events.c.id.desc()).limit(1)).scalar())
     forged = _event("analytic.detections_deidentified", {"vehicle_color": [("base.detections", "plate_no", "derived")]},
-                    when=datetime.now(timezone.utc).isoformat(), run="forged")
+                    when=datetime.now(timezone.utc).isoformat(), run="forged", job=original["job"]["name"])  # the job itself reports it
     lineage.ingest(settings, forged)
     try:
         with pytest.raises(main_job.PublishRefused) as err:
