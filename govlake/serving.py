@@ -32,7 +32,12 @@ def _q(settings: Settings, text: str) -> sql.Result:
 def _location(settings: Settings, schema: str, table: str) -> str | None:
     import re
 
-    ddl = _q(settings, f'SHOW CREATE TABLE {settings.trino_catalog}."{schema}"."{table}"').rows[0][0]
+    try:
+        ddl = _q(settings, f'SHOW CREATE TABLE {settings.trino_catalog}."{schema}"."{table}"').rows[0][0]
+    except sql.QueryError as exc:
+        if "Metadata not found in transaction log" in str(exc):
+            return None  # its table directory is gone (an earlier specification's, deleted by publish): register anew
+        raise
     m = re.search(r"location = '([^']*)'", ddl)
     return m.group(1) if m else None
 
