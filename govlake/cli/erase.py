@@ -2,7 +2,8 @@
 remove one data subject's rows from every tier lineage says holds them, purge the bytes and time
 travel, check that no table still holds the subject's values, and record it in the audit
 (`erasure.run`). The identifier itself is only ever read from standard input (never a command-line
-argument, which shell history and process listings keep) and never printed. Exits 1 when a table
+argument, which shell history and process listings keep) and never printed; the token can be
+read from standard input too (`--subject-token -`). Exits 1 when a table
 failed or a value is still found."""
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from govlake.settings import load_settings
 def register(sub) -> None:
     p = sub.add_parser("erase", help="erase a data subject from every tier (lineage-guided), purge time travel, audit it")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--subject-token", metavar="T", help="the subject's platform token, e.g. an analytic plate_token value")
+    who.add_argument("--subject-token", metavar="T", help="the subject's platform token, e.g. an analytic plate_token value; `-` reads it from standard input")
     who.add_argument("--identifier-stdin", action="store_true", help="read the raw identifier (e.g. a plate) from standard input")
     p.add_argument("--request", metavar="REF", help="the erasure request's reference (ticket), recorded in the audit")
     p.add_argument("--dry-run", action="store_true", help="count the rows that would change; change nothing")
@@ -37,6 +38,8 @@ def run(args) -> int:
         if not identifier:
             raise ConfigError("--identifier-stdin read an empty line; pipe the identifier in, e.g. `govlake erase --identifier-stdin < request.txt`")
         token = erasure.subject_token(identifier, token_key(settings, create=False))
+    elif args.subject_token == "-":  # kept out of process listings and shell history
+        token = sys.stdin.readline().strip()
     else:
         token = args.subject_token.strip()
     erasure.check_token(token, token_key(settings, create=False))
@@ -56,6 +59,8 @@ def run(args) -> int:
                 print(f"  {name:<56} {what:<32} deleted {t['rows_deleted']:>6}  redacted {t['rows_redacted']:>4}  files purged {t['files_removed']:>3}")
         for column, why in report.not_erased.items():
             print(f"  not erased: {column}: {why}")
+        for column in report.from_contracts:
+            print(f"  found from its contract, not lineage (check the lineage of that table): {column}")
         for name, error in report.failed.items():
             print(f"  FAILED: {name}: {error}")
         for name, n in report.residue.items():
@@ -69,6 +74,7 @@ def run(args) -> int:
         if report.audit_entries_quoting:
             print(f"  audit entries quoting the identifier (append-only evidence, compliance officers only): {report.audit_entries_quoting}")
         if not args.dry_run:
-            verdict = "complete: no table holds the subject's values; time travel purged" if report.complete else "INCOMPLETE"
+            verdict = ("complete: no table holds the subject's values; time travel purged" if report.complete else
+                       "INCOMPLETE: see the FAILED, STILL HOLDS and `not searched` lines above; the run can be repeated")
             print(f"erasure {verdict}; audit entry `erasure.run` recorded ({report.seconds} s)")
     return 0 if report.complete or args.dry_run else 1

@@ -133,8 +133,10 @@ def values_after(node: Node, edge: lineage.Edge, token: str, key: TokenKey) -> t
         if edge.contract:
             ckey = contract_key(key, edge.contract)
             values, raw = {masking.token_py(v, ckey) for v in values}, False
-        else:
+        elif raw:
             values, raw = {token}, False  # the platform token of the identifier is the subject token by definition
+        else:
+            values = {masking.token_py(v, key) for v in values}  # a token of a token
     return values, raw
 
 
@@ -163,6 +165,35 @@ def plan(settings: Settings, policy: ErasurePolicy, token: str, key: TokenKey, r
                 have.values |= values
             p.not_erased.pop(target, None)
     return p
+
+
+def add_contract_tables(p: Plan, specs: list, key: TokenKey) -> list[str]:
+    """Add the application tables the active contracts make from a planned dataset, from the
+    contracts themselves (lineage may lack an edge: a lost event, a rebuilt store). Returns the
+    tables added this way."""
+    from govlake.pipeline.application import contract_key
+
+    added = []
+    for spec in specs:
+        source = p.exact.get(spec.dataset)
+        if not source:
+            continue
+        out = f"{spec.consumer_schema}.{spec.table}"
+        for c in spec.columns:
+            node, method = source.get(c.name), c.masking or "identity"
+            if node is None or c.name in p.exact.get(out, {}):
+                continue
+            target = f"{out}.{c.name}"
+            if method == "identity":
+                values = set(node.values)
+            elif method == "token":
+                values = {masking.token_py(v, contract_key(key, spec.id)) for v in node.values}
+            else:
+                p.not_erased.setdefault(target, f"from {spec.dataset}.{c.name}: holds `{method}` of it (contract {spec.id}), not the subject's value")
+                continue
+            p.exact[out][c.name] = Node(values, False, f"{node.via} -{method}-> {target} (contract {spec.id}; from the contract, not lineage)")
+            added.append(target)
+    return added
 
 
 def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> list[str]:
@@ -200,18 +231,21 @@ class ErasureReport:
     log_mentions: dict[str, int] = field(default_factory=dict)
     landing_files: list[str] = field(default_factory=list)
     audit_entries_quoting: int = 0
+    unsearched: list[str] = field(default_factory=list)  # free-text columns not searched (identifier unknown)
+    from_contracts: list[str] = field(default_factory=list)  # application columns found from contracts, not lineage
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # lookup, tables, residue, evidence: seconds
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.residue
+        return not self.failed and not self.residue and not self.unsearched
 
     def as_dict(self) -> dict:
         return {"subject": self.subject, "request": self.request, "run_time": self.run_time.isoformat(), "dry_run": self.dry_run,
                 "identifier_found": self.identifier_found, "tables": self.tables, "not_erased": self.not_erased, "failed": self.failed,
                 "residue": self.residue, "log_mentions": self.log_mentions, "landing_files": self.landing_files,
-                "audit_entries_quoting": self.audit_entries_quoting, "complete": self.complete, "seconds": self.seconds,
+                "audit_entries_quoting": self.audit_entries_quoting, "unsearched": self.unsearched,
+                "from_contracts": self.from_contracts, "complete": self.complete, "seconds": self.seconds,
                 "phases": self.phases}
 
 
@@ -219,23 +253,39 @@ def _values_frame(spark: "SparkSession", values: set[str]) -> "DataFrame":
     return spark.createDataFrame([(v,) for v in sorted(values)], "v string")
 
 
+def quoted_pattern(value: str) -> str:
+    """A Java regex matching `value` as a whole token in text: not part of a longer plate or
+    number (京A12345 must not match inside 京A12345D)."""
+    quoted = "\\Q" + value + "\\E" if "\\E" not in value else re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", value)
+    return f"(?<![A-Za-z0-9]){quoted}(?![A-Za-z0-9])"
+
+
+def _column(table, column: str) -> str:
+    """`column` quoted for SQL, after checking the table has it (names come from lineage events)."""
+    if column not in table.toDF().columns:
+        raise GovlakeError(f"lineage names column `{column}`, which the table does not have; check `govlake lineage` for that table")
+    return "`" + column.replace("`", "``") + "`"
+
+
 def _delete_matching(spark: "SparkSession", columns: dict[str, Node]):
     def change(table) -> None:
         for column, node in columns.items():
             if node.values:
-                (table.alias("t").merge(_values_frame(spark, node.values).alias("s"), f"t.`{column}` = s.v")
+                (table.alias("t").merge(_values_frame(spark, node.values).alias("s"), f"t.{_column(table, column)} = s.v")
                  .whenMatchedDelete().execute())
     return change
 
 
 def _free_text(spark: "SparkSession", column: str, action: str, values: set[str], placeholder: str):
     def change(table) -> None:
+        col = _column(table, column)
         for v in sorted(values):  # one value per MERGE: a row quoting two of them is matched once each time
-            m = table.alias("t").merge(_values_frame(spark, {v}).alias("s"), f"instr(t.`{column}`, s.v) > 0")
+            source = spark.createDataFrame([(quoted_pattern(v), placeholder)], "p string, r string")
+            m = table.alias("t").merge(source.alias("s"), f"t.{col} RLIKE s.p")
             if action == "delete":
                 m.whenMatchedDelete().execute()
             else:
-                m.whenMatchedUpdate(set={f"`{column}`": f"replace(t.`{column}`, s.v, '{placeholder.replace(chr(39), '')}')"}).execute()
+                m.whenMatchedUpdate(set={col: f"regexp_replace(t.{col}, s.p, s.r)"}).execute()
     return change
 
 
@@ -250,7 +300,7 @@ def _count(spark: "SparkSession", path: str, columns: dict[str, set[str]], conta
             cond = c if cond is None else cond | c
     for column, values in contains.items():
         for v in sorted(values):
-            c = F.instr(F.col(f"`{column}`"), v) > 0
+            c = F.col(f"`{column}`").rlike(quoted_pattern(v))
             cond = c if cond is None else cond | c
     return 0 if cond is None else df.where(cond).count()
 
@@ -260,22 +310,44 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
           verify: bool = True) -> ErasureReport:
     """Erase the subject named by `token` from every tier lineage says holds them (see the module).
     With `identifier` (whose token must be `token`), free text is searched for it even when no
-    base row holds it any more."""
+    base row holds it any more. An unexpected error is raised as a GovlakeError whose message has
+    every value of the subject (and any long hex literal, as the token key's pads) taken out:
+    Spark's messages quote the plan, and the plan holds them as literals."""
+    key = token_key(settings, create=False)
+    check_token(token, key)
+    if identifier is not None and subject_token(identifier, key) != token:
+        raise ConfigError("the identifier given does not have the subject token given; pass one of them")
+    secrets: set[str] = {token} | ({identifier} if identifier else set())
+    try:
+        return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,
+                      policy=policy or load_policy(settings), actor=actor, run_time=run_time, verify=verify)
+    except GovlakeError as exc:
+        try:
+            clean = type(exc)(scrub(str(exc), secrets))
+        except TypeError:  # a subclass with its own constructor
+            clean = GovlakeError(scrub(str(exc), secrets))
+        raise clean from None
+    except Exception as exc:  # noqa: BLE001 - re-raised without the original (it may quote the values)
+        raise GovlakeError(f"erasure of {fingerprint(token)} stopped: {type(exc).__name__}: {scrub(str(exc).splitlines()[0] if str(exc) else '', secrets)}; "
+                           "what was done is kept (each table is changed in its own commit); fix the cause and run it again") from None
+
+
+def scrub(message: str, secrets: set[str]) -> str:
+    for value in sorted((v for v in secrets if v), key=len, reverse=True):
+        message = message.replace(value, "<subject value>")
+    return re.sub(r"[0-9a-fA-F]{32,}", "<hex>", message)[:500]
+
+
+def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey, identifier: str | None, secrets: set[str], *,
+           dry_run: bool, request: str | None, policy: ErasurePolicy, actor: str, run_time: datetime | None, verify: bool) -> ErasureReport:
     from pyspark.sql import functions as F
 
+    from govlake.contracts import workflow
     from govlake.governance import audit, retention
 
     started = time.monotonic()
-    key = token_key(settings, create=False)
-    check_token(token, key)
-    policy = policy or load_policy(settings)
     report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)
-
-    raw: set[str] = set()
-    if identifier is not None:
-        if subject_token(identifier, key) != token:
-            raise ConfigError("the identifier given does not have the subject token given; pass one of them")
-        raw.add(identifier)
+    raw: set[str] = {identifier} if identifier is not None else set()
     for ident in policy.identifiers:
         dataset, column = lineage.parse_target(ident)
         for path in dataset_paths(spark, settings, dataset):
@@ -283,18 +355,22 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
             found = {r[0] for r in df.where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
             report.identifier_found |= bool(found)
             raw |= found
+    secrets |= raw
 
     phase = time.monotonic()
     report.phases["lookup"] = round(phase - started, 2)
     p = plan(settings, policy, token, key, raw, lineage.edges(settings))
+    report.from_contracts = add_contract_tables(p, workflow.active_specs(settings, report.run_time, refresh_first=False), key)
+    secrets |= {v for cols in p.exact.values() for n in cols.values() for v in n.values}
     report.not_erased = dict(sorted(p.not_erased.items()))
-    changes: dict[str, list] = defaultdict(list)  # path -> [(what, change, columns matched, contains)]
+    changes: dict[str, list] = defaultdict(list)  # path -> [(dataset, change, columns matched, contains)]
     for dataset, columns in p.exact.items():
         for path in dataset_paths(spark, settings, dataset):
             changes[path].append((dataset, _delete_matching(spark, columns), {c: n.values for c, n in columns.items()}, {}))
     if not raw:
+        report.unsearched = sorted(policy.free_text)
         for name in policy.free_text:
-            report.not_erased[name] = ("not searched: no base row holds the identifier any more (an earlier erasure or retention run); "
+            report.not_erased[name] = ("not searched: no base row holds the identifier (erased or aged out before, or never there); "
                                        "to search the text for it, pass the identifier with --identifier-stdin")
     else:
         for name, action in policy.free_text.items():
@@ -302,7 +378,9 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
             for path in dataset_paths(spark, settings, dataset):
                 changes[path].append((dataset, _free_text(spark, column, action, raw, policy.placeholder), {}, {column: raw}))
 
-    for path, items in changes.items():
+    # the identifying tables last: if a run stops half-way, the rerun still finds the identifier there
+    identifying = {lineage.parse_target(i)[0] for i in policy.identifiers}
+    for path, items in sorted(changes.items(), key=lambda kv: kv[1][0][0] in identifying):
         dataset = items[0][0]
         name = dataset if len(dataset_paths(spark, settings, dataset)) < 2 else f"{dataset} ({Path(path).name})"
         columns = {c: v for _, _, cols, _ in items for c, v in cols.items()}
@@ -313,22 +391,18 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
             matched = _count(spark, path, columns, contains)
             if dry_run:
                 entry["would_change"] = matched
-            elif not matched:  # nothing to change: no commit, no vacuum
-                entry |= {"rows_deleted": 0, "rows_redacted": 0, "files_rewritten": 0, "files_removed": 0, "version_after": None, "seconds": 0.0}
             else:
-                results = []
-                for _, change, _, _ in items:
-                    results.append(retention.rewrite(spark, path, change, retain_hours=0))
+                # nothing to change still vacuums: an earlier version (before a rebuild or publish
+                # that left the subject out) may hold the rows, and time travel must not reach them
+                results = [retention.rewrite(spark, path, change, retain_hours=0) for _, change, _, _ in items] if matched else \
+                    [retention.rewrite(spark, path, lambda table: None, retain_hours=0)]
                 entry |= {"rows_deleted": sum(r["rows_deleted"] for r in results), "rows_redacted": sum(r["rows_updated"] for r in results),
                           "files_rewritten": sum(r["files_rewritten"] for r in results),
                           "files_removed": sum(r["files_removed"] or 0 for r in results),
                           "version_after": results[-1]["version_after"], "seconds": round(sum(r["seconds"] for r in results), 2)}
             report.tables[name] = entry
         except Exception as exc:  # noqa: BLE001 - reported per table, the others go on
-            message = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-            for value in sorted(raw | {token} | {v for cols in p.exact.values() for n in cols.values() for v in n.values}, key=len, reverse=True):
-                message = message.replace(value, "<subject value>")  # an error may quote a matched literal
-            report.failed[name] = message
+            report.failed[name] = scrub(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}", secrets)
 
     report.phases["tables"] = round(time.monotonic() - phase, 2)
     phase = time.monotonic()
@@ -359,7 +433,11 @@ def all_tables(spark: "SparkSession", settings: Settings) -> dict[str, str]:
             continue
         for path in dataset_paths(spark, settings, f"{f.parent.name}.{f.stem}"):
             out[f"{f.parent.name}.{f.stem}"] = path
-    for dataset in sorted(d for d in lineage.datasets(settings) if d.startswith("app_")):
+    apps = {d for d in lineage.datasets(settings) if d.startswith("app_")}
+    if settings.warehouse_is_local:  # and every application table on disk, whatever lineage knows
+        root = Path(schemas.table_path(settings, "application", ""))
+        apps |= {f"{t.parent.name}.{t.name.split('__')[0]}" for t in root.glob("app_*/*") if (t / "_delta_log").is_dir()}
+    for dataset in sorted(apps):
         for path in dataset_paths(spark, settings, dataset):
             out[f"{dataset} ({Path(path).name})"] = path
     return out
@@ -438,9 +516,3 @@ def audit_quoting(settings: Settings, raw: set[str]) -> int:
     d = store.audit_log.c.detail
     with store.engine(settings).connect() as conn:
         return conn.execute(sa.select(sa.func.count()).where(sa.or_(*[d.contains(v, autoescape=True) for v in raw]))).scalar() or 0
-
-
-def require_complete(report: ErasureReport) -> None:
-    if report.failed or report.residue:
-        raise GovlakeError(f"erasure of {report.subject} is incomplete: failed {report.failed or 'none'}, still holding the subject's values "
-                           f"{report.residue or 'none'}; fix the cause and run it again (it is idempotent)")

@@ -82,6 +82,16 @@ def app_stats_columns(settings: Settings, spec: ContractSpec) -> list[str]:
     return [c.name for c in spec.columns if c.name in allowed and c.masking != "suppress"]
 
 
+def _set_properties(spark: SparkSession, path: str, props: dict[str, str]) -> None:
+    """Set table properties an existing table lacks (a write's options only set them on creation)."""
+    from delta.tables import DeltaTable
+
+    current = DeltaTable.forPath(spark, path).detail().select("properties").first().properties or {}
+    missing = {k: v for k, v in props.items() if current.get(k) != v}
+    if missing:
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({', '.join(f'{k!r} = {v!r}' for k, v in missing.items())})")
+
+
 def app_table_path(settings: Settings, spec: ContractSpec) -> str:
     return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}__{spec.content_hash()[:16]}")
 
@@ -146,12 +156,14 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         if reasons:
             refused.append(Refused(spec.id, spec.consumer_schema, spec.table, reasons))
             continue
-        (
-            df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-            .option("userMetadata", f"contract={spec.id};spec={spec.content_hash()[:16]}")
-            .option(schemas.STATS_COLUMNS, ",".join(app_stats_columns(settings, spec)))
-            .save(path)
-        )
+        stats = app_stats_columns(settings, spec)
+        props = {schemas.STATS_COLUMNS: ",".join(stats)} if stats else {"delta.dataSkippingNumIndexedCols": "0"}
+        writer = (df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+                  .option("userMetadata", f"contract={spec.id};spec={spec.content_hash()[:16]}"))
+        for k, v in props.items():
+            writer = writer.option(k, v)  # table properties when the write creates the table
+        writer.save(path)
+        _set_properties(spark, path, props)
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))

@@ -786,26 +786,28 @@ def ingest_departments(
     return batches, failures
 
 
-def mapping_step(entity: str, column: str, m: FieldMap, dept: Department) -> str:
-    """The transformation the ingest applies to one mapped field (for lineage)."""
+def mapping_step(entity: str, column: str, m: FieldMap, dept: Department, time_columns: frozenset[str] = frozenset()) -> str:
+    """The transformation the ingest applies to one mapped field, its steps '+'-joined (lineage)."""
+    steps = ["element"] if m.index is not None else []
     if m.values:
-        return "code_map"
-    if m.time_format or m.epoch or m.timezone:
-        return "time_to_utc"
+        steps.append("code_map")
     if m.scale is not None:
-        return "scale"
-    if entity == "cameras" and column in ("longitude", "latitude") and dept.coordinate_system != "WGS-84":
-        return "coordinate_conversion"
-    return "element" if m.index is not None else "identity"
+        steps.append("scale")
+    if m.time_format or m.epoch or m.timezone or column in time_columns:
+        steps.append("time_to_utc")  # every time is read in the department's timezone unless stated
+    if entity == "cameras" and column in ("longitude", "latitude"):
+        steps.append("coordinate_conversion" if dept.coordinate_system != "WGS-84" else "round")
+    return "+".join(steps) or "identity"
 
 
-def mapping_lineage(dept: Department, entity: str) -> dict[str, list[tuple[str, str, str]]]:
-    """Unified column -> [(landing dataset, department field, transformation)] for `dept`'s source."""
+def mapping_lineage(dept: Department, entity: str, time_columns: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, str, str]]]:
+    """Unified column -> [(landing dataset, department field, transformation)] for `dept`'s source;
+    `time_columns`: the unified timestamp columns."""
     name = f"landing_{dept.id}.{entity}"
     fields = dept.sources[entity].fields
-    out = {c: [(name, m.source, mapping_step(entity, c, m, dept))] for c, m in fields.items()}
+    out = {c: [(name, m.source, mapping_step(entity, c, m, dept, time_columns))] for c, m in fields.items()}
     if entity == "cameras" and dept.coordinate_system != "WGS-84" and {"longitude", "latitude"} <= set(fields):
-        both = [(name, fields[c].source, "coordinate_conversion") for c in ("longitude", "latitude")]
+        both = [(name, fields[c].source, mapping_step(entity, c, fields[c], dept)) for c in ("longitude", "latitude")]
         out["longitude"], out["latitude"] = both, list(both)  # each converted coordinate depends on both inputs
     return out
 
@@ -819,7 +821,8 @@ def _emit_lineage(settings: Settings, plan) -> None:
         try:
             event = lineage_capture.mapping_event(
                 settings, f"ingest.{plan.dept.id}.{entity}", {f"landing_{plan.dept.id}.{entity}": str(plan.landing)},
-                schemas.table_path(settings, "base", entity), mapping_lineage(plan.dept, entity))
+                schemas.table_path(settings, "base", entity), mapping_lineage(plan.dept, entity, frozenset(
+                    c.name for c in schemas.load_schema(settings, "base", entity).columns if c.type == "timestamp")))
             lineage_capture.emit(settings, event)
         except Exception as exc:  # noqa: BLE001
             log.warning("lineage of the %s ingest of %s not recorded: %s", entity, plan.dept.id, exc)

@@ -191,7 +191,7 @@ def emit(settings: Settings, event: dict) -> str:
     if port is not None:
         req = urllib.request.Request(
             f"http://127.0.0.1:{port}{audit_receiver.LINEAGE_PATH}", data=json.dumps(event).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {audit_receiver.token(settings)}"})
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {audit_receiver.lineage_token(settings)}"})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 if 200 <= resp.status < 300:

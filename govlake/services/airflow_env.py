@@ -21,7 +21,7 @@ def openlineage(settings: Settings) -> dict[str, str]:
     if port is None:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
     transport = {"type": "http", "url": f"http://127.0.0.1:{port}", "endpoint": audit_receiver.LINEAGE_PATH.lstrip("/"),
-                 "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.token(settings)}}
+                 "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.lineage_token(settings)}}
     return {"AIRFLOW__OPENLINEAGE__DISABLED": "False", "AIRFLOW__OPENLINEAGE__NAMESPACE": NAMESPACE,
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
 

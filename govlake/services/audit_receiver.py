@@ -36,7 +36,19 @@ log = logging.getLogger("govlake.audit_receiver")
 
 
 def token(settings: Settings) -> str:
-    path = settings.secrets_dir / "audit-receiver.token"
+    """The bearer token Trino's event listener posts with: it writes audit entries."""
+    return _token_file(settings, "audit-receiver.token")
+
+
+def lineage_token(settings: Settings) -> str:
+    """The bearer token lineage producers (the Spark jobs, Airflow's OpenLineage provider) post
+    with: it writes lineage events only, never audit entries, so the environments that hold it
+    (every Airflow task) cannot forge the audit."""
+    return _token_file(settings, "lineage-receiver.token")
+
+
+def _token_file(settings: Settings, name: str) -> str:
+    path = settings.secrets_dir / name
     if not path.is_file():
         settings.secrets_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -96,7 +108,7 @@ def _time(v) -> datetime:
 def serve(settings: Settings, port: int) -> None:
     from govlake.governance import audit, lineage
 
-    expected = f"Bearer {token(settings)}"
+    expected = {PATH: f"Bearer {token(settings)}", LINEAGE_PATH: f"Bearer {lineage_token(settings)}"}
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, message: str = "") -> None:
@@ -108,8 +120,8 @@ def serve(settings: Settings, port: int) -> None:
             self.wfile.write(body)
 
         def do_POST(self):  # noqa: N802 - http.server API
-            if self.path not in (PATH, LINEAGE_PATH) or not hmac.compare_digest(self.headers.get("Authorization", ""), expected):
-                self._answer(403, "forbidden: POST to /trino/events or /api/v1/lineage with the receiver's bearer token\n")
+            if self.path not in expected or not hmac.compare_digest(self.headers.get("Authorization", ""), expected[self.path]):
+                self._answer(403, "forbidden: POST to /trino/events with the audit token, or to /api/v1/lineage with the lineage token\n")
                 return
             if self.path == LINEAGE_PATH:
                 try:
@@ -179,7 +191,7 @@ def start(settings: Settings, port: int | None = None) -> int:
             port = s.getsockname()[1]
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    token(settings)
+    token(settings), lineage_token(settings)  # made before the receiver reads them
     env = {**os.environ, "GOVLAKE_STATE_DIR": str(settings.state)}
     if settings.governance_url:
         env["GOVLAKE_GOVERNANCE_URL"] = settings.governance_url

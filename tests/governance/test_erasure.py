@@ -58,6 +58,30 @@ def test_the_platform_token_is_matched_even_when_base_no_longer_holds_the_identi
     assert p.exact["analytic.detections_deidentified"]["plate_token"].values == {TOKEN}
 
 
+def test_a_token_of_a_token_and_contracts_without_lineage(settings):
+    from govlake.contracts.spec import ContractSpec
+    import yaml
+
+    pol = erasure.ErasurePolicy(identifiers=["base.detections.plate_no"])
+    edges = _edges() + [Edge("app_x.copy", "plate_token", "app_z.re", "t", "token")]  # a platform token of a token
+    p = erasure.plan(settings, pol, TOKEN, KEY, {PLATE}, edges)
+    assert p.exact["app_z.re"]["t"].values == {masking.token_py(TOKEN, KEY)}
+    # no lineage past analytic (a lost event): the active contract still names its table
+    p = erasure.plan(settings, pol, TOKEN, KEY, {PLATE}, _edges()[:1])
+    spec = ContractSpec.model_validate(yaml.safe_load(settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text()))
+    added = erasure.add_contract_tables(p, [spec], KEY)
+    out = f"{spec.consumer_schema}.{spec.table}"
+    assert f"{out}.plate_token" in added
+    assert p.exact[out]["plate_token"].values == {masking.token_py(TOKEN, contract_key(KEY, spec.id))}
+
+
+def test_free_text_matches_the_identifier_only_as_a_whole_plate():
+    pattern = erasure.quoted_pattern(PLATE).replace("\\Q", "").replace("\\E", "")
+    assert re.search(pattern, f"布控车辆{PLATE}出现在卡口") and re.search(pattern, PLATE)
+    assert not re.search(pattern, f"车辆{PLATE}D出现") and not re.search(pattern, f"X{PLATE}")
+    assert erasure.scrub(f"failed on {PLATE} with unhex('{'ab' * 40}')", {PLATE}) == "failed on <subject value> with unhex('<hex>')"
+
+
 def test_tokens_and_policies_are_checked_with_a_clear_error(settings, tmp_path):
     erasure.check_token(TOKEN, KEY)
     with pytest.raises(ConfigError, match="64 hex digits"):
@@ -163,8 +187,8 @@ def test_erasure_removes_the_subject_from_every_tier_and_from_time_travel(privat
     out, err = capfd.readouterr()
     assert plate not in out + err and token not in out + err
 
-    again = erasure.erase(spark, private, token)  # idempotent: nothing left to remove
-    assert again.complete and all(t["rows_deleted"] == 0 for t in again.tables.values())
+    again = erasure.erase(spark, private, token, identifier=plate)  # idempotent: nothing left to remove
+    assert again.complete and all(t["rows_deleted"] == 0 for t in again.tables.values()), again.as_dict()
 
 
 @pytest.mark.spark

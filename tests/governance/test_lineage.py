@@ -182,10 +182,12 @@ def test_jobs_send_their_events_through_the_receiver(lakehouse, settings):
     with store.engine(settings).connect() as conn:
         jobs = {r.job for r in conn.execute(sa.select(store.lineage_events.c.job, store.lineage_events.c.producer))}
     assert {"govlake.analytic.detections_deidentified", "govlake.contract.police-to-traffic-vehicle-sightings"} <= jobs
-    url = f"http://127.0.0.1:{port}{audit_receiver.LINEAGE_PATH}"
 
     def post(body: bytes, token: str) -> int:
-        req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        return post_to(audit_receiver.LINEAGE_PATH, body, token)
+
+    def post_to(path: str, body: bytes, token: str) -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.status
@@ -194,8 +196,11 @@ def test_jobs_send_their_events_through_the_receiver(lakehouse, settings):
 
     good = json.dumps(_event("analytic.receiver_probe", {"c": [("base.cameras", "status", "identity")]})).encode()
     assert post(good, "wrong") == 403
-    assert post(b"{not json", audit_receiver.token(settings)) == 400
-    assert post(good, audit_receiver.token(settings)) == 201
+    assert post(b"{not json", audit_receiver.lineage_token(settings)) == 400
+    assert post(good, audit_receiver.token(settings)) == 403  # the audit token cannot write lineage
+    assert post(good, audit_receiver.lineage_token(settings)) == 201
+    trino_event = json.dumps({"metadata": {"queryId": "forged"}, "statistics": {}, "context": {"user": "x"}}).encode()
+    assert post_to(audit_receiver.PATH, trino_event, audit_receiver.lineage_token(settings)) == 403  # the lineage token cannot write audit
     assert any(e.out_dataset == "analytic.receiver_probe" for e in lineage.edges(settings))
     lineage.retire(settings, ["analytic.receiver_probe"])
 
