@@ -300,7 +300,7 @@ def _count(spark: "SparkSession", path: str, columns: dict[str, set[str]], conta
             cond = c if cond is None else cond | c
     for column, values in contains.items():
         for v in sorted(values):
-            c = F.col(f"`{column}`").rlike(quoted_pattern(v))
+            c = (F.instr(F.col(f"`{column}`"), v) > 0) & F.col(f"`{column}`").rlike(quoted_pattern(v))  # the cheap test first
             cond = c if cond is None else cond | c
     return 0 if cond is None else df.where(cond).count()
 
