@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -167,12 +167,10 @@ def plan(settings: Settings, policy: ErasurePolicy, token: str, key: TokenKey, r
     return p
 
 
-def add_contract_tables(p: Plan, specs: list, key: TokenKey) -> list[str]:
+def add_contract_tables(p: Plan, specs: list, token: str, key: TokenKey) -> list[str]:
     """Add the application tables the active contracts make from a planned dataset, from the
-    contracts themselves (lineage may lack an edge: a lost event, a rebuilt store). Returns the
-    tables added this way."""
-    from govlake.pipeline.application import contract_key
-
+    contracts themselves (lineage may lack an edge: a lost event, a rebuilt store), as the edge
+    the contract's write would have recorded. Returns the columns added this way."""
     added = []
     for spec in specs:
         source = p.exact.get(spec.dataset)
@@ -184,14 +182,11 @@ def add_contract_tables(p: Plan, specs: list, key: TokenKey) -> list[str]:
             if node is None or c.name in p.exact.get(out, {}):
                 continue
             target = f"{out}.{c.name}"
-            if method == "identity":
-                values = set(node.values)
-            elif method == "token":
-                values = {masking.token_py(v, contract_key(key, spec.id)) for v in node.values}
-            else:
-                p.not_erased.setdefault(target, f"from {spec.dataset}.{c.name}: holds `{method}` of it (contract {spec.id}), not the subject's value")
+            got = values_after(node, lineage.Edge(spec.dataset, c.name, out, c.name, method, contract=spec.id), token, key)
+            if isinstance(got, str):
+                p.not_erased.setdefault(target, f"from {spec.dataset}.{c.name} (contract {spec.id}): {got}")
                 continue
-            p.exact[out][c.name] = Node(values, False, f"{node.via} -{method}-> {target} (contract {spec.id}; from the contract, not lineage)")
+            p.exact[out][c.name] = Node(got[0], got[1], f"{node.via} -{method}-> {target} (contract {spec.id}; from the contract, not lineage)")
             added.append(target)
     return added
 
@@ -360,7 +355,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     phase = time.monotonic()
     report.phases["lookup"] = round(phase - started, 2)
     p = plan(settings, policy, token, key, raw, lineage.edges(settings))
-    report.from_contracts = add_contract_tables(p, workflow.active_specs(settings, report.run_time, refresh_first=False), key)
+    report.from_contracts = add_contract_tables(p, workflow.active_specs(settings, report.run_time, refresh_first=False), token, key)
     secrets |= {v for cols in p.exact.values() for n in cols.values() for v in n.values}
     report.not_erased = dict(sorted(p.not_erased.items()))
     changes: dict[str, list] = defaultdict(list)  # path -> [(dataset, change, columns matched, contains)]
@@ -380,9 +375,10 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
 
     # the identifying tables last: if a run stops half-way, the rerun still finds the identifier there
     identifying = {lineage.parse_target(i)[0] for i in policy.identifiers}
+    copies = Counter(items[0][0] for items in changes.values())  # tables per dataset (application spec versions)
     for path, items in sorted(changes.items(), key=lambda kv: kv[1][0][0] in identifying):
         dataset = items[0][0]
-        name = dataset if len(dataset_paths(spark, settings, dataset)) < 2 else f"{dataset} ({Path(path).name})"
+        name = dataset if copies[dataset] < 2 else f"{dataset} ({Path(path).name})"
         columns = {c: v for _, _, cols, _ in items for c, v in cols.items()}
         contains = {c: v for _, _, _, cont in items for c, v in cont.items()}
         entry = {"columns": sorted(columns), "free_text": sorted(contains),

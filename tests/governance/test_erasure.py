@@ -69,7 +69,7 @@ def test_a_token_of_a_token_and_contracts_without_lineage(settings):
     # no lineage past analytic (a lost event): the active contract still names its table
     p = erasure.plan(settings, pol, TOKEN, KEY, {PLATE}, _edges()[:1])
     spec = ContractSpec.model_validate(yaml.safe_load(settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text()))
-    added = erasure.add_contract_tables(p, [spec], KEY)
+    added = erasure.add_contract_tables(p, [spec], TOKEN, KEY)
     out = f"{spec.consumer_schema}.{spec.table}"
     assert f"{out}.plate_token" in added
     assert p.exact[out]["plate_token"].values == {masking.token_py(TOKEN, contract_key(KEY, spec.id))}
