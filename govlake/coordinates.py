@@ -87,6 +87,34 @@ def to_wgs84(crs: str, lon: Any, lat: Any, m=PY):
     raise ValueError(f"unknown coordinate system `{crs}`; use one of {', '.join(CRS)}")
 
 
+def to_wgs84_staged(df: Any, crs: str, lon: Any, lat: Any, prefix: str = "_crs") -> tuple[Any, Any, Any]:
+    """Spark: (frame, WGS-84 longitude, latitude) for the columns `lon`, `lat` of `df` in `crs`.
+
+    The same formulas as `to_wgs84`, but each step is its own projection: an iteration refers to
+    the previous one's result by column name instead of repeating its expression, which would
+    otherwise grow many-fold per step (slow to build, to analyse and to run). The helper columns
+    start with `prefix`."""
+    from pyspark.sql import functions as F
+
+    if crs not in CRS:
+        raise ValueError(f"unknown coordinate system `{crs}`; use one of {', '.join(CRS)}")
+    m = spark_backend()
+    df = df.withColumns({f"{prefix}_lon": lon.cast("double"), f"{prefix}_lat": lat.cast("double")})
+    x, y = F.col(f"{prefix}_lon"), F.col(f"{prefix}_lat")
+    if crs == "WGS-84":
+        return df, x, y
+    if crs == "BD-09":
+        glon, glat = bd09_to_gcj02(x, y, m)
+        df = df.withColumns({f"{prefix}_glon": glon, f"{prefix}_glat": glat})
+        x, y = F.col(f"{prefix}_glon"), F.col(f"{prefix}_glat")
+    wlon, wlat = x, y
+    for i in range(2):  # the fixed-point iterations of gcj02_to_wgs84
+        dlon, dlat = _gcj_offset(m, wlon, wlat)
+        df = df.withColumns({f"{prefix}_w{i}lon": x - dlon, f"{prefix}_w{i}lat": y - dlat})
+        wlon, wlat = F.col(f"{prefix}_w{i}lon"), F.col(f"{prefix}_w{i}lat")
+    return df, wlon, wlat
+
+
 def from_wgs84(crs: str, lon: float, lat: float) -> tuple[float, float]:
     if crs == "WGS-84":
         return lon, lat

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -63,8 +64,29 @@ def load_suite(settings: Settings, tier: str, table: str) -> dict:
     return suite
 
 
-@lru_cache(maxsize=1)
+_context_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import Great Expectations and build its context in the background (the import alone takes
+    seconds), so that it is ready when the first batch has been read."""
+
+    def build() -> None:
+        try:
+            _batch_definition()
+        except Exception:  # noqa: BLE001 - the first real use raises it again, with its context
+            log.debug("quality context warm-up failed", exc_info=True)
+
+    threading.Thread(target=build, name="quality-warm-up", daemon=True).start()
+
+
 def _batch_definition():
+    with _context_lock:
+        return _build_batch_definition()
+
+
+@lru_cache(maxsize=1)
+def _build_batch_definition():
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig
 
@@ -95,7 +117,10 @@ def validate(df: DataFrame, suite: dict) -> QualityResult:
     """Run `suite` on the batch `df` with Spark; one Outcome per expectation."""
     _, batch_definition = _batch_definition()
     gx_suite = _suite(suite["name"], json.dumps(suite["expectations"], sort_keys=True))
-    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(gx_suite)
+    # unexpected counts, never sample values: the values may be personal data, and a zero-length
+    # sample spares GX one Spark job per expectation
+    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
+        gx_suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0})
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config

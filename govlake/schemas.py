@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from govlake.errors import ConfigError
 from govlake.settings import Settings
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
@@ -57,10 +59,17 @@ class TableSchema(BaseModel):
         return StructType.fromDDL(", ".join(f"{c.name} {SPARK_TYPES[c.type]}" for c in self.columns))
 
 
+_parsed: dict[tuple[str, int, int], TableSchema] = {}
+
+
 def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
     path = settings.path("schemas", tier, f"{table}.yaml")
     try:
-        schema = TableSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _parsed:  # a job loads the same few schemas hundreds of times
+            _parsed[key] = TableSchema.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER))
+        schema = _parsed[key].model_copy(deep=True)
     except FileNotFoundError as exc:
         raise ConfigError(f"no schema for `{tier}.{table}`: expected {path}") from exc
     except ValidationError as exc:
@@ -92,12 +101,29 @@ def stats_columns(schema: TableSchema) -> list[str]:
     return [c.name for c in schema.columns if not (c.level == "L4" or (c.type == "string" and c.pii_type))]
 
 
+_ensured: set[tuple[str, str]] = set()
+
+
+def _still_there(path: str) -> bool:
+    """A local table whose log is still in place; other stores are always checked again."""
+    return "://" not in path.removeprefix("file://") and (Path(path.removeprefix("file://")) / "_delta_log").is_dir()
+
+
 def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema) -> str:
     """Create the Delta table (columns, comments, classification properties) if it does not exist;
     add columns the schema gained since (nullable ones only, never dropping any)."""
+    path = table_path(settings, schema.tier, schema.table)
+    memo = (path, schema.model_dump_json())
+    if memo in _ensured and _still_there(path):  # done already by this process, for this schema
+        return path
+    _create_or_update(spark, schema, path)
+    _ensured.add(memo)
+    return path
+
+
+def _create_or_update(spark: "SparkSession", schema: TableSchema, path: str) -> None:
     from delta.tables import DeltaTable
 
-    path = table_path(settings, schema.tier, schema.table)
     if DeltaTable.isDeltaTable(spark, path):
         table = DeltaTable.forPath(spark, path)  # one snapshot serves the schema and the properties
         present = {f.name for f in table.toDF().schema.fields}
@@ -111,7 +137,7 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
         stats = ",".join(stats_columns(schema))
         if (table.detail().select("properties").first().properties or {}).get(STATS_COLUMNS) != stats:
             spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_COLUMNS}' = '{stats}')")
-        return path
+        return
     builder = DeltaTable.createIfNotExists(spark).location(path).comment(schema.description)
     for c in schema.columns:
         comment = f"{c.description} [{c.level}{', ' + c.pii_type if c.pii_type else ''}{', important' if c.important else ''}]"
@@ -120,4 +146,3 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
     builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
     builder = builder.property(STATS_COLUMNS, ",".join(stats_columns(schema)))
     builder.execute()
-    return path

@@ -20,14 +20,16 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import reduce
 from pathlib import Path
 
-from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from govlake import coordinates, quality, schemas
 from govlake.artifacts import sha256_file
@@ -43,6 +45,8 @@ CORRUPT = "_corrupt_record"
 HELPERS = {CORRUPT, "_source_file", "_source_path", "_department", "_batch", "_row_index"}  # columns added by the reader, not sent by departments
 MAX_SHAPES_PER_PASS = 8  # distinct feed shapes mapped in one Spark plan (plan analysis grows with it)
 REPLACEMENT_CHAR = "\ufffd"
+RAW_FIELD = "_raw:"  # prefix of the source fields carried past mapping until `with_raw`
+RAW_LINE = "_raw_line"  # the text of a line that could not be parsed
 ENTITIES = ("cameras", "detections", "events")  # cameras first: the others are checked against known cameras
 EVENT_TYPES = ("alarm", "report")
 
@@ -137,7 +141,7 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
     """Raw records as the department sent them, plus the file each came from and, for a line
     that could not be parsed, its text in `_corrupt_record`."""
     if source.format == "csv":
-        from pyspark.sql.types import StringType, StructField, StructType
+        from pyspark.sql.types import StringType, StructField
 
         by_header: dict[tuple[str, ...], list[str]] = {}
         for f in files:
@@ -164,19 +168,51 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
     if source.format == "jsonl":
         df = (
             spark.read.option("encoding", source.encoding)
-            .option("primitivesAsString", True)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", CORRUPT)
+            .schema(json_schema([Path(f) for f in files], source))
             .json(files)
         )
-        if CORRUPT not in df.columns:
-            df = df.withColumn(CORRUPT, F.lit(None).cast("string"))
     else:
         df = (
             spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
             .withColumn("_row_index", F.col("_metadata.row_index"))
         )
     return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_path", _plain_path())
+
+
+def json_schema(paths: list[Path], source: Source, sample_lines: int = 50) -> StructType:
+    """The read schema of JSON lines files, without a pass over the data: every field is text
+    (a nested value keeps its JSON text) except arrays. Fields are the mapped ones plus those in
+    the first `sample_lines` records of each file (as in the schema-drift report), so unmapped
+    fields still reach quarantined rows' `_raw`. A field is an array if the sample shows one, or
+    if the mapping indexes into it and the sample does not show it at all; a mapping that indexes
+    into a field the sample shows as a plain value fails as a mapping error, as it should."""
+    from pyspark.sql.types import ArrayType, StringType, StructField
+
+    sampled = _json_sample(paths, source, sample_lines)
+    indexed = {fm.source for fm in source.fields.values() if fm.index is not None}
+    names = dict.fromkeys([fm.source for fm in source.fields.values()] + list(sampled))
+    names.pop(CORRUPT, None)
+    array = lambda n: sampled[n] if n in sampled else n in indexed  # noqa: E731
+    return StructType([StructField(n, ArrayType(StringType()) if array(n) else StringType()) for n in names]
+                      + [StructField(CORRUPT, StringType())])
+
+
+def _json_sample(paths: list[Path], source: Source, sample_lines: int) -> dict[str, bool]:
+    """Field -> whether it held an array, over the first `sample_lines` records of each file."""
+    fields: dict[str, bool] = {}
+    for p in paths:
+        with p.open("rb") as f:
+            for _, line in zip(range(sample_lines), f):
+                try:
+                    record = json.loads(line.decode(source.encoding, errors="replace"))
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    for k, v in record.items():
+                        fields[k] = fields.get(k, False) or isinstance(v, list)
+    return fields
 
 
 def _plain_path() -> Column:
@@ -198,14 +234,7 @@ def file_columns(paths: list[Path], source: Source, sample_lines: int = 50) -> l
 
             cols.update(dict.fromkeys(pq.read_schema(p).names))
         else:
-            with p.open("rb") as f:
-                for _, line in zip(range(sample_lines), f):
-                    try:
-                        record = json.loads(line.decode(source.encoding, errors="replace"))
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict):
-                        cols.update(dict.fromkeys(record))
+            cols.update(dict.fromkeys(_json_sample([p], source, sample_lines)))
     return list(cols)
 
 
@@ -247,8 +276,9 @@ def drift_of(columns: list[str], source: Source) -> Drift:
 
 
 def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema) -> tuple[DataFrame, Drift]:
-    """Map raw records to the unified schema, with `_raw` (the record as read, JSON or the
-    malformed line) and `_pre_reason` / `_code_reason` for validation.
+    """Map raw records to the unified schema, with `_pre_reason` / `_code_reason` for validation
+    and the record as read (each field as `RAW_FIELD` + its name, a malformed line as `RAW_LINE`)
+    for `with_raw`.
 
     `raw` may hold several departments that share this feed shape (same source mapping, timezone
     and coordinate system): their rows then carry `_department` and `_batch` columns, which become
@@ -267,18 +297,21 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
             unknown_code.append(F.when(raw_value.isNotNull() & value.isNull(), F.lit(f"UNKNOWN_CODE:{name}")))
     exprs["department"] = F.col("_department") if "_department" in raw.columns else F.lit(dept.id)
     exprs["batch_id"] = F.col("_batch") if "_batch" in raw.columns else F.lit(None)
+    raw_cols = [c for c in raw.columns if c not in HELPERS]
+    raw_schema = raw.schema
     if "longitude" in exprs:
-        m = coordinates.spark_backend()
-        lon, lat = (exprs["longitude"].cast("double"), exprs["latitude"].cast("double"))
-        wlon, wlat = coordinates.to_wgs84(dept.coordinate_system, lon, lat, m)
+        raw, wlon, wlat = coordinates.to_wgs84_staged(raw, dept.coordinate_system, exprs["longitude"], exprs["latitude"], "_crs")
         exprs["longitude"], exprs["latitude"] = F.round(wlon, 7), F.round(wlat, 7)
         exprs["source_crs"] = F.lit(dept.coordinate_system)
     types = {c.name: schemas.SPARK_TYPES[c.type] for c in schema.columns}
-    raw_cols = [c for c in raw.columns if c not in HELPERS]
-    raw_text = F.coalesce(F.col(CORRUPT), F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_cols])))
     # Bytes invalid in the declared encoding either decode to U+FFFD (CSV) or stay as invalid
-    # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING.
-    bad_bytes = ~F.is_valid_utf8(raw_text) | (F.instr(raw_text, REPLACEMENT_CHAR) > 0)
+    # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING. Checked
+    # field by field: the whole record is turned into text only for rejected rows (`with_raw`).
+    texts = [F.col(CORRUPT)] + [F.col(f"`{f.name}`") for f in raw_schema.fields
+                                if f.name in raw_cols and f.dataType.simpleString() == "string"]
+    texts += [F.concat_ws("\u0001", F.col(f"`{f.name}`")) for f in raw_schema.fields
+              if f.name in raw_cols and f.dataType.simpleString() == "array<string>"]
+    bad_bytes = reduce(lambda a, b: a | b, [F.coalesce(~F.is_valid_utf8(t) | (F.instr(t, REPLACEMENT_CHAR) > 0), F.lit(False)) for t in texts])
     pre_reason = F.coalesce(
         F.when(bad_bytes, F.lit("INVALID_ENCODING")),
         F.when(F.col(CORRUPT).isNotNull(), F.lit("MALFORMED_LINE")),
@@ -286,11 +319,12 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
     columns = [
         *[(exprs.get(n, F.lit(None))).cast(types[n]).alias(n) for n in schema.names() if n != "source_file"],
         F.col("_source_file").alias("source_file"),
-        F.make_valid_utf8(raw_text).alias("_raw"),
         # Parquet: the 1-based row; CSV / JSON lines: looked up for rejected rows only (lines.py)
         ((F.col("_row_index") + 1) if "_row_index" in raw.columns else F.lit(None)).cast("long").alias("_line"),
         pre_reason.alias("_pre_reason"),
         F.coalesce(*unknown_code, F.lit(None).cast("string")).alias("_code_reason"),
+        F.col(CORRUPT).alias(RAW_LINE),
+        *[F.col(f"`{c}`").alias(RAW_FIELD + c) for c in raw_cols],
     ]
     try:
         out = raw.select(*columns)
@@ -366,30 +400,65 @@ def known_cameras_only(rows: DataFrame, cameras: DataFrame) -> DataFrame:
     return joined.withColumn("_reason", reason).drop("_known_camera")
 
 
+def first_of_each_key(rows: DataFrame, key: list[str]) -> tuple[DataFrame, list[DataFrame]]:
+    """`rows` with one row per key (the repeats are the batch's duplicates), and the frames
+    cached for it. Only the key columns are shuffled to find repeated keys; rows whose key is
+    unique pass through untouched, and one row of each repeated key is kept and cached, so
+    every later use sees the same choice."""
+    repeated = rows.groupBy(*key).count().where(F.col("count") > 1).select(*key).persist()
+    if repeated.isEmpty():
+        repeated.unpersist()
+        return rows, []
+    kept = rows.join(repeated, key, "left_semi").dropDuplicates(key).persist()
+    return rows.join(repeated, key, "left_anti").unionByName(kept), [repeated, kept]
+
+
 def _cameras(spark: SparkSession, settings: Settings) -> DataFrame:
     path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
     return spark.read.format("delta").load(path)
 
 
-def validate(df: DataFrame, entity: str, run_time: datetime) -> DataFrame:
+def validate(df: DataFrame, entity: str, run_time: datetime, cameras: DataFrame | None = None) -> DataFrame:
+    """`_reason` for each row (None: accepted); with `cameras`, a row naming a camera the base tier
+    does not know is rejected too."""
     reasons = {"cameras": lambda: camera_reasons(df), "detections": lambda: detection_reasons(df, run_time),
                "events": lambda: event_reasons(df, run_time)}
-    reason = reasons[entity]()
-    return df.withColumn("_reason", reason)
+    checked = df.withColumn("_reason", reasons[entity]())
+    return checked if cameras is None else known_cameras_only(checked, cameras)
 
 
-def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], columns: list[str]) -> None:
-    """Upsert by natural key; rows whose values did not change are not rewritten (rerun = no-op)."""
+def with_raw(df: DataFrame) -> DataFrame:
+    """Replace the carried source fields by `_raw`, the record as read (JSON, or the malformed
+    line), made only for rejected rows: accepted rows never need it."""
+    fields = [c for c in df.columns if c.startswith(RAW_FIELD)]
+    record = F.to_json(F.struct(*[F.col(f"`{c}`").alias(c[len(RAW_FIELD):]) for c in fields])) if fields else F.lit("{}")
+    raw = F.when(F.col("_reason").isNotNull(), F.make_valid_utf8(F.coalesce(F.col(RAW_LINE), record)))
+    return df.withColumn("_raw", raw).drop(RAW_LINE, *fields)
+
+
+def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], columns: list[str], rows: int | None = None) -> None:
+    """Upsert by natural key; rows whose values did not change are not rewritten (rerun = no-op).
+
+    New keys are the common case (a feed sends new records), so rows are first inserted by an
+    insert-only MERGE, which only anti-joins the target's keys; a second MERGE, which updates
+    changed rows of keys already present, runs only when some rows of `df` (`rows` of them,
+    counted if not given) were not inserted. Both are idempotent: a crash between them leaves
+    the rerun to complete the update."""
     from delta.tables import DeltaTable
 
     on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    table = DeltaTable.forPath(spark, path)
+    inserted = (
+        table.alias("t").merge(df.alias("s"), on).whenNotMatchedInsert(values={c: f"s.{c}" for c in columns}).execute()
+        .collect()[0]["num_inserted_rows"]
+    )
+    if inserted == (df.count() if rows is None else rows):
+        return
     changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in columns if c not in key)
     (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
+        table.alias("t")
         .merge(df.alias("s"), on)
         .whenMatchedUpdate(condition=changed, set={c: f"s.{c}" for c in columns})
-        .whenNotMatchedInsert(values={c: f"s.{c}" for c in columns})
         .execute()
     )
 
@@ -442,11 +511,16 @@ FLAG_SAMPLE = 30  # rows per batch and table sampled for the classification chec
 
 
 def classification_flags(
-    settings: Settings, accepted: DataFrame, entity: str, batches: dict[str, str], run_time: datetime
+    settings: Settings, accepted: DataFrame, entity: str, batches: dict[str, str], run_time: datetime,
+    sizes: dict[str, int] | None = None,
 ) -> list[tuple]:
     """Sample each batch's accepted rows (one Spark job), detect personal information in their
     string columns, and return a `base.classification_flags` row for every column whose detected
-    level exceeds its effective classification. Never the values themselves."""
+    level exceeds its effective classification. Never the values themselves.
+
+    The sample is the FLAG_SAMPLE rows of lowest hash in each batch. With `sizes` (accepted rows
+    per batch), rows are first cut to a few times that many by the same hash, so only those are
+    sorted; the sample is the same unless fewer than FLAG_SAMPLE rows pass the cut."""
     from pyspark.sql import Window
 
     from govlake.pii import classify, proposals
@@ -454,8 +528,14 @@ def classification_flags(
     strings = [f.name for f in accepted.schema.fields if f.dataType.simpleString() == "string" and f.name not in ("batch_id", "source_file")]
     if not strings:
         return []
-    w = Window.partitionBy("batch_id").orderBy(F.xxhash64(*strings))
-    sample = accepted.select("batch_id", *strings).withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
+    spread = 1 << 20
+    h = F.pmod(F.xxhash64(*strings), F.lit(spread))
+    rows = accepted.select("batch_id", *strings).withColumn("_h", h)
+    if sizes:
+        cut = {b: min(spread, spread * FLAG_SAMPLE * 4 // n) for b, n in sizes.items() if n}
+        rows = rows.where(F.col("_h") < F.element_at(F.create_map(*[F.lit(x) for kv in cut.items() for x in kv]), F.col("batch_id")))
+    w = Window.partitionBy("batch_id").orderBy("_h", F.xxhash64(*strings))
+    sample = rows.withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
     pol = classify.policy(settings)
     ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
     declared = proposals.effective(settings, "base", entity)
@@ -555,10 +635,12 @@ def feed_shape(dept: Department, entity: str) -> str:
 
 
 def _shape_frame(
-    spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime, drift: dict[str, Drift]
+    spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime, drift: dict[str, Drift],
+    cameras: DataFrame | None = None,
 ) -> DataFrame:
     """The validated rows of every batch in `group` (one feed shape): one read over all their
-    files and one mapping expression; each row's batch and department come from its file."""
+    files and one mapping expression; each row's batch and department come from its file.
+    `cameras`: the known cameras, for entities that name one."""
     source = group[0].dept.sources[entity]
     files: list[str] = []
     batch_of: dict[str, str] = {}
@@ -576,7 +658,7 @@ def _shape_frame(
     raw = raw.withColumn("_batch", lookup(batch_of)).withColumn("_department", lookup(dept_of))
     unified, _ = to_unified(raw, source, group[0].dept, schema)
     drift.update(found)
-    return validate(unified, entity, run_time)
+    return with_raw(validate(unified, entity, run_time, cameras))
 
 
 def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[_Plan]) -> DataFrame:
@@ -629,6 +711,7 @@ def _ingest_plans(
     With `failures`, a department whose frames cannot be built is recorded there and left out;
     without it, the error propagates.
     """
+    quality.warm_up()
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
     entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
@@ -645,9 +728,10 @@ def _ingest_plans(
         for plan in plans:
             if plan.readable(entity):
                 groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
+        cameras = None if entity == "cameras" else _cameras(spark, settings)
         for group in groups.values():
             try:
-                frames.append(_shape_frame(spark, group, entity, schema, run_time, drift))
+                frames.append(_shape_frame(spark, group, entity, schema, run_time, drift, cameras))
                 continue
             except Exception as exc:
                 if len(group) == 1 and failures is None:
@@ -657,7 +741,7 @@ def _ingest_plans(
                                 [p.dept.id for p in group], describe_failure(exc))
             for plan in group:
                 try:
-                    frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift))
+                    frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift, cameras))
                 except Exception as exc:
                     if failures is None:
                         raise
@@ -669,22 +753,20 @@ def _ingest_plans(
         accepted: dict[str, int] = {}
         gates: dict[str, quality.QualityResult] = {}
         if frames:
-            checked = reduce(lambda a, b: a.unionByName(b), frames)
-            if entity != "cameras":
-                checked = known_cameras_only(checked, _cameras(spark, settings))
-            checked = checked.persist()
+            checked = reduce(lambda a, b: a.unionByName(b), frames).persist()
             bad = checked.where(F.col("_reason").isNotNull())
-            deduped = checked.where(F.col("_reason").isNull()).select(*schema.names()).dropDuplicates(schema.key).persist()
             for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
                 counts[r.batch_id] = (r.n, r.bad)
             if None in counts:
                 raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
                                    "check that landing paths are plain local paths")
+            deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
+            persisted += extra
             accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
             in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
             gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
             quality_rows += rows
-            flag_rows += classification_flags(settings, deduped, entity, in_run, run_time)
+            flag_rows += classification_flags(settings, deduped, entity, in_run, run_time, accepted)
             if any(bad_n for _, bad_n in counts.values()):
                 bad = with_lines(spark, bad, entity, plans)
                 quarantine.append(bad.select(
@@ -693,8 +775,7 @@ def _ingest_plans(
                     F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                     F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                 ))
-            merge_into(spark, path, deduped, schema.key, schema.names())
-            deduped.unpersist()
+            merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
             persisted.append(checked)
         for plan in plans:
             if entity not in plan.files:
@@ -708,6 +789,9 @@ def _ingest_plans(
                 d.missing, d.extra, plan.rejected.get(entity, {}), gate.status if gate else "not_run",
                 gate.failed_critical if gate else [],
             ))
+    # the data is in base: its lineage is recorded while the bookkeeping tables are written
+    lineage_done = threading.Thread(target=lambda: [_emit_lineage(settings, p) for p in list(plans)], name="ingest-lineage")
+    lineage_done.start()
     if quarantine:  # one commit for the rejected rows of every entity
         q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
         merge_into(spark, q_path, q, q_schema.key, q_schema.names())
@@ -718,11 +802,12 @@ def _ingest_plans(
     f_schema = schemas.load_schema(settings, "base", "classification_flags")
     f_path = schemas.ensure_table(spark, settings, f_schema)  # exists (empty) so status can always query it
     if flag_rows:
-        merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names())
+        merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
     batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
-    _record(spark, settings, batches, [r for p in plans for r in p.manifest_rows], run_time)
-    for plan in plans:
-        _emit_lineage(settings, plan)
+    try:
+        _record(spark, settings, batches, [r for p in plans for r in p.manifest_rows], run_time)
+    finally:
+        lineage_done.join()
     for plan in plans:
         for entity, rejected in plan.rejected.items():
             for name, reason in rejected.items():
@@ -842,7 +927,7 @@ def _record(spark: SparkSession, settings: Settings, batches: list[BatchResult],
         for e in batch.entities
     ]
     log_df = spark.createDataFrame(rows, log_schema.spark_schema())
-    merge_into(spark, schemas.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names())
+    merge_into(spark, schemas.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows))
     m_schema = schemas.load_schema(settings, "base", "ingest_manifest")
     m_df = spark.createDataFrame([(*r, run_time) for r in manifest_rows], m_schema.spark_schema()).dropDuplicates(m_schema.key)
     merge_into(spark, schemas.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())
