@@ -240,3 +240,39 @@ def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, m
     assert sorted(b.department for b in batches) == ["traffic", "transport"]
     base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
     assert sorted(r.department for r in base.select("department").distinct().collect()) == ["traffic", "transport"]
+
+
+def test_merge_inserts_new_keys_updates_changed_rows_and_leaves_the_rest(spark, tmp_path):
+    path = str(tmp_path / "t")
+    cols = ["k", "v"]
+    spark.createDataFrame([("a", 1), ("b", 2)], "k string, v int").write.format("delta").save(path)
+    # only new keys: one insert-only MERGE, nothing else
+    ingest.merge_into(spark, path, spark.createDataFrame([("c", 3)], "k string, v int"), ["k"], cols)
+    # a changed row, an unchanged one and a new one: the insert, then the update
+    ingest.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols, rows=3)
+    got = {r.k: r.v for r in spark.read.format("delta").load(path).collect()}
+    assert got == {"a": 10, "b": 2, "c": 3, "d": 4}
+    from delta.tables import DeltaTable
+
+    ops = [(r.operation, r.operationMetrics) for r in DeltaTable.forPath(spark, path).history().orderBy("version").collect()][1:]
+    assert [m["numTargetRowsInserted"] for _, m in ops] == ["1", "1", "0"]
+    assert ops[2][1]["numTargetRowsUpdated"] == "1"  # only `a`: the unchanged `b` is not rewritten
+    # the same frame again changes nothing: every key is present and no value differs
+    before = len(ops) + 1
+    ingest.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols)
+    later = [r.operationMetrics for r in DeltaTable.forPath(spark, path).history().where(f"version > {before - 1}").collect()]
+    assert all(m.get("numTargetRowsUpdated", "0") == "0" and m.get("numTargetRowsInserted", "0") == "0" for m in later)
+    assert {r.k: r.v for r in spark.read.format("delta").load(path).collect()} == got
+
+
+def test_first_of_each_key_keeps_one_row_per_key_and_the_same_one_every_time(spark):
+    rows = spark.createDataFrame(
+        [("d1", "x", "b1"), ("d1", "x", "b2"), ("d1", "y", "b1"), ("d2", "x", "b1"), ("d2", "x", "b1")],
+        "department string, detection_id string, batch_id string")
+    kept, cached = ingest.first_of_each_key(rows, ["department", "detection_id"])
+    first = sorted(tuple(r) for r in kept.collect())
+    assert sorted((r[0], r[1]) for r in first) == [("d1", "x"), ("d1", "y"), ("d2", "x")]
+    assert sorted(tuple(r) for r in kept.collect()) == first
+    assert len(cached) == 2
+    unique, none = ingest.first_of_each_key(rows.where("detection_id = 'y'"), ["department", "detection_id"])
+    assert unique.count() == 1 and none == []
