@@ -56,11 +56,17 @@ def wgs84_to_gcj02(lon: Any, lat: Any, m=PY):
     return lon + dlon, lat + dlat
 
 
-def gcj02_to_wgs84(lon: Any, lat: Any, m=PY):
+def _same(lon: Any, lat: Any) -> tuple[Any, Any]:
+    return lon, lat
+
+
+def gcj02_to_wgs84(lon: Any, lat: Any, m=PY, keep=_same):
+    """`keep` receives each intermediate result and returns what the next step uses (see
+    `to_wgs84_staged`)."""
     wlon, wlat = lon, lat
     for _ in range(2):
         dlon, dlat = _gcj_offset(m, wlon, wlat)
-        wlon, wlat = lon - dlon, lat - dlat
+        wlon, wlat = keep(lon - dlon, lat - dlat)
     return wlon, wlat
 
 
@@ -77,42 +83,33 @@ def bd09_to_gcj02(lon: Any, lat: Any, m=PY):
     return z * m.cos(theta), z * m.sin(theta)
 
 
-def to_wgs84(crs: str, lon: Any, lat: Any, m=PY):
+def to_wgs84(crs: str, lon: Any, lat: Any, m=PY, keep=_same):
     if crs == "WGS-84":
         return lon, lat
     if crs == "GCJ-02":
-        return gcj02_to_wgs84(lon, lat, m)
+        return gcj02_to_wgs84(lon, lat, m, keep)
     if crs == "BD-09":
-        return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat, m), m)
+        return gcj02_to_wgs84(*keep(*bd09_to_gcj02(lon, lat, m)), m, keep)
     raise ValueError(f"unknown coordinate system `{crs}`; use one of {', '.join(CRS)}")
 
 
 def to_wgs84_staged(df: Any, crs: str, lon: Any, lat: Any, prefix: str = "_crs") -> tuple[Any, Any, Any]:
     """Spark: (frame, WGS-84 longitude, latitude) for the columns `lon`, `lat` of `df` in `crs`.
 
-    The same formulas as `to_wgs84`, but each step is its own projection: an iteration refers to
-    the previous one's result by column name instead of repeating its expression, which would
-    otherwise grow many-fold per step (slow to build, to analyse and to run). The helper columns
-    start with `prefix`."""
+    `to_wgs84` with each intermediate result kept as columns of the frame: a step refers to the
+    previous one by column name instead of repeating its expression, which would otherwise grow
+    many-fold per step (slow to build, to analyse and to run). Helper columns start with `prefix`."""
     from pyspark.sql import functions as F
 
-    if crs not in CRS:
-        raise ValueError(f"unknown coordinate system `{crs}`; use one of {', '.join(CRS)}")
-    m = spark_backend()
-    df = df.withColumns({f"{prefix}_lon": lon.cast("double"), f"{prefix}_lat": lat.cast("double")})
-    x, y = F.col(f"{prefix}_lon"), F.col(f"{prefix}_lat")
-    if crs == "WGS-84":
-        return df, x, y
-    if crs == "BD-09":
-        glon, glat = bd09_to_gcj02(x, y, m)
-        df = df.withColumns({f"{prefix}_glon": glon, f"{prefix}_glat": glat})
-        x, y = F.col(f"{prefix}_glon"), F.col(f"{prefix}_glat")
-    wlon, wlat = x, y
-    for i in range(2):  # the fixed-point iterations of gcj02_to_wgs84
-        dlon, dlat = _gcj_offset(m, wlon, wlat)
-        df = df.withColumns({f"{prefix}_w{i}lon": x - dlon, f"{prefix}_w{i}lat": y - dlat})
-        wlon, wlat = F.col(f"{prefix}_w{i}lon"), F.col(f"{prefix}_w{i}lat")
-    return df, wlon, wlat
+    frame = [df.withColumns({f"{prefix}_lon": lon.cast("double"), f"{prefix}_lat": lat.cast("double")})]
+
+    def keep(x: Any, y: Any) -> tuple[Any, Any]:
+        i = len(frame)
+        frame.append(frame[-1].withColumns({f"{prefix}_{i}lon": x, f"{prefix}_{i}lat": y}))
+        return F.col(f"{prefix}_{i}lon"), F.col(f"{prefix}_{i}lat")
+
+    wlon, wlat = to_wgs84(crs, F.col(f"{prefix}_lon"), F.col(f"{prefix}_lat"), spark_backend(), keep)
+    return frame[-1], wlon, wlat
 
 
 def from_wgs84(crs: str, lon: float, lat: float) -> tuple[float, float]:

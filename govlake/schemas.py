@@ -104,9 +104,6 @@ def stats_columns(schema: TableSchema) -> list[str]:
 _ensured: set[tuple[str, str]] = set()
 
 
-def _still_there(path: str) -> bool:
-    """A local table whose log is still in place; other stores are always checked again."""
-    return "://" not in path.removeprefix("file://") and (Path(path.removeprefix("file://")) / "_delta_log").is_dir()
 
 
 def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema) -> str:
@@ -114,7 +111,8 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: TableSchema)
     add columns the schema gained since (nullable ones only, never dropping any)."""
     path = table_path(settings, schema.tier, schema.table)
     memo = (path, schema.model_dump_json())
-    if memo in _ensured and _still_there(path):  # done already by this process, for this schema
+    still_there = settings.warehouse_is_local and (Path(path.removeprefix("file:")) / "_delta_log").is_dir()
+    if memo in _ensured and still_there:  # done by this process, for this schema; object stores: always checked
         return path
     _create_or_update(spark, schema, path)
     _ensured.add(memo)

@@ -529,12 +529,11 @@ def classification_flags(
     if not strings:
         return []
     spread = 1 << 20
-    h = F.pmod(F.xxhash64(*strings), F.lit(spread))
-    rows = accepted.select("batch_id", *strings).withColumn("_h", h)
+    rows = accepted.select("batch_id", *strings).withColumn("_x", F.xxhash64(*strings)).withColumn("_h", F.pmod("_x", F.lit(spread)))
     if sizes:
         cut = {b: min(spread, spread * FLAG_SAMPLE * 4 // n) for b, n in sizes.items() if n}
         rows = rows.where(F.col("_h") < F.element_at(F.create_map(*[F.lit(x) for kv in cut.items() for x in kv]), F.col("batch_id")))
-    w = Window.partitionBy("batch_id").orderBy("_h", F.xxhash64(*strings))
+    w = Window.partitionBy("batch_id").orderBy("_h", "_x")
     sample = rows.withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
     pol = classify.policy(settings)
     ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
