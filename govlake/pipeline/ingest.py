@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import shutil
-import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import reduce
@@ -32,7 +31,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from govlake import coordinates, quality, schemas
-from govlake.artifacts import sha256_file
 from govlake.departments.registry import Department, FieldMap, Source
 from govlake.errors import ConfigError, GovlakeError
 from govlake.settings import Settings
@@ -42,7 +40,7 @@ CAMERA_STATUSES = ("online", "offline", "fault")
 # China's bounding box (WGS-84), generous: positions outside are not plausible camera sites.
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
 CORRUPT = "_corrupt_record"
-HELPERS = {CORRUPT, "_source_file", "_source_path", "_department", "_batch", "_row_index"}  # columns added by the reader, not sent by departments
+HELPERS = {CORRUPT, "_source_file", "_source_uri", "_department", "_batch", "_row_index"}  # columns added by the reader, not sent by departments
 MAX_SHAPES_PER_PASS = 8  # distinct feed shapes mapped in one Spark plan (plan analysis grows with it)
 REPLACEMENT_CHAR = "\ufffd"
 RAW_FIELD = "_raw:"  # prefix of the source fields carried past mapping until `with_raw`
@@ -114,6 +112,32 @@ def _csv_header(path: Path, source: Source) -> list[str]:
     return next(csv.reader([first], delimiter=source.delimiter)) if first.strip() else []
 
 
+def digest_and_clean(path: Path, source: Source) -> tuple[str, bool]:
+    """(hex SHA-256 of the file, whether its text is clean), in one read. Clean: a CSV or JSON
+    lines file that decodes strictly in the source's encoding and holds no U+FFFD, so none of its
+    rows can be INVALID_ENCODING and the per-row byte checks are skipped for it. A Parquet file
+    is never called clean (its strings are checked row by row)."""
+    import codecs
+
+    h = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(source.encoding)("strict") if source.format in ("csv", "jsonl") else None
+    clean = decoder is not None
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            if clean:
+                try:
+                    clean = REPLACEMENT_CHAR not in decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    clean = False
+    if clean:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            clean = False
+    return h.hexdigest(), clean
+
+
 def unreadable_reason(path: Path, source: Source) -> str | None:
     """Why a whole file cannot be ingested (it is then kept aside and reported), or None."""
     if path.stat().st_size == 0:
@@ -159,7 +183,7 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
                 .schema(schema)
                 .csv(group)
                 .withColumn("_source_file", F.col("_metadata.file_name"))
-                .withColumn("_source_path", _plain_path())
+                .withColumn("_source_uri", F.col("_metadata.file_path"))
             )
         df = frames[0]
         for other in frames[1:]:
@@ -178,7 +202,7 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
             spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
             .withColumn("_row_index", F.col("_metadata.row_index"))
         )
-    return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_path", _plain_path())
+    return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_uri", F.col("_metadata.file_path"))
 
 
 def json_schema(paths: list[Path], source: Source, sample_lines: int = 50) -> StructType:
@@ -216,10 +240,22 @@ def _json_sample(paths: list[Path], source: Source, sample_lines: int) -> dict[s
 
 
 def _plain_path() -> Column:
-    """The scanned file's absolute local path (Spark gives a URI: `file:` prefix, %-escapes; a
-    literal `+` stays `+`, so it is protected from form decoding)."""
-    uri = F.regexp_replace(F.regexp_replace(F.col("_metadata.file_path"), "^file:", ""), r"\+", "%2B")
+    """The scanned file's absolute local path from `_source_uri` (Spark gives a URI: `file:`
+    prefix, %-escapes; a literal `+` stays `+`, so it is protected from form decoding)."""
+    uri = F.regexp_replace(F.regexp_replace(F.col("_source_uri"), "^file:", ""), r"\+", "%2B")
     return F.url_decode(uri)
+
+
+def file_uris(spark: SparkSession, paths: list[str]) -> dict[str, str]:
+    """Local path -> the URI Spark reports for it in `_metadata.file_path` (Hadoop's qualified
+    path), so a row's file is found without decoding its URI row by row."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    out = {}
+    for p in paths:
+        hp = jvm.org.apache.hadoop.fs.Path(p)
+        out[p] = hp.getFileSystem(conf).makeQualified(hp).toUri().toString()
+    return out
 
 
 def file_columns(paths: list[Path], source: Source, sample_lines: int = 50) -> list[str]:
@@ -275,14 +311,18 @@ def drift_of(columns: list[str], source: Source) -> Drift:
     return Drift(sorted(mapped - present), sorted(present - mapped))
 
 
-def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema) -> tuple[DataFrame, Drift]:
+def to_unified(
+    raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema, check_encoding: bool = True
+) -> tuple[DataFrame, Drift]:
     """Map raw records to the unified schema, with `_pre_reason` / `_code_reason` for validation
     and the record as read (each field as `RAW_FIELD` + its name, a malformed line as `RAW_LINE`)
     for `with_raw`.
 
     `raw` may hold several departments that share this feed shape (same source mapping, timezone
     and coordinate system): their rows then carry `_department` and `_batch` columns, which become
-    `department` and `batch_id`; otherwise the department is `dept` and the batch is unset."""
+    `department` and `batch_id`; otherwise the department is `dept` and the batch is unset.
+    `check_encoding=False`: the files are known to be clean text (`digest_and_clean`), so the
+    per-row byte checks are left out."""
     present = set(raw.columns) - HELPERS
     drift = drift_of(raw.columns, source)
     exprs: dict[str, Column] = {}
@@ -313,7 +353,7 @@ def to_unified(raw: DataFrame, source: Source, dept: Department, schema: schemas
               if f.name in raw_cols and f.dataType.simpleString() == "array<string>"]
     bad_bytes = reduce(lambda a, b: a | b, [F.coalesce(~F.is_valid_utf8(t) | (F.instr(t, REPLACEMENT_CHAR) > 0), F.lit(False)) for t in texts])
     pre_reason = F.coalesce(
-        F.when(bad_bytes, F.lit("INVALID_ENCODING")),
+        F.when(bad_bytes, F.lit("INVALID_ENCODING")) if check_encoding else F.lit(None).cast("string"),
         F.when(F.col(CORRUPT).isNotNull(), F.lit("MALFORMED_LINE")),
     )
     columns = [
@@ -390,9 +430,14 @@ def event_reasons(df: DataFrame, run_time: datetime) -> Column:
     )
 
 
-def known_cameras_only(rows: DataFrame, cameras: DataFrame) -> DataFrame:
+def known_cameras_only(rows: DataFrame, cameras: "DataFrame | frozenset[str]") -> DataFrame:
     """Flag rows naming a camera the base tier does not know (`UNKNOWN_CAMERA`); rows that
-    name no camera (events reported by phone) pass."""
+    name no camera (events reported by phone) pass. `cameras`: the known ids as a set (checked
+    in the row's own projection, a hash-set lookup) or, past CAMERA_SET_LIMIT, as a frame
+    (checked by a broadcast join)."""
+    if isinstance(cameras, frozenset):
+        unknown = F.col("camera_id").isNotNull() & ~F.col("camera_id").isin(*cameras) if cameras else F.col("camera_id").isNotNull()
+        return rows.withColumn("_reason", F.coalesce(F.col("_reason"), F.when(unknown, F.lit("UNKNOWN_CAMERA"))))
     known = cameras.select(F.col("camera_id").alias("_known_camera")).distinct()
     joined = rows.join(F.broadcast(known), rows["camera_id"] == known["_known_camera"], "left")
     unknown = F.col("camera_id").isNotNull() & F.col("_known_camera").isNull()
@@ -413,12 +458,18 @@ def first_of_each_key(rows: DataFrame, key: list[str]) -> tuple[DataFrame, list[
     return rows.join(repeated, key, "left_anti").unionByName(kept), [repeated, kept]
 
 
-def _cameras(spark: SparkSession, settings: Settings) -> DataFrame:
+CAMERA_SET_LIMIT = 100_000  # known cameras checked as a set in the plan up to this many; a join beyond
+
+
+def _cameras(spark: SparkSession, settings: Settings) -> "DataFrame | frozenset[str]":
+    """The cameras the base tier knows: their ids, or the table itself if there are very many."""
     path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
-    return spark.read.format("delta").load(path)
+    table = spark.read.format("delta").load(path)
+    ids = table.select("camera_id").distinct().limit(CAMERA_SET_LIMIT + 1).collect()
+    return table if len(ids) > CAMERA_SET_LIMIT else frozenset(r.camera_id for r in ids)
 
 
-def validate(df: DataFrame, entity: str, run_time: datetime, cameras: DataFrame | None = None) -> DataFrame:
+def validate(df: DataFrame, entity: str, run_time: datetime, cameras: "DataFrame | frozenset[str] | None" = None) -> DataFrame:
     """`_reason` for each row (None: accepted); with `cameras`, a row naming a camera the base tier
     does not know is rejected too."""
     reasons = {"cameras": lambda: camera_reasons(df), "detections": lambda: detection_reasons(df, run_time),
@@ -487,6 +538,8 @@ def run_quality_gates(
     suite = quality.load_suite(settings, "base", entity)
     results: dict[str, quality.QualityResult] = {}
     rows: list[tuple] = []
+    # GX's passes read only the columns the suite names (every pass scans the batch again)
+    accepted = accepted.select(*dict.fromkeys(["batch_id", *quality.suite_columns(suite, accepted.columns)]))
     whole = quality.validate(accepted, suite)
     if len(batches) == 1 or whole.status == "failed" and len(batches) > 1:
         for batch_id, dept_id in batches.items():
@@ -512,7 +565,7 @@ FLAG_SAMPLE = 30  # rows per batch and table sampled for the classification chec
 
 def classification_flags(
     settings: Settings, accepted: DataFrame, entity: str, batches: dict[str, str], run_time: datetime,
-    sizes: dict[str, int] | None = None,
+    sizes: dict[str, int] | None = None, key: list[str] | None = None,
 ) -> list[tuple]:
     """Sample each batch's accepted rows (one Spark job), detect personal information in their
     string columns, and return a `base.classification_flags` row for every column whose detected
@@ -520,7 +573,8 @@ def classification_flags(
 
     The sample is the FLAG_SAMPLE rows of lowest hash in each batch. With `sizes` (accepted rows
     per batch), rows are first cut to a few times that many by the same hash, so only those are
-    sorted; the sample is the same unless fewer than FLAG_SAMPLE rows pass the cut."""
+    sorted; the sample is the same unless fewer than FLAG_SAMPLE rows pass the cut. The hash is
+    of the `key` columns if given (unique in `accepted`), else of every string column."""
     from pyspark.sql import Window
 
     from govlake.pii import classify, proposals
@@ -529,10 +583,13 @@ def classification_flags(
     if not strings:
         return []
     spread = 1 << 20
-    rows = accepted.select("batch_id", *strings).withColumn("_x", F.xxhash64(*strings)).withColumn("_h", F.pmod("_x", F.lit(spread)))
+    hashed = F.xxhash64(*(key or strings))
+    rows = accepted.select("batch_id", *strings, hashed.alias("_x")).withColumn("_h", F.pmod("_x", F.lit(spread)))
     if sizes:
         cut = {b: min(spread, spread * FLAG_SAMPLE * 4 // n) for b, n in sizes.items() if n}
-        rows = rows.where(F.col("_h") < F.element_at(F.create_map(*[F.lit(x) for kv in cut.items() for x in kv]), F.col("batch_id")))
+        # the widest cut first (a comparison), then each batch's own (a map lookup) on what is left
+        rows = rows.where(F.col("_h") < max(cut.values(), default=0)).where(
+            F.col("_h") < F.element_at(F.create_map(*[F.lit(x) for kv in cut.items() for x in kv]), F.col("batch_id")))
     w = Window.partitionBy("batch_id").orderBy("_h", "_x")
     sample = rows.withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
     pol = classify.policy(settings)
@@ -591,6 +648,7 @@ class _Plan:
     files: dict[str, list[Path]]
     rejected: dict[str, dict[str, str]]
     manifest_rows: list[tuple]
+    clean: set[Path] = field(default_factory=set)  # text files without a byte invalid in their encoding
 
     def readable(self, entity: str) -> list[Path]:
         return [p for p in self.files.get(entity, []) if p.name not in self.rejected.get(entity, {})]
@@ -600,10 +658,13 @@ def _plan(dept: Department, landing: Path, done: set[str]) -> _Plan | None:
     """Find `dept`'s new files (by content hash); archive re-dropped ones; None if nothing is new."""
     files: dict[str, list[Path]] = {}
     hashes: dict[Path, str] = {}
+    clean: set[Path] = set()
     already: list[Path] = []
     for entity, source in dept.sources.items():
         for p in landing_files(source, landing):
-            hashes[p] = sha256_file(p)
+            hashes[p], is_clean = digest_and_clean(p, source)
+            if is_clean:
+                clean.add(p)
             (already if hashes[p] in done else files.setdefault(entity, [])).append(p)
     if already:
         _archive(already, landing, "already-ingested")
@@ -618,7 +679,7 @@ def _plan(dept: Department, landing: Path, done: set[str]) -> _Plan | None:
         for p in paths:
             status = "rejected" if p.name in rejected[entity] else "ingested"
             manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, status))
-    return _Plan(dept, landing, batch_id, files, rejected, manifest_rows)
+    return _Plan(dept, landing, batch_id, files, rejected, manifest_rows, clean)
 
 
 def describe_failure(exc: Exception) -> str:
@@ -635,29 +696,41 @@ def feed_shape(dept: Department, entity: str) -> str:
 
 def _shape_frame(
     spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime, drift: dict[str, Drift],
-    cameras: DataFrame | None = None,
+    cameras: "DataFrame | frozenset[str] | None" = None,
 ) -> DataFrame:
     """The validated rows of every batch in `group` (one feed shape): one read over all their
-    files and one mapping expression; each row's batch and department come from its file.
+    files and one mapping expression (two if some files are not clean text: only their rows get
+    the per-row byte checks); each row's batch and department come from its file.
     `cameras`: the known cameras, for entities that name one."""
     source = group[0].dept.sources[entity]
-    files: list[str] = []
-    batch_of: dict[str, str] = {}
-    dept_of: dict[str, str] = {}
+    by_clean: dict[bool, list[str]] = {}
+    batches: list[str] = []
+    depts: list[str] = []
+    index: dict[str, int] = {}
     found: dict[str, Drift] = {}
     for plan in group:
         paths = plan.readable(entity)
         found[plan.batch_id] = drift_of(file_columns(paths, source), source)
         for p in paths:
-            files.append(str(p))
-            key = str(p.resolve())
-            batch_of[key], dept_of[key] = plan.batch_id, plan.dept.id
-    lookup = lambda m: F.element_at(F.create_map(*[F.lit(x) for kv in m.items() for x in kv]), F.col("_source_path"))  # noqa: E731
-    raw = read_source(spark, source, files)
-    raw = raw.withColumn("_batch", lookup(batch_of)).withColumn("_department", lookup(dept_of))
-    unified, _ = to_unified(raw, source, group[0].dept, schema)
+            by_clean.setdefault(p in plan.clean, []).append(str(p))
+            index[str(p.resolve())] = len(batches)
+            batches.append(plan.batch_id)
+            depts.append(plan.dept.id)
+    # each row's file -> its position in `batches` / `depts`: one map lookup by the URI Spark
+    # reports (the decoded path is the fallback, evaluated only if the URI is not found)
+    uris = file_uris(spark, list(index))
+    by_uri = F.create_map(*[F.lit(x) for p, i in index.items() for x in (uris[p], i)])
+    by_path = F.create_map(*[F.lit(x) for p, i in index.items() for x in (p, i)])
+    position = F.coalesce(F.element_at(by_uri, F.col("_source_uri")), F.element_at(by_path, _plain_path())) + 1
+    frames = []
+    for clean, files in sorted(by_clean.items()):
+        raw = read_source(spark, source, files).withColumn("_position", position)
+        raw = raw.withColumn("_batch", F.element_at(F.array(*map(F.lit, batches)), F.col("_position"))).withColumn(
+            "_department", F.element_at(F.array(*map(F.lit, depts)), F.col("_position"))).drop("_position")
+        unified, _ = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
+        frames.append(with_raw(validate(unified, entity, run_time, cameras)))
     drift.update(found)
-    return with_raw(validate(unified, entity, run_time, cameras))
+    return reduce(lambda a, b: a.unionByName(b), frames)
 
 
 def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[_Plan]) -> DataFrame:
@@ -704,78 +777,70 @@ def _ingest_plans(
 ) -> list[BatchResult]:
     """Ingest the batches of `plans` together (see the module docstring).
 
-    Order of commits: quarantine and base MERGEs, then the batch log and the file manifest, then
+    Order of commits: quarantine and base MERGEs (the quarantine, quality results,
+    classification flags and batch log commits run side by side), then the file manifest, then
     the files move to `_ingested/`. A crash before the manifest commit leaves the files in
     place and the rerun repeats the (idempotent) MERGEs; after it, the rerun only archives.
+    Each entity's quality gates and classification sampling run in a background thread while
+    its rows are MERGEd and the next entity is read; they read the same cached rows.
     With `failures`, a department whose frames cannot be built is recorded there and left out;
     without it, the error propagates.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     quality.warm_up()
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
-    entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
     quarantine: list[DataFrame] = []
     persisted: list[DataFrame] = []
-    quality_rows: list[tuple] = []
-    flag_rows: list[tuple] = []
-    for entity in ENTITIES:
-        schema = schemas.load_schema(settings, "base", entity)
-        path = schemas.ensure_table(spark, settings, schema)
-        frames: list[DataFrame] = []
-        drift: dict[str, Drift] = {}
-        groups: dict[str, list[_Plan]] = {}
-        for plan in plans:
-            if plan.readable(entity):
-                groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
-        cameras = None if entity == "cameras" else _cameras(spark, settings)
-        for group in groups.values():
-            try:
-                frames.append(_shape_frame(spark, group, entity, schema, run_time, drift, cameras))
-                continue
-            except Exception as exc:
-                if len(group) == 1 and failures is None:
-                    raise
-                if len(group) > 1:
-                    log.warning("departments %s share a feed shape but not a readable union (%s); mapping them one by one",
-                                [p.dept.id for p in group], describe_failure(exc))
-            for plan in group:
-                try:
-                    frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift, cameras))
-                except Exception as exc:
-                    if failures is None:
-                        raise
-                    failures[plan.dept.id] = describe_failure(exc)
-                    log.error("ingest of department `%s` left out of this run: %s", plan.dept.id, failures[plan.dept.id])
-                    plans.remove(plan)
-                    entity_results.pop(plan.batch_id)
-        counts: dict[str, tuple[int, int]] = {}
-        accepted: dict[str, int] = {}
-        gates: dict[str, quality.QualityResult] = {}
-        if frames:
-            checked = reduce(lambda a, b: a.unionByName(b), frames).persist()
-            bad = checked.where(F.col("_reason").isNotNull())
-            for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
-                counts[r.batch_id] = (r.n, r.bad)
-            if None in counts:
-                raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
-                                   "check that landing paths are plain local paths")
-            deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
-            persisted += extra
-            accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
-            in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
-            gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
-            quality_rows += rows
-            flag_rows += classification_flags(settings, deduped, entity, in_run, run_time, accepted)
-            if any(bad_n for _, bad_n in counts.values()):
-                bad = with_lines(spark, bad, entity, plans)
-                quarantine.append(bad.select(
-                    "batch_id", "department", F.lit(entity).alias("entity"),
-                    "source_file", F.col("_line").alias("line"), F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
-                    F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
-                    F.lit(run_time).cast("timestamp").alias("quarantined_at"),
-                ))
-            merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
-            persisted.append(checked)
+    done: list[tuple] = []  # (entity, counts, accepted, drift, future of (gates, quality rows, flag rows))
+    checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-checks")
+    try:
+        for entity in ENTITIES:
+            schema = schemas.load_schema(settings, "base", entity)
+            path = schemas.ensure_table(spark, settings, schema)
+            drift: dict[str, Drift] = {}
+            frames = _entity_frames(spark, settings, plans, entity, schema, run_time, drift, failures)
+            counts: dict[str, tuple[int, int]] = {}
+            accepted: dict[str, int] = {}
+            future = None
+            if frames:
+                checked = reduce(lambda a, b: a.unionByName(b), frames).persist()
+                persisted.append(checked)
+                bad = checked.where(F.col("_reason").isNotNull())
+                for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
+                    counts[r.batch_id] = (r.n, r.bad)
+                if None in counts:
+                    raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
+                                       "check that landing paths are plain local paths")
+                deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
+                persisted += extra
+                accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
+                in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
+
+                def run_checks(deduped=deduped, entity=entity, in_run=in_run, accepted=accepted, key=schema.key):
+                    gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
+                    return gates, rows, classification_flags(settings, deduped, entity, in_run, run_time, accepted, key)
+
+                future = checks.submit(run_checks)
+                if any(bad_n for _, bad_n in counts.values()):
+                    bad = with_lines(spark, bad, entity, plans)
+                    quarantine.append(bad.select(
+                        "batch_id", "department", F.lit(entity).alias("entity"),
+                        "source_file", F.col("_line").alias("line"), F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
+                        F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
+                        F.lit(run_time).cast("timestamp").alias("quarantined_at"),
+                    ))
+                merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
+            done.append((entity, counts, accepted, drift, future))
+        outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
+    finally:
+        checks.shutdown(wait=True)
+    entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
+    quality_rows = [r for _, rows, _ in outcomes.values() for r in rows]
+    flag_rows = [r for _, _, flags in outcomes.values() for r in flags]
+    for entity, counts, accepted, drift, _ in done:
+        gates = outcomes[entity][0]
         for plan in plans:
             if entity not in plan.files:
                 continue
@@ -788,31 +853,73 @@ def _ingest_plans(
                 d.missing, d.extra, plan.rejected.get(entity, {}), gate.status if gate else "not_run",
                 gate.failed_critical if gate else [],
             ))
-    # the data is in base: its lineage is recorded while the bookkeeping tables are written
-    lineage_done = threading.Thread(target=lambda: [_emit_lineage(settings, p) for p in list(plans)], name="ingest-lineage")
-    lineage_done.start()
-    if quarantine:  # one commit for the rejected rows of every entity
-        q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
-        merge_into(spark, q_path, q, q_schema.key, q_schema.names())
-    for df in persisted:
-        df.unpersist()
-    if quality_rows:
-        store_quality_rows(spark, settings, quality_rows)
+    batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
     f_schema = schemas.load_schema(settings, "base", "classification_flags")
     f_path = schemas.ensure_table(spark, settings, f_schema)  # exists (empty) so status can always query it
-    if flag_rows:
+
+    # the data is in base: its lineage is recorded, and the bookkeeping tables written, side by side
+    def store_quarantine() -> None:
+        q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
+        merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+
+    def store_flags() -> None:
         merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
-    batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
-    try:
-        _record(spark, settings, batches, [r for p in plans for r in p.manifest_rows], run_time)
-    finally:
-        lineage_done.join()
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-bookkeeping") as pool:
+        jobs = [pool.submit(lambda: [_emit_lineage(settings, p) for p in list(plans)])]
+        if quarantine:  # one commit for the rejected rows of every entity
+            jobs.append(pool.submit(store_quarantine))
+        if quality_rows:
+            jobs.append(pool.submit(store_quality_rows, spark, settings, quality_rows))
+        if flag_rows:
+            jobs.append(pool.submit(store_flags))
+        jobs.append(pool.submit(_record_batches, spark, settings, batches, run_time))
+        for job in jobs:
+            job.result()  # the first failure is raised, after every job has finished
+    for df in persisted:
+        df.unpersist()
+    _record_manifest(spark, settings, [r for p in plans for r in p.manifest_rows], run_time)
     for plan in plans:
         for entity, rejected in plan.rejected.items():
             for name, reason in rejected.items():
                 _set_aside(plan.landing / name, plan.landing, reason)
         _archive([p for ps in plan.files.values() for p in ps], plan.landing, plan.batch_id)
     return batches
+
+
+def _entity_frames(
+    spark: SparkSession, settings: Settings, plans: list[_Plan], entity: str, schema: schemas.TableSchema,
+    run_time: datetime, drift: dict[str, Drift], failures: dict[str, str] | None,
+) -> list[DataFrame]:
+    """The validated frames of `entity`, one per feed shape. With `failures`, a department whose
+    frame cannot be built is recorded there and removed from `plans`; without it, the error
+    propagates."""
+    frames: list[DataFrame] = []
+    groups: dict[str, list[_Plan]] = {}
+    for plan in plans:
+        if plan.readable(entity):
+            groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
+    cameras = None if entity == "cameras" else _cameras(spark, settings)
+    for group in groups.values():
+        try:
+            frames.append(_shape_frame(spark, group, entity, schema, run_time, drift, cameras))
+            continue
+        except Exception as exc:
+            if len(group) == 1 and failures is None:
+                raise
+            if len(group) > 1:
+                log.warning("departments %s share a feed shape but not a readable union (%s); mapping them one by one",
+                            [p.dept.id for p in group], describe_failure(exc))
+        for plan in group:
+            try:
+                frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift, cameras))
+            except Exception as exc:
+                if failures is None:
+                    raise
+                failures[plan.dept.id] = describe_failure(exc)
+                log.error("ingest of department `%s` left out of this run: %s", plan.dept.id, failures[plan.dept.id])
+                plans.remove(plan)
+    return frames
 
 
 def ingest_department(
@@ -912,8 +1019,8 @@ def _emit_lineage(settings: Settings, plan) -> None:
             log.warning("lineage of the %s ingest of %s not recorded: %s", entity, plan.dept.id, exc)
 
 
-def _record(spark: SparkSession, settings: Settings, batches: list[BatchResult], manifest_rows: list[tuple], run_time: datetime) -> None:
-    """Write the batch log and the manifest (after the data: see _ingest_plans)."""
+def _record_batches(spark: SparkSession, settings: Settings, batches: list[BatchResult], run_time: datetime) -> None:
+    """Write the batch log (after the data: see _ingest_plans)."""
     log_schema = schemas.load_schema(settings, "base", "batch_log")
     rows = [
         (
@@ -927,6 +1034,10 @@ def _record(spark: SparkSession, settings: Settings, batches: list[BatchResult],
     ]
     log_df = spark.createDataFrame(rows, log_schema.spark_schema())
     merge_into(spark, schemas.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows))
+
+
+def _record_manifest(spark: SparkSession, settings: Settings, manifest_rows: list[tuple], run_time: datetime) -> None:
+    """Write the file manifest: the last commit of a batch (see _ingest_plans)."""
     m_schema = schemas.load_schema(settings, "base", "ingest_manifest")
     m_df = spark.createDataFrame([(*r, run_time) for r in manifest_rows], m_schema.spark_schema()).dropDuplicates(m_schema.key)
     merge_into(spark, schemas.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())
