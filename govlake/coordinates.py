@@ -2,8 +2,8 @@
 
 Many Chinese systems store GCJ-02 (the national obfuscated datum) or BD-09 (Baidu's offset on
 top of it). The base tier stores WGS-84 and records the source system. The formulas are written
-once over a small math backend so the same code runs on Python floats (generator, tests) and on
-Spark columns (ingest, native functions only, no UDF). GCJ-02 to WGS-84 has no closed form; two
+once over a small math backend so the same code runs on Python floats (generator, tests) and as
+Spark SQL expressions (ingest, native functions only, no UDF). GCJ-02 to WGS-84 has no closed form; two
 fixed-point iterations bring the error well below a metre.
 """
 from __future__ import annotations
@@ -20,10 +20,41 @@ CRS = ("WGS-84", "GCJ-02", "BD-09")
 PY = SimpleNamespace(sin=math.sin, cos=math.cos, sqrt=math.sqrt, atan2=math.atan2, abs=abs)
 
 
-def spark_backend() -> SimpleNamespace:
-    from pyspark.sql import functions as F
+class SqlTerm:
+    """A Spark SQL expression as text, with the arithmetic the formulas use: the staged conversion
+    is planned by parsing one expression per step instead of a JVM call per operator."""
 
-    return SimpleNamespace(sin=F.sin, cos=F.cos, sqrt=F.sqrt, atan2=F.atan2, abs=F.abs)
+    def __init__(self, text: str):
+        self.text = text
+
+    @staticmethod
+    def of(x: Any) -> str:
+        if isinstance(x, SqlTerm):
+            return x.text
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"no SQL term for {type(x).__name__}")
+        return f"({float(x)!r}D)"  # a double literal: `1.5` alone would be parsed as a decimal
+
+    def _op(self, op: str, other: Any, right: bool = False) -> "SqlTerm":
+        a, b = (SqlTerm.of(other), self.text) if right else (self.text, SqlTerm.of(other))
+        return SqlTerm(f"({a} {op} {b})")
+
+    def __add__(self, o): return self._op("+", o)
+    def __radd__(self, o): return self._op("+", o, True)
+    def __sub__(self, o): return self._op("-", o)
+    def __rsub__(self, o): return self._op("-", o, True)
+    def __mul__(self, o): return self._op("*", o)
+    def __rmul__(self, o): return self._op("*", o, True)
+    def __truediv__(self, o): return self._op("/", o)
+    def __rtruediv__(self, o): return self._op("/", o, True)
+    def __neg__(self): return SqlTerm(f"(- {self.text})")
+
+
+def _sql_function(name: str):
+    return lambda *args: SqlTerm(f"{name}({', '.join(SqlTerm.of(a) for a in args)})")
+
+
+SQL = SimpleNamespace(**{n: _sql_function(n) for n in ("sin", "cos", "sqrt", "atan2", "abs")})
 
 
 def _t_lat(m, x, y):
@@ -103,13 +134,13 @@ def to_wgs84_staged(df: Any, crs: str, lon: Any, lat: Any, prefix: str = "_crs")
 
     frame = [df.withColumns({f"{prefix}_lon": lon.cast("double"), f"{prefix}_lat": lat.cast("double")})]
 
-    def keep(x: Any, y: Any) -> tuple[Any, Any]:
+    def keep(x: SqlTerm, y: SqlTerm) -> tuple[SqlTerm, SqlTerm]:
         i = len(frame)
-        frame.append(frame[-1].withColumns({f"{prefix}_{i}lon": x, f"{prefix}_{i}lat": y}))
-        return F.col(f"{prefix}_{i}lon"), F.col(f"{prefix}_{i}lat")
+        frame.append(frame[-1].withColumns({f"{prefix}_{i}lon": F.expr(x.text), f"{prefix}_{i}lat": F.expr(y.text)}))
+        return SqlTerm(f"`{prefix}_{i}lon`"), SqlTerm(f"`{prefix}_{i}lat`")
 
-    wlon, wlat = to_wgs84(crs, F.col(f"{prefix}_lon"), F.col(f"{prefix}_lat"), spark_backend(), keep)
-    return frame[-1], wlon, wlat
+    wlon, wlat = to_wgs84(crs, SqlTerm(f"`{prefix}_lon`"), SqlTerm(f"`{prefix}_lat`"), SQL, keep)
+    return frame[-1], F.expr(wlon.text), F.expr(wlat.text)
 
 
 def from_wgs84(crs: str, lon: float, lat: float) -> tuple[float, float]:

@@ -66,13 +66,19 @@ def load_suite(settings: Settings, tier: str, table: str) -> dict:
 
 def suite_columns(suite: dict, columns: list[str]) -> list[str]:
     """The columns of `columns` that `suite`'s expectations name (any kwarg naming a column or a
-    list of them); all of `columns` if an expectation has a row condition (which may name any
-    column) or is table-wide and names none of them, as a whole-row uniqueness check would."""
+    list of them). All of `columns` if an expectation has a row condition (which may name any
+    column), looks at the table as a whole (its columns, say; a row count needs none), or names
+    no column at all."""
     named: dict[str, None] = {}
     for e in suite.get("expectations", []):
-        mine = [v for k, v in e["kwargs"].items() if k.startswith("column") and isinstance(v, str)]
-        mine += [c for k, v in e["kwargs"].items() if k.startswith("column") and isinstance(v, list) for c in v]
-        if "row_condition" in e["kwargs"] or not mine and not e["type"].startswith("expect_table_row_count"):
+        kwargs, kind = e["kwargs"], e["type"]
+        if kind.startswith("expect_table_row_count"):
+            continue
+        if "row_condition" in kwargs or kind.startswith("expect_table_"):
+            return list(columns)
+        mine = [v for k, v in kwargs.items() if k.startswith("column") and isinstance(v, str)]
+        mine += [c for k, v in kwargs.items() if k.startswith("column") and isinstance(v, list) for c in v]
+        if not mine:
             return list(columns)
         named.update(dict.fromkeys(mine))
     return [c for c in columns if c in named]

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -100,6 +101,38 @@ def plain_utc(when: datetime) -> datetime:
     if when.tzinfo is None:
         raise ValueError("run time must be timezone-aware")
     return datetime.fromtimestamp(when.timestamp(), tz=timezone.utc)
+
+
+def sql_literal(value: str | int | float) -> str:
+    """`value` as a Spark SQL literal (strings quoted, backslashes and quotes escaped)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"no SQL literal for {type(value).__name__}")
+    if isinstance(value, str):
+        quote = lambda t: "'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'"  # noqa: E731
+        if "${" in value:  # the SQL text would substitute a variable there: `$` and `{` go in separate pieces
+            return "concat(" + ", ".join(quote(t) for t in re.split(r"(?<=\$)(?=\{)", value)) + ")"
+        return quote(value)
+    return repr(value)
+
+
+def sql_ident(name: str) -> str:
+    """`name` as a quoted Spark SQL identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def literal_map(pairs: dict) -> Column:
+    """A map literal, built by one expression parse instead of a JVM call per element (large maps
+    of file paths or batches would otherwise cost thousands of round trips to plan)."""
+    return F.expr("map(" + ", ".join(f"{sql_literal(k)}, {sql_literal(v)}" for k, v in pairs.items()) + ")")
+
+
+def literal_array(values: list) -> Column:
+    return F.expr("array(" + ", ".join(map(sql_literal, values)) + ")")
+
+
+def in_literals(column: str, values) -> Column:
+    """`column IN (values)` as one parsed expression (Spark turns a long list into a hash set)."""
+    return F.expr(f"{sql_ident(column)} IN (" + ", ".join(map(sql_literal, values)) + ")")
 
 
 def landing_files(source: Source, landing: Path) -> list[Path]:
@@ -281,7 +314,7 @@ def _field_expr(raw: DataFrame, name: str, fm: FieldMap, dept: Department) -> tu
         c = c.getItem(fm.index)
     raw_value = c
     if fm.values:
-        mapping = F.create_map(*[F.lit(x) for kv in fm.values.items() for x in kv])
+        mapping = literal_map(fm.values)
         c = F.element_at(mapping, c.cast("string"))
     if fm.scale is not None:
         c = F.round(c.cast("double") * F.lit(fm.scale), 6)
@@ -347,13 +380,12 @@ def to_unified(
     # Bytes invalid in the declared encoding either decode to U+FFFD (CSV) or stay as invalid
     # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING. Checked
     # field by field: the whole record is turned into text only for rejected rows (`with_raw`).
-    texts = [F.col(CORRUPT)] + [F.col(f"`{f.name}`") for f in raw_schema.fields
-                                if f.name in raw_cols and f.dataType.simpleString() == "string"]
-    texts += [F.concat_ws("\u0001", F.col(f"`{f.name}`")) for f in raw_schema.fields
+    texts = [sql_ident(CORRUPT)] + [sql_ident(f.name) for f in raw_schema.fields if f.name in raw_cols and f.dataType.simpleString() == "string"]
+    texts += [f"concat_ws('\\u0001', {sql_ident(f.name)})" for f in raw_schema.fields
               if f.name in raw_cols and f.dataType.simpleString() == "array<string>"]
-    bad_bytes = reduce(lambda a, b: a | b, [F.coalesce(~F.is_valid_utf8(t) | (F.instr(t, REPLACEMENT_CHAR) > 0), F.lit(False)) for t in texts])
+    bad_bytes = " OR ".join(f"coalesce((NOT is_valid_utf8({t})) OR instr({t}, '\\uFFFD') > 0, false)" for t in texts)
     pre_reason = F.coalesce(
-        F.when(bad_bytes, F.lit("INVALID_ENCODING")) if check_encoding else F.lit(None).cast("string"),
+        F.expr(f"CASE WHEN {bad_bytes} THEN 'INVALID_ENCODING' END") if check_encoding else F.lit(None).cast("string"),
         F.when(F.col(CORRUPT).isNotNull(), F.lit("MALFORMED_LINE")),
     )
     columns = [
@@ -436,7 +468,7 @@ def known_cameras_only(rows: DataFrame, cameras: "DataFrame | frozenset[str]") -
     in the row's own projection, a hash-set lookup) or, past CAMERA_SET_LIMIT, as a frame
     (checked by a broadcast join)."""
     if isinstance(cameras, frozenset):
-        unknown = F.col("camera_id").isNotNull() & ~F.col("camera_id").isin(*cameras) if cameras else F.col("camera_id").isNotNull()
+        unknown = F.col("camera_id").isNotNull() & ~in_literals("camera_id", sorted(cameras)) if cameras else F.col("camera_id").isNotNull()
         return rows.withColumn("_reason", F.coalesce(F.col("_reason"), F.when(unknown, F.lit("UNKNOWN_CAMERA"))))
     known = cameras.select(F.col("camera_id").alias("_known_camera")).distinct()
     joined = rows.join(F.broadcast(known), rows["camera_id"] == known["_known_camera"], "left")
@@ -458,7 +490,7 @@ def first_of_each_key(rows: DataFrame, key: list[str]) -> tuple[DataFrame, list[
     return rows.join(repeated, key, "left_anti").unionByName(kept), [repeated, kept]
 
 
-CAMERA_SET_LIMIT = 100_000  # known cameras checked as a set in the plan up to this many; a join beyond
+CAMERA_SET_LIMIT = 20_000  # known cameras checked as a set in the plan up to this many; a join beyond
 
 
 def _cameras(spark: SparkSession, settings: Settings) -> "DataFrame | frozenset[str]":
@@ -589,7 +621,7 @@ def classification_flags(
         cut = {b: min(spread, spread * FLAG_SAMPLE * 4 // n) for b, n in sizes.items() if n}
         # the widest cut first (a comparison), then each batch's own (a map lookup) on what is left
         rows = rows.where(F.col("_h") < max(cut.values(), default=0)).where(
-            F.col("_h") < F.element_at(F.create_map(*[F.lit(x) for kv in cut.items() for x in kv]), F.col("batch_id")))
+            F.col("_h") < F.element_at(literal_map(cut), F.col("batch_id")))
     w = Window.partitionBy("batch_id").orderBy("_h", "_x")
     sample = rows.withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
     pol = classify.policy(settings)
@@ -719,14 +751,14 @@ def _shape_frame(
     # each row's file -> its position in `batches` / `depts`: one map lookup by the URI Spark
     # reports (the decoded path is the fallback, evaluated only if the URI is not found)
     uris = file_uris(spark, list(index))
-    by_uri = F.create_map(*[F.lit(x) for p, i in index.items() for x in (uris[p], i)])
-    by_path = F.create_map(*[F.lit(x) for p, i in index.items() for x in (p, i)])
+    by_uri = literal_map({uris[p]: i for p, i in index.items()})
+    by_path = literal_map(index)
     position = F.coalesce(F.element_at(by_uri, F.col("_source_uri")), F.element_at(by_path, _plain_path())) + 1
     frames = []
     for clean, files in sorted(by_clean.items()):
         raw = read_source(spark, source, files).withColumn("_position", position)
-        raw = raw.withColumn("_batch", F.element_at(F.array(*map(F.lit, batches)), F.col("_position"))).withColumn(
-            "_department", F.element_at(F.array(*map(F.lit, depts)), F.col("_position"))).drop("_position")
+        raw = raw.withColumn("_batch", F.element_at(literal_array(batches), F.col("_position"))).withColumn(
+            "_department", F.element_at(literal_array(depts), F.col("_position"))).drop("_position")
         unified, _ = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
         frames.append(with_raw(validate(unified, entity, run_time, cameras)))
     drift.update(found)

@@ -276,3 +276,68 @@ def test_first_of_each_key_keeps_one_row_per_key_and_the_same_one_every_time(spa
     assert len(cached) == 2
     unique, none = ingest.first_of_each_key(rows.where("detection_id = 'y'"), ["department", "detection_id"])
     assert unique.count() == 1 and none == []
+
+
+def test_unknown_cameras_are_found_the_same_by_set_and_by_join(spark):
+    rows = spark.createDataFrame(
+        [("r1", "c1", None), ("r2", "c9", None), ("r3", None, None), ("r4", "c9", "MISSING_KEY")],
+        "detection_id string, camera_id string, _reason string")
+    table = spark.createDataFrame([("c1",), ("c2",)], "camera_id string")
+    by_set = {r.detection_id: r._reason for r in ingest.known_cameras_only(rows, frozenset({"c1", "c2"})).collect()}
+    by_join = {r.detection_id: r._reason for r in ingest.known_cameras_only(rows, table).collect()}
+    # an unknown camera is flagged; no camera passes; an earlier reason is kept
+    assert by_set == by_join == {"r1": None, "r2": "UNKNOWN_CAMERA", "r3": None, "r4": "MISSING_KEY"}
+    none_known = {r.detection_id: r._reason for r in ingest.known_cameras_only(rows, frozenset()).collect()}
+    assert none_known == {"r1": "UNKNOWN_CAMERA", "r2": "UNKNOWN_CAMERA", "r3": None, "r4": "MISSING_KEY"}
+
+
+def test_only_clean_text_files_skip_the_row_byte_checks(settings, tmp_path):
+    import hashlib
+
+    police, traffic = registry.get(settings, "police"), registry.get(settings, "traffic")
+    csv_source, json_source = police.sources["detections"], traffic.sources["detections"]
+    cases = {
+        "gbk.csv": ("抓拍编号,设备编码\nd1,1\n".encode("gbk"), csv_source, True),
+        "not-gbk.csv": ("抓拍编号,设备编码\n".encode("gbk") + b"d1,\xff\xfe\n", csv_source, False),
+        "ok.jsonl": ('{"recordId": "d1", "plateNo": "京A12345"}\n'.encode(), json_source, True),
+        "cut.jsonl": ('{"recordId": "d1", "plateNo": "京'.encode()[:-1], json_source, False),  # a character cut in half at the end
+        "fffd.jsonl": ('{"recordId": "\ufffd"}\n'.encode(), json_source, False),  # valid UTF-8, but the replacement mark
+    }
+    for name, (data, source, clean) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert ingest.digest_and_clean(path, source) == (hashlib.sha256(data).hexdigest(), clean), name
+    parquet = tmp_path / "x.parquet"
+    parquet.write_bytes(b"PAR1")
+    assert ingest.digest_and_clean(parquet, registry.get(settings, "transport").sources["detections"])[1] is False
+
+
+def test_quality_passes_read_the_columns_the_suite_names(settings):
+    from govlake import quality
+
+    cols = ["batch_id", "detection_id", "camera_id", "confidence", "plate_no", "observed_at"]
+    suite = quality.load_suite(settings, "base", "detections")
+    named = quality.suite_columns(suite, cols)
+    assert set(named) == {"detection_id", "camera_id", "confidence", "observed_at"}  # plate_no is in no expectation
+    # a row condition or a table-wide expectation may need any column: then all of them
+    conditional = {"expectations": [{"type": "expect_column_values_to_not_be_null",
+                                     "kwargs": {"column": "camera_id", "row_condition": 'col("plate_no").isNotNull()'}}]}
+    assert quality.suite_columns(conditional, cols) == cols
+    table_wide = {"expectations": [{"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": cols[:2]}}]}
+    assert quality.suite_columns(table_wide, cols) == cols
+    counted = {"expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+                                {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["plate_no", "camera_id"]}},
+                                {"type": "expect_column_pair_values_a_to_be_greater_than_b",
+                                 "kwargs": {"column_A": "confidence", "column_B": "observed_at"}}]}
+    assert quality.suite_columns(counted, cols) == ["camera_id", "confidence", "plate_no", "observed_at"]
+
+
+def test_literals_parsed_in_one_expression_keep_every_character(spark):
+    tricky = ["plain", "it's", "back\\slash", "end\\", "京A·12345", "tab\tnew\nline", "%2B+ 100%", "\\u0041", "$x ${y}", "${a}${", "'"]
+    m = ingest.literal_map({k: i for i, k in enumerate(tricky)})
+    row = spark.range(1).select(*[F.element_at(m, F.lit(k)).alias(f"c{i}") for i, k in enumerate(tricky)],
+                                ingest.literal_array(tricky).alias("arr")).first()
+    assert [row[f"c{i}"] for i in range(len(tricky))] == list(range(len(tricky)))
+    assert row["arr"] == tricky
+    hits = spark.createDataFrame([(k,) for k in tricky] + [("absent",)], "camera_id string").where(ingest.in_literals("camera_id", tricky))
+    assert sorted(r.camera_id for r in hits.collect()) == sorted(tricky)
