@@ -116,7 +116,9 @@ def _build_batch_definition():
         analytics_enabled=False,
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    source = context.data_sources.add_spark(name="govlake")
+    # persist=False: the batch is a projection of rows govlake has cached already, and GX never
+    # releases what it persists (a copy of every batch would stay in memory for the session)
+    source = context.data_sources.add_spark(name="govlake", persist=False)
     asset = source.add_dataframe_asset(name="batch")
     return context, asset.add_batch_definition_whole_dataframe("whole")
 

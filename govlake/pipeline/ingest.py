@@ -807,7 +807,22 @@ def _passes(plans: list[_Plan]) -> list[list[_Plan]]:
 def _ingest_plans(
     spark: SparkSession, settings: Settings, plans: list[_Plan], run_time: datetime, failures: dict[str, str] | None = None
 ) -> list[BatchResult]:
-    """Ingest the batches of `plans` together (see the module docstring).
+    """Ingest the batches of `plans` together (`_ingest_cached`); the frames it caches are released
+    however it ends, so a failed shared pass does not hold its rows while each department is retried."""
+    persisted: list[DataFrame] = []
+    try:
+        return _ingest_cached(spark, settings, plans, run_time, failures, persisted)
+    finally:
+        for df in persisted:
+            df.unpersist()
+
+
+def _ingest_cached(
+    spark: SparkSession, settings: Settings, plans: list[_Plan], run_time: datetime, failures: dict[str, str] | None,
+    persisted: list[DataFrame],
+) -> list[BatchResult]:
+    """Ingest the batches of `plans` together (see the module docstring); every frame it caches
+    is added to `persisted`.
 
     Order of commits: quarantine and base MERGEs (the quarantine, quality results,
     classification flags and batch log commits run side by side), then the file manifest, then
@@ -824,7 +839,6 @@ def _ingest_plans(
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
     quarantine: list[DataFrame] = []
-    persisted: list[DataFrame] = []
     done: list[tuple] = []  # (entity, counts, accepted, drift, future of (gates, quality rows, flag rows))
     checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-checks")
     try:
@@ -908,8 +922,6 @@ def _ingest_plans(
         jobs.append(pool.submit(_record_batches, spark, settings, batches, run_time))
         for job in jobs:
             job.result()  # the first failure is raised, after every job has finished
-    for df in persisted:
-        df.unpersist()
     _record_manifest(spark, settings, [r for p in plans for r in p.manifest_rows], run_time)
     for plan in plans:
         for entity, rejected in plan.rejected.items():

@@ -235,7 +235,9 @@ def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, m
     from pathlib import Path
 
     monkeypatch.setattr(ingest, "read_source", vanishing)
+    spark.catalog.clearCache()
     batches, failures = ingest.ingest_departments(spark, settings, [(d, tmp_path / d.id) for d in depts], RUN_TIME)
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # the failed pass released its cached rows too
     assert list(failures) == ["police"]
     assert sorted(b.department for b in batches) == ["traffic", "transport"]
     base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
