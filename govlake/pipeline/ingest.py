@@ -839,6 +839,7 @@ def _ingest_cached(
     q_schema = schemas.load_schema(settings, "base", "quarantine")
     q_path = schemas.ensure_table(spark, settings, q_schema)
     quarantine: list[DataFrame] = []
+    known: DataFrame | frozenset[str] | None = None  # the cameras base knows
     done: list[tuple] = []  # (entity, counts, accepted, drift, future of (gates, quality rows, flag rows))
     checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-checks")
     try:
@@ -846,7 +847,9 @@ def _ingest_cached(
             schema = schemas.load_schema(settings, "base", entity)
             path = schemas.ensure_table(spark, settings, schema)
             drift: dict[str, Drift] = {}
-            frames = _entity_frames(spark, settings, plans, entity, schema, run_time, drift, failures)
+            if entity != "cameras" and known is None:  # read once, after this run's cameras are in base
+                known = _cameras(spark, settings)
+            frames = _entity_frames(spark, plans, entity, schema, run_time, drift, failures, None if entity == "cameras" else known)
             counts: dict[str, tuple[int, int]] = {}
             accepted: dict[str, int] = {}
             future = None
@@ -932,8 +935,9 @@ def _ingest_cached(
 
 
 def _entity_frames(
-    spark: SparkSession, settings: Settings, plans: list[_Plan], entity: str, schema: schemas.TableSchema,
+    spark: SparkSession, plans: list[_Plan], entity: str, schema: schemas.TableSchema,
     run_time: datetime, drift: dict[str, Drift], failures: dict[str, str] | None,
+    cameras: "DataFrame | frozenset[str] | None",
 ) -> list[DataFrame]:
     """The validated frames of `entity`, one per feed shape. With `failures`, a department whose
     frame cannot be built is recorded there and removed from `plans`; without it, the error
@@ -943,7 +947,6 @@ def _entity_frames(
     for plan in plans:
         if plan.readable(entity):
             groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
-    cameras = None if entity == "cameras" else _cameras(spark, settings)
     for group in groups.values():
         try:
             frames.append(_shape_frame(spark, group, entity, schema, run_time, drift, cameras))
