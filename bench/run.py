@@ -175,7 +175,7 @@ def bench_masking(args) -> dict:
     det_df.count(), ev_df.count()
 
     def spark_mask() -> None:
-        det_df.select(masking.token(F.col("plate_no"), key), masking.hour(F.col("observed_at"))).write.format("noop").mode("overwrite").save()
+        masking.keyed(det_df, key).select(masking.token(F.col("plate_no"), key), masking.hour(F.col("observed_at"))).write.format("noop").mode("overwrite").save()
         ev_df.select(masking.scrub_text(F.col("note")), masking.hour(F.col("occurred_at"))).write.format("noop").mode("overwrite").save()
 
     spark_mask()  # warm-up: Python workers, code generation
@@ -504,7 +504,7 @@ def bench_erasure(args) -> dict:
     erase_s = time.perf_counter() - t
     assert report.complete and report.tables["base.detections"]["rows_deleted"] == baseline_rows == k, report.as_dict()
     after = spark.read.format("delta").load(det_path)
-    assert after.where(masking.token(F.col("plate_no"), key) == token).count() == 0 and after.count() == n - 2 * k
+    assert masking.keyed(after, key).where(masking.token(F.col("plate_no"), key) == token).count() == 0 and after.count() == n - 2 * k
     return {"detections": n, "subject_rows": k, "base_write_s": round(base_s, 1), "analytic_and_publish_s": round(build_s, 1),
             "app_tables": {p.table: p.rows for p in published},
             "full_scan_count_s": round(scan_s, 1), "baseline_delete_vacuum_by_hand_s": round(baseline_s, 1), "erase_total_s": round(erase_s, 1),

@@ -56,7 +56,7 @@ class IdentityRegistry(BaseModel):
 
 
 def load(settings: Settings) -> IdentityRegistry:
-    path = settings.path("catalog", "identities.yaml")
+    path = settings.identities_path
     try:
         return IdentityRegistry.model_validate(yaml.safe_load(path.read_text()))
     except ValidationError as exc:

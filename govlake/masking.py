@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from govlake.secrets import TokenKey
@@ -24,17 +24,39 @@ def mark(method: str, col: Column) -> Column:
     return col.alias(method, metadata={MASK_KEY: method})
 
 
-def _pads(key: bytes) -> tuple[str, str]:
+def _pads(key: bytes) -> tuple[bytes, bytes]:
     k = hashlib.sha256(key).digest() if len(key) > BLOCK else key
     k = k.ljust(BLOCK, b"\0")
-    return bytes(b ^ 0x36 for b in k).hex(), bytes(b ^ 0x5C for b in k).hex()
+    return bytes(b ^ 0x36 for b in k), bytes(b ^ 0x5C for b in k)
+
+
+def pad_columns(key: TokenKey) -> tuple[str, str]:
+    """Names of the two columns `keyed` adds for `key` (named after a one-way tag of the key, so
+    two keys never share a column and the name reveals nothing of the key)."""
+    tag = hashlib.sha256(b"govlake pad column " + key.key).hexdigest()[:12]
+    return f"__pad_i_{tag}", f"__pad_o_{tag}"
+
+
+def keyed(df: DataFrame, *keys: TokenKey) -> DataFrame:
+    """`df` with the HMAC pads of each key as two extra columns, joined from a one-row in-memory
+    table by broadcast. `token` reads the key from these columns: the key travels as data, never
+    as a literal in the plan, and plans reach logs, error messages and lineage."""
+    for key in keys:
+        inner, outer = pad_columns(key)
+        if inner in df.columns:
+            continue
+        ipad, opad = _pads(key.key)
+        pads = df.sparkSession.createDataFrame([(bytearray(ipad), bytearray(opad))], f"`{inner}` binary, `{outer}` binary")
+        df = df.crossJoin(F.broadcast(pads))
+    return df
 
 
 def token(col: Column, key: TokenKey) -> Column:
-    """Deterministic keyed token `<key id>_<hex HMAC-SHA256>`; null stays null."""
-    ipad, opad = _pads(key.key)
-    inner = F.sha2(F.concat(F.unhex(F.lit(ipad)), col.cast("string").cast("binary")), 256)
-    outer = F.sha2(F.concat(F.unhex(F.lit(opad)), F.unhex(inner)), 256)
+    """Deterministic keyed token `<key id>_<hex HMAC-SHA256>`; null stays null. The frame must
+    carry the key's pads (`keyed(df, key)`)."""
+    inner_pad, outer_pad = pad_columns(key)
+    inner = F.sha2(F.concat(F.col(inner_pad), col.cast("string").cast("binary")), 256)
+    outer = F.sha2(F.concat(F.col(outer_pad), F.unhex(inner)), 256)
     return F.when(col.isNull(), F.lit(None)).otherwise(F.concat(F.lit(key.key_id + "_"), outer))
 
 

@@ -35,6 +35,9 @@ class Column(BaseModel):
     important: bool = False
     nullable: bool = True
     category: str | None = None  # data category (policies/purposes.yaml); default: the table's
+    # the value is a platform token (keyed with the platform key): joinable across every consumer
+    # and equal to the erasure subject's token, so a contract must re-key it (`token`) or drop it
+    platform_token: bool = False
 
 
 CATEGORIES = ("camera_metadata", "aggregate_flows", "detection_records", "incident_reports", "pseudonymous_tracks", "identity", "images")
@@ -48,6 +51,9 @@ class TableSchema(BaseModel):
     description: str
     key: list[str] = Field(default_factory=list)
     category: str | None = None  # data category of its columns for sharing purposes
+    # partition columns: `[department]` keeps each department's rows in files of their own, so
+    # a steward reading their department's rows never scans or estimates another's
+    partitioned_by: list[str] = Field(default_factory=list)
     columns: list[Column]
 
     def names(self) -> list[str]:
@@ -77,9 +83,9 @@ def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
     for cat in [schema.category] + [c.category for c in schema.columns]:
         if cat is not None and cat not in CATEGORIES:
             raise ConfigError(f"schema file `{path}`: unknown data category `{cat}`; known: {', '.join(CATEGORIES)}")
-    missing = [k for k in schema.key if k not in schema.names()]
+    missing = [k for k in schema.key + schema.partitioned_by if k not in schema.names()]
     if missing:
-        raise ConfigError(f"schema file `{path}`: key column(s) {missing} are not columns of the table")
+        raise ConfigError(f"schema file `{path}`: key or partition column(s) {missing} are not columns of the table")
     return schema
 
 
@@ -97,8 +103,10 @@ STATS_COLUMNS = "delta.dataSkippingStatsColumns"
 def stats_columns(schema: TableSchema) -> list[str]:
     """Columns Delta keeps per-file min/max statistics on: all but identifying text (string
     columns with a PII type, and every L4 column). Statistics live in the transaction log, where
-    neither DELETE nor VACUUM reaches, so a value kept there would outlive its erasure."""
-    return [c.name for c in schema.columns if not (c.level == "L4" or (c.type == "string" and c.pii_type))]
+    neither DELETE nor VACUUM reaches, so a value kept there would outlive its erasure. Partition
+    columns are left out too: Delta keeps their values in the file paths, not in statistics."""
+    return [c.name for c in schema.columns
+            if not (c.level == "L4" or (c.type == "string" and c.pii_type)) and c.name not in schema.partitioned_by]
 
 
 _ensured: set[tuple[str, str]] = set()
@@ -124,6 +132,10 @@ def _create_or_update(spark: "SparkSession", schema: TableSchema, path: str) -> 
 
     if DeltaTable.isDeltaTable(spark, path):
         table = DeltaTable.forPath(spark, path)  # one snapshot serves the schema and the properties
+        detail = table.detail().select("properties", "partitionColumns").first()
+        if list(detail.partitionColumns or []) != schema.partitioned_by:
+            _repartition(spark, schema, path)
+            return _create_or_update(spark, schema, path)
         present = {f.name for f in table.toDF().schema.fields}
         missing = [c for c in schema.columns if c.name not in present]
         if missing:
@@ -133,7 +145,7 @@ def _create_or_update(spark: "SparkSession", schema: TableSchema, path: str) -> 
             cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]} COMMENT '{c.description.replace(chr(39), '')}'" for c in missing)
             spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({cols})")
         stats = ",".join(stats_columns(schema))
-        if (table.detail().select("properties").first().properties or {}).get(STATS_COLUMNS) != stats:
+        if (detail.properties or {}).get(STATS_COLUMNS) != stats:
             spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_COLUMNS}' = '{stats}')")
         return
     builder = DeltaTable.createIfNotExists(spark).location(path).comment(schema.description)
@@ -143,4 +155,19 @@ def _create_or_update(spark: "SparkSession", schema: TableSchema, path: str) -> 
     level = max((c.level for c in schema.columns), default="L1")
     builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
     builder = builder.property(STATS_COLUMNS, ",".join(stats_columns(schema)))
+    if schema.partitioned_by:
+        builder = builder.partitionedBy(*schema.partitioned_by)
     builder.execute()
+
+
+def _repartition(spark: "SparkSession", schema: TableSchema, path: str) -> None:
+    """Rewrite a table written before its schema named these partition columns, and remove the
+    files of the old layout at once (a steward's time travel must not reach files mixing
+    departments either)."""
+    from govlake.governance import retention
+
+    df = spark.read.format("delta").load(path)
+    rows = df.localCheckpoint()  # the rewrite replaces the files it reads
+    (rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+     .partitionBy(*schema.partitioned_by).save(path))
+    retention.vacuum_now(spark, path)

@@ -35,9 +35,13 @@ class Settings(BaseSettings):
     download_timeout_s: float = 300.0
 
     departments_dir: Path | None = Field(None, description="department registry folder; default <home>/catalog/departments")
+    identities_file: Path | None = Field(None, description="identity registry; default <home>/catalog/identities.yaml")
     warehouse: str | None = Field(None, description="warehouse root: a local path (default <state>/warehouse) or s3a://bucket/prefix")
 
     governance_url: str | None = Field(None, description="SQLAlchemy URL of the governance store; default sqlite:///<state>/governance.db")
+    audit_anchor_log: Path | None = Field(None, description="file the audit chain's head is appended to, kept where the service account cannot rewrite it (append-only, another host)")
+    audit_anchor_every_s: float = Field(60.0, description="at most one head per this many seconds per process in the anchor log")
+    app_history_grace_s: float = Field(10.0, ge=0, description="how long a replaced application-table version stays for readers already reading it; then it is vacuumed")
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
     trino_catalog: str = "lake"
     trino_java_home: Path | None = Field(None, description="JDK >= 24 for Trino; default: searched (see services/java.py)")
     trino_start_timeout_s: float = 180.0
+    sign_in_max_failures: int = Field(5, ge=1, description="failed sign-ins within the lockout window that lock a user out of Trino")
+    sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")
 
     @classmethod
     def settings_customise_sources(
@@ -101,8 +107,24 @@ class Settings(BaseSettings):
         return self.state / "landing"
 
     @property
+    def identities_path(self) -> Path:
+        return self.identities_file or self.path("catalog", "identities.yaml")
+
+    @property
     def trino_endpoint(self) -> str:
         return self.trino_url or f"https://{self.trino_host}:{self.trino_port}"
+
+    def as_env(self) -> dict[str, str]:
+        """`GOVLAKE_*` variables that give a child process these same settings."""
+        import json
+
+        out = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if value is not None:
+                out[f"GOVLAKE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
+        out["GOVLAKE_STATE_DIR"] = str(self.state)
+        return out
 
     def path(self, *parts: str) -> Path:
         """A path inside the project (catalog/, policies/, schemas/...)."""

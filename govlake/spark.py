@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from govlake import artifacts
+from govlake import artifacts, private
 from govlake.services.java import find_jdk
 from govlake.settings import Settings
 
@@ -40,8 +40,13 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # small local tables: replaying the Delta log over 50 partitions (the default) dominates run time
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.warehouse.dir": str(settings.state / "spark-warehouse"),
+        # private files (govlake/private.py): Hadoop sets modes itself from its own umask, and
+        # Spark's shuffle/spill and the JVM's temp files stay inside the state folder
+        "spark.hadoop.fs.permissions.umask-mode": "077",
+        "spark.local.dir": str(settings.state / "tmp" / "spark"),
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={settings.state / 'spark-derby'} "
+            f"-Djava.io.tmpdir={settings.state / 'tmp' / 'spark-jvm'} -XX:-UsePerfData "
             f"-Dlog4j2.configurationFile={settings.path('infra', 'spark', 'log4j2.properties')}"
         ),
     }
@@ -59,7 +64,8 @@ def get_spark(settings: Settings) -> "SparkSession":
     if "JAVA_HOME" not in os.environ or settings.spark_java_home:
         jdk = find_jdk(minimum=17, maximum=21, explicit=settings.spark_java_home, purpose="Spark")
         os.environ["JAVA_HOME"] = str(jdk.home)
-    settings.state.mkdir(parents=True, exist_ok=True)
+    for name in ("spark", "spark-jvm"):
+        private.scratch_dir(settings.state, name)
     if settings.spark_master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers (Arrow UDFs) run the driver's interpreter, which has govlake and its locked deps

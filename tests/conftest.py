@@ -26,11 +26,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory) -> Settings:
-    state = tmp_path_factory.mktemp("state")
-    env = {"GOVLAKE_STATE_DIR": str(state), "GOVLAKE_TRINO_PORT": str(_free_port())}
+def settings():
+    """The session's settings. The state folder is left for govlake to create, inside a folder
+    other accounts may enter (as /tmp is), so the tests see the modes govlake itself gives it;
+    the identity registry is a copy the de-provisioning test may edit."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="govlake-test-"))
+    base.chmod(0o755)
+    shutil.copy(PROJECT_ROOT / "catalog" / "identities.yaml", base / "identities.yaml")
+    env = {"GOVLAKE_STATE_DIR": str(base / "state"), "GOVLAKE_TRINO_PORT": str(_free_port()),
+           "GOVLAKE_IDENTITIES_FILE": str(base / "identities.yaml")}
     os.environ.update(env)
-    return load_settings()
+    yield load_settings()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +103,7 @@ def lakehouse(settings, spark, trino_server, sample_data):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Airflow tests run last: the DAG run ingests extra files into the shared lakehouse, and the
-    end-to-end tests compare that lakehouse with the sample data exactly."""
-    items.sort(key=lambda item: item.get_closest_marker("airflow") is not None)
+    """Airflow tests run after the others: the DAG run ingests extra files into the shared
+    lakehouse, and the end-to-end tests compare that lakehouse with the sample data exactly.
+    Tests marked `last` (they inspect everything the suite wrote) run after those."""
+    items.sort(key=lambda item: (item.get_closest_marker("last") is not None, item.get_closest_marker("airflow") is not None))

@@ -1,17 +1,24 @@
-"""`govlake audit verify [--json]` / `govlake audit list [--limit N] [--action PREFIX] [--json]`:
-the hash-chained log of governance actions. `verify` exits 1 and names the first bad entry when
-any entry was edited, deleted, inserted or reordered."""
+"""`govlake audit verify [--anchor FILE] [--json]` / `govlake audit list [--limit N] [--action PREFIX] [--json]` /
+`govlake audit anchor [--out FILE]`: the keyed hash chain of governance actions and queries.
+`verify` exits 1 and names the first bad entry when any entry was edited, deleted, inserted or
+reordered, or when the chain no longer holds a head kept elsewhere; `anchor` gives the current
+head for a compliance officer to keep outside govlake."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from govlake.cli._output import emit_json
 from govlake.settings import load_settings
 
 
 def register(sub) -> None:
-    p = sub.add_parser("audit", help="the tamper-evident audit log: verify the chain, list entries")
-    p.add_argument("action", choices=("verify", "list"))
+    p = sub.add_parser("audit", help="the tamper-evident audit log: verify the chain, list entries, export the head")
+    p.add_argument("action", choices=("verify", "list", "anchor"))
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--action", dest="prefix", metavar="PREFIX", help="list: only actions starting with PREFIX, e.g. contract.")
+    p.add_argument("--anchor", type=Path, metavar="FILE", help="verify: also check the heads kept in FILE (from `audit anchor`)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="anchor: append the head to FILE instead of printing it")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -20,12 +27,24 @@ def run(args) -> int:
     from govlake.governance import audit
 
     settings = load_settings()
+    if args.action == "anchor":
+        head = audit.head(settings)
+        if head is None:
+            print("the audit log is empty: nothing to anchor")
+            return 1
+        if args.out:
+            audit.append_anchor(args.out, head["seq"], head["hash"])
+            print(f"head {head['seq']} appended to {args.out}; keep it where govlake's service account cannot rewrite it")
+        else:
+            print(json.dumps(head))
+        return 0
     if args.action == "verify":
-        result = audit.verify(settings)
+        result = audit.verify(settings, anchors=args.anchor)
         if args.json:
             emit_json(result.as_dict())
         elif result.ok:
-            print(f"audit log intact: {result.entries} entries, chain and head anchor verified")
+            kept = f", {result.anchors} head{'s' if result.anchors != 1 else ''} kept elsewhere" if result.anchors else ""
+            print(f"audit log intact: {result.entries} entries, {'keyed ' if result.keyed else ''}chain and head anchor verified{kept}")
         else:
             print(f"audit log TAMPERED: first bad entry {result.first_bad}: {result.problem}")
         return 0 if result.ok else 1

@@ -7,27 +7,40 @@ contract grants): first match wins, no match denies.
 - nobody else reads metadata tables (`t$history`, `t$partitions` with per-column min/max,
   `t$files`, `t$properties`, ...), runs procedures or table functions (`system.table_changes`),
   writes, or reads the `system` catalog;
+- nobody else runs table procedures (`ALTER TABLE ... EXECUTE optimize`): file-based rules have
+  no privilege for them, but Trino refuses them on a table the user reads through a row filter,
+  so every rule that is not an operator's carries one (`true` where nothing else applies);
 - compliance officers read every tier and the governance tables (audit log, contracts and their
   history), to review what personal data went where;
-- a steward reads their own department's rows of base and analytic tables, and the
-  application tables their department provides or receives;
+- a steward reads their own department's rows of base and analytic tables, only of tables
+  partitioned by department (so a steward's query, its statistics and its scan never touch
+  another department's files), and the application tables their department provides or receives;
 - an analyst reads only the application tables of contracts active for their department, only
-  the granted columns, with hidden columns (`$path`, ...) denied, each masked column re-checked by
-  a mask that nulls any value not in masked form, and the contract's row filter repeated.
+  the granted columns (an allow-list: every other column any dataset has is denied, so a table
+  published under an earlier specification shows nothing the current one does not grant), with
+  hidden columns (`$path`, ...) denied, each masked column re-checked by a mask that nulls any
+  value not in masked form, and the contract's row filter repeated;
+- every application-table rule carries the contract's validity window in its filter: at
+  `valid_to` the table stops answering (the query fails naming the contract) without any job
+  running.
 
 `write_rules` replaces the file atomically; Trino re-reads it every `REFRESH_PERIOD`.
 """
 from __future__ import annotations
 
 import json
-import os
+import logging
 import time
+from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
-from govlake import identities, schemas
+from govlake import identities, private, schemas
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
 from govlake.settings import Settings
+
+log = logging.getLogger("govlake.access")
 
 REFRESH_PERIOD = "1s"
 HIDDEN_COLUMNS = ("$path", "$file_size", "$file_modified_time", "$partition")
@@ -59,8 +72,34 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def analyst_rule(catalog: str, spec: ContractSpec) -> dict:
-    """The table rule that lets the consumer department read one contract's application table."""
+def _timestamp(t: datetime) -> str:
+    return "TIMESTAMP '" + t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC'"
+
+
+def window_filter(spec: ContractSpec) -> str:
+    """True inside the contract's validity window; outside it, any row read fails the query with
+    a message naming the contract (Trino never folds `fail` away, and `current_timestamp` is the
+    query's start)."""
+    message = (f"contract `{spec.id}` grants `{spec.consumer_schema}.{spec.table}` only from {spec.valid_from.isoformat()} "
+               f"to {spec.valid_to.isoformat()}").replace("'", "")
+    return (f"CASE WHEN current_timestamp >= {_timestamp(spec.valid_from)} AND current_timestamp < {_timestamp(spec.valid_to)} "
+            f"THEN true ELSE fail('{message}') END")
+
+
+def known_columns(settings: Settings | None) -> set[str]:
+    """Every column any analytic dataset has: what an application table, of any specification,
+    could hold."""
+    if settings is None:
+        return set()
+    out: set[str] = set()
+    for path in sorted(settings.path("schemas", "analytic").glob("*.yaml")):
+        out |= set(schemas.load_schema(settings, "analytic", path.stem).names())
+    return out
+
+
+def analyst_rule(catalog: str, spec: ContractSpec, known: set[str] = frozenset()) -> dict:
+    """The table rule that lets the consumer department read one contract's application table:
+    the granted columns only (everything else in `known` denied), conformance masks, the window."""
     columns: list[dict] = [{"name": h, "allow": False} for h in HIDDEN_COLUMNS]
     granted = set()
     for col in spec.columns:
@@ -70,19 +109,42 @@ def analyst_rule(catalog: str, spec: ContractSpec) -> dict:
         template = CONFORMANCE.get(col.masking or "")
         if template:
             columns.append({"name": col.name, "mask": template.format(c=_q(col.name))})
-    rule = {
+    columns += [{"name": c, "allow": False} for c in sorted(set(known) - granted)]
+    conditions = [window_filter(spec)]
+    if spec.row_filter:
+        tree = filters.validate(spec.row_filter, None)  # parsed once; never pasted
+        if filters.columns_of(tree) <= granted:
+            conditions.append(filters.to_sql(tree, "trino"))
+    return {
         "group": _group(f"team_{spec.consumer}_analyst", f"team_{spec.consumer}_steward"),
         "catalog": catalog,
         "schema": spec.consumer_schema,
         "table": spec.table,
         "privileges": ["SELECT"],
         "columns": columns,
+        "filter": " AND ".join(f"({c})" for c in conditions),
     }
-    if spec.row_filter:
-        tree = filters.validate(spec.row_filter, None)  # parsed once; never pasted
-        if filters.columns_of(tree) <= granted:
-            rule["filter"] = filters.to_sql(tree, "trino")
-    return rule
+
+
+def provider_rule(catalog: str, spec: ContractSpec, known: set[str] = frozenset()) -> dict:
+    """The provider's steward sees what their department shares: the same columns, in the window."""
+    granted = {c.name for c in spec.columns if c.masking != "suppress"}
+    return {
+        "group": f"team_{spec.provider}_steward", "catalog": catalog, "schema": spec.consumer_schema, "table": spec.table,
+        "privileges": ["SELECT"],
+        "columns": [{"name": h, "allow": False} for h in HIDDEN_COLUMNS] + [{"name": c, "allow": False} for c in sorted(set(known) - granted)],
+        "filter": window_filter(spec),
+    }
+
+
+def unique_targets(active: list[ContractSpec]) -> list[ContractSpec]:
+    """The contracts whose application table no other active contract names. The workflow refuses
+    a second open contract on one table; should a store still hold two, neither is granted."""
+    counts = Counter((s.consumer_schema, s.table) for s in active)
+    clashing = sorted(s.id for s in active if counts[(s.consumer_schema, s.table)] > 1)
+    if clashing:
+        log.error("contracts %s publish the same application table; none of them is granted until all but one end", clashing)
+    return [s for s in active if counts[(s.consumer_schema, s.table)] == 1]
 
 
 def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
@@ -94,14 +156,16 @@ def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
         {"group": "role_operator", "privileges": ALL_PRIVILEGES},
         # metadata tables of every table, for everyone else
         {"catalog": ".*", "table": r".*\$.*", "privileges": []},
-        {"group": "role_compliance", "catalog": cat, "schema": "base|analytic|app_.*|governance", "privileges": ["SELECT"]},
+        {"group": "role_compliance", "catalog": cat, "schema": "base|analytic|app_.*|governance", "privileges": ["SELECT"],
+         "filter": "true"},
     ]
-    # stewards: their own department's rows of base and analytic tables with a department column
+    # stewards: their own department's rows of the base and analytic tables partitioned by
+    # department (physically apart: nothing of another department is scanned or estimated)
     dept_tables = []
     for tier in ("base", "analytic"):
         for path in sorted(settings.path("schemas", tier).glob("*.yaml")):
             schema = schemas.load_schema(settings, tier, path.stem)
-            if "department" in schema.names():
+            if schema.partitioned_by == ["department"]:
                 dept_tables.append((tier, schema.table))
     for dept in departments:
         for tier, table in dept_tables:
@@ -110,13 +174,13 @@ def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
                 "privileges": ["SELECT"], "filter": f"department = '{dept}'",
                 "columns": [{"name": h, "allow": False} for h in HIDDEN_COLUMNS],
             })
-    for spec in sorted(active, key=lambda s: s.id):
-        tables.append(analyst_rule(cat, spec))
-        # the provider's steward sees what their department shares
-        tables.append({
-            "group": f"team_{spec.provider}_steward", "catalog": cat, "schema": spec.consumer_schema, "table": spec.table,
-            "privileges": ["SELECT"], "columns": [{"name": h, "allow": False} for h in HIDDEN_COLUMNS],
-        })
+    known = known_columns(settings)
+    for spec in sorted(unique_targets(active), key=lambda s: s.id):
+        tables.append(analyst_rule(cat, spec, known))
+        tables.append(provider_rule(cat, spec, known))
+    for rule in tables[1:]:
+        if rule.get("privileges") and "filter" not in rule:
+            raise AssertionError(f"rule {rule} grants without a row filter: it would let its users run table procedures")
     return {
         "catalogs": [
             {"group": "role_operator", "allow": "all"},
@@ -143,8 +207,6 @@ def write_rules(settings: Settings, active: list[ContractSpec] | None = None) ->
     t0 = time.perf_counter()
     rules = compile_rules(settings, active)
     path = rules_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(rules, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    private.private_dir(path.parent)
+    private.write_private(path, json.dumps(rules, indent=1, ensure_ascii=False))
     return {"path": str(path), "contracts": len(active), "rules": len(rules["tables"]), "seconds": time.perf_counter() - t0}

@@ -8,6 +8,9 @@ file without reading code. Rules:
 - `unknown-dataset`, `unknown-column`, `duplicate-column`: the dataset is an analytic table and
   every granted column exists once;
 - `unknown-masking`, `masking-type`: the masking method exists and fits the column's type;
+- `platform-token`: a column holding platform tokens is re-keyed for the contract (`token`) or
+  suppressed, never passed on as it is (the platform token is joinable across consumers and is
+  the erasure subject's token);
 - `unknown-purpose`, `purpose-category`: the purpose exists and may use each column's data
   category (PIPL art. 26: images and identity data from public cameras only for public security);
 - `level-unmasked`, `level-after-masking`: a column above the purpose's `max_level` needs a
@@ -132,6 +135,8 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                     continue
             if method == "suppress":
                 continue
+            if col.platform_token and method != "token":
+                out.append(Problem(f"{where}.masking", "platform-token", f"`{granted.name}` holds platform tokens, which every consumer could join on and which name erasure subjects; grant it with `masking: token` (re-keyed for this contract) or `suppress`"))
             category = col.category or schema.category
             if purpose is not None:
                 if category not in purpose["categories"]:

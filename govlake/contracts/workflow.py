@@ -111,6 +111,20 @@ def _keep_version(conn, spec: ContractSpec, text: str, actor: str, when: datetim
     return h
 
 
+OPEN = ("draft", "submitted", "approved", "active")  # states that hold on to their application table
+
+
+def _check_target_free(conn, spec: ContractSpec) -> None:
+    """One application table, one contract: another open contract publishing the same
+    `app_<consumer>.<table>` would replace it in the catalog while its own rules still matched."""
+    for row in conn.execute(sa.select(C.c.id, C.c.spec_yaml, C.c.status).where(C.c.consumer == spec.consumer, C.c.status.in_(OPEN), C.c.id != spec.id)):
+        if parse(row.spec_yaml, f"store:{row.id}").table == spec.table:
+            raise WorkflowError(
+                f"contract `{spec.id}` would publish `{spec.consumer_schema}.{spec.table}`, which contract `{row.id}` ({row.status}) "
+                f"already publishes; choose another `table` name, or have `{row.id}` revoked or amended first"
+            )
+
+
 def _identity(settings: Settings, user: str) -> identities.Identity:
     return identities.load(settings).get(user)
 
@@ -126,6 +140,7 @@ def new(settings: Settings, spec: ContractSpec, actor: str, when: datetime) -> C
     with store.engine(settings).begin() as conn:
         if conn.execute(sa.select(C.c.id).where(C.c.id == spec.id)).first():
             raise WorkflowError(f"contract `{spec.id}` already exists; change it with `govlake contract submit {spec.id} --file FILE --as {actor}`")
+        _check_target_free(conn, spec)
         h = _keep_version(conn, spec, text, actor, when)
         conn.execute(C.insert().values(id=spec.id, provider=spec.provider, consumer=spec.consumer, requester=spec.requester,
                                        spec_yaml=text, spec_hash=h, status="draft", valid_from=spec.valid_from,
@@ -148,6 +163,7 @@ def submit(settings: Settings, contract_id: str, actor: str, when: datetime, spe
             if getattr(current, fld) != row[fld]:
                 raise WorkflowError(f"field `{fld}` of contract `{contract_id}` cannot change (`{row[fld]}` -> `{getattr(current, fld)}`); create a new contract")
         validate.check(current, settings, when)
+        _check_target_free(conn, current)
         new_hash = current.content_hash()
         changed = new_hash != row["spec_hash"]
         status = row["status"]
@@ -193,6 +209,7 @@ def approve(settings: Settings, contract_id: str, actor: str, when: datetime) ->
             raise WorkflowError(f"contract `{contract_id}` is {row['status']}; only a submitted contract can be approved")
         spec = parse(row["spec_yaml"], f"store:{contract_id}")
         validate.check(spec, settings, when)
+        _check_target_free(conn, spec)
         h = row["spec_hash"]
         have = {r.capacity for r in conn.execute(sa.select(A.c.capacity).where(A.c.contract_id == contract_id, A.c.spec_hash == h))}
         if capacity in have:

@@ -1,11 +1,28 @@
 """The tamper-evident audit log of governance actions.
 
-Every entry is `(seq, at, actor, action, object, detail)` plus `prev_hash` (the hash of entry
-seq-1; a fixed genesis value for seq 1) and `hash` = SHA-256 over the canonical JSON of all of
-these. Appends happen in the same database transaction as the action they record, so an action
-is never committed without its entry. `verify` walks the chain and names the first entry that
-was edited (its hash no longer matches), deleted (a gap in seq, or the next entry's prev_hash
-points at nothing), inserted (prev_hash does not match its predecessor) or reordered.
+Every entry is `(seq, at, actor, action, object, detail)` plus `prev_hash` (the MAC of entry
+seq-1; a fixed genesis value for seq 1) and `hash` = HMAC-SHA256 under the chain key over the
+canonical JSON of all of these. Appends happen in the same database transaction as the action
+they record, so an action is never committed without its entry. `verify` walks the chain and
+names the first entry that was edited (its MAC no longer matches), deleted (a gap in seq, or the
+next entry's prev_hash points at nothing), inserted (prev_hash does not match its predecessor)
+or reordered.
+
+What the chain proves, and to whom:
+- The chain key (`<state>/secrets/audit-chain.key`, or `GOVLAKE_AUDIT_KEY` from a vault) is not
+  in the store: whoever can write the store but not read the key (a database administrator, a
+  restored or exported copy, another account once the store is private) cannot forge an entry
+  or recompute the chain; `verify` names the first forged entry.
+- Whoever holds the key (the service account itself) could rewrite the chain and the head
+  anchor beside the store. Against that, heads are also kept where the service account cannot
+  rewrite them: `govlake audit anchor` gives the head for a compliance officer to keep, and
+  `GOVLAKE_AUDIT_ANCHOR_LOG` names a file the heads are appended to (make it append-only, e.g.
+  `chattr +a`, or put it on another host); `verify` checks the chain against every head there.
+- The chain does not prove that every event reached it: Trino's queries arrive through the
+  receiver, which spools each event durably before acknowledging it (services/audit_receiver.py).
+
+A chain begun before the key existed keeps its older entries under plain SHA-256; the seq from
+which entries are keyed is stored with its own MAC (`audit_meta`), so it cannot be moved either.
 
 Recorded: contract transitions and approvals, classification decisions, publishes (with the
 fingerprints of the policy files they ran under), policy changes noticed at publish, and every
@@ -14,35 +31,82 @@ Trino query (through services/audit_receiver.py).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets as pysecrets
+import time
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from govlake import private
+from govlake.errors import ConfigError
 from govlake.governance import store
 from govlake.settings import Settings
 
 T = store.audit_log
+M = store.audit_meta
 GENESIS = "0" * 64
+KEY_ENV = "GOVLAKE_AUDIT_KEY"
+
+
+def key_path(settings: Settings) -> Path:
+    return settings.secrets_dir / "audit-chain.key"
+
+
+def chain_key(settings: Settings, *, create: bool = True) -> bytes | None:
+    """The chain's MAC key: `GOVLAKE_AUDIT_KEY` (hex) or the generated local key."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        try:
+            return bytes.fromhex(env)
+        except ValueError as exc:
+            raise ConfigError(f"{KEY_ENV} must be hex (e.g. 64 hex digits); set it again") from exc
+    path = key_path(settings)
+    if not path.is_file():
+        if not create:
+            return None
+        private.create_private(path, pysecrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
 
 
 def _canonical(seq: int, at: str, actor: str, action: str, obj: str, detail: str, prev_hash: str) -> bytes:
     return json.dumps([seq, at, actor, action, obj, detail, prev_hash], ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def entry_hash(seq: int, at: str, actor: str, action: str, obj: str, detail: str, prev_hash: str) -> str:
-    return hashlib.sha256(_canonical(seq, at, actor, action, obj, detail, prev_hash)).hexdigest()
+def entry_hash(seq: int, at: str, actor: str, action: str, obj: str, detail: str, prev_hash: str, *, key: bytes | None = None) -> str:
+    """The entry's MAC under `key` (plain SHA-256 for entries from before the chain was keyed)."""
+    data = _canonical(seq, at, actor, action, obj, detail, prev_hash)
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key is not None else hashlib.sha256(data).hexdigest()
+
+
+def _meta_mac(key: bytes, keyed_from: int) -> str:
+    return hmac.new(key, f"govlake audit chain keyed from {keyed_from}".encode(), hashlib.sha256).hexdigest()
+
+
+def _keyed_from(conn: sa.Connection, key: bytes) -> int:
+    """The seq from which entries are keyed; recorded (with its MAC) at the first keyed append."""
+    row = conn.execute(sa.select(M.c.value).where(M.c.name == "chain")).first()
+    if row is not None:
+        return int(json.loads(row.value)["keyed_from"])
+    last = conn.execute(sa.select(sa.func.max(T.c.seq))).scalar() or 0
+    conn.execute(M.insert().values(name="chain", value=json.dumps({"keyed_from": last + 1, "mac": _meta_mac(key, last + 1)})))
+    return last + 1
 
 
 def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict | None = None, at: datetime | None = None) -> int:
     """Append one entry inside the caller's transaction; returns its seq."""
+    owner = store.settings_of(conn.engine)
+    key = chain_key(owner)
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
     last = conn.execute(sa.select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    keyed_from = _keyed_from(conn, key)
     text = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str)
-    h = entry_hash(seq, when, actor, action, obj, text, prev)
+    h = entry_hash(seq, when, actor, action, obj, text, prev, key=key if seq >= keyed_from else None)
     conn.execute(T.insert().values(seq=seq, at=when, actor=actor, action=action, object=obj, detail=text, prev_hash=prev, hash=h))
     conn.info["audit_head"] = (seq, h)
     _watch(conn.engine)
@@ -50,32 +114,51 @@ def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict 
 
 
 _watched: set[int] = set()
+_anchor_log_written: dict[str, float] = {}
 
 
 def _watch(engine: sa.Engine) -> None:
-    """After a commit that appended, write the head (seq, hash) to the anchor file beside the store."""
+    """After a commit that appended, write the head (seq, hash) to the anchor file beside the
+    store, and to the anchor log kept elsewhere when one is configured."""
     if id(engine) in _watched:
         return
     _watched.add(id(engine))
 
     def on_commit(conn) -> None:
         head = conn.info.pop("audit_head", None)
-        path = _anchor_of(engine)
-        if head and path:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"seq": head[0], "hash": head[1]}))
-            tmp.replace(path)
+        owner = store.settings_of(engine)
+        if head and owner is not None:
+            private.write_private(anchor_path(owner), json.dumps({"seq": head[0], "hash": head[1]}))
+            log = owner.audit_anchor_log
+            if log is not None and time.monotonic() - _anchor_log_written.get(str(log), -1e9) >= owner.audit_anchor_every_s:
+                append_anchor(log, head[0], head[1])
+                _anchor_log_written[str(log)] = time.monotonic()
 
     sa.event.listen(engine, "commit", on_commit)
 
 
-def _anchor_of(engine: sa.Engine) -> Path | None:
-    return store.anchor_paths.get(engine.url.render_as_string(hide_password=False))
+def append_anchor(path: Path, seq: int, h: str) -> None:
+    """Append one head to an anchor log (opened for appending only, never rewritten)."""
+    line = json.dumps({"seq": seq, "hash": h, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, private.FILE_MODE)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def anchor_path(settings: Settings) -> Path:
-    """The head anchor: a second place a forger must also rewrite (it catches a truncated tail)."""
+    """The head anchor beside the store: a second place a forger must also rewrite (it catches
+    a truncated tail)."""
     return settings.state / "audit-head.json"
+
+
+def head(settings: Settings) -> dict | None:
+    """The current head `{seq, hash, at}`, for a compliance officer to keep outside govlake."""
+    with store.engine(settings).connect() as conn:
+        last = conn.execute(sa.select(T.c.seq, T.c.hash, T.c.at).order_by(T.c.seq.desc()).limit(1)).first()
+    return {"seq": last.seq, "hash": last.hash, "at": last.at} if last else None
 
 
 def record(settings: Settings, actor: str, action: str, obj: str, detail: dict | None = None, at: datetime | None = None) -> int:
@@ -87,8 +170,6 @@ def record(settings: Settings, actor: str, action: str, obj: str, detail: dict |
         except (sa.exc.IntegrityError, sa.exc.OperationalError):
             if attempt == 4:
                 raise
-            import time
-
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
@@ -99,13 +180,16 @@ class Verification:
     entries: int
     first_bad: int | None = None
     problem: str | None = None
+    keyed: bool = True
+    anchors: int = 0  # heads kept elsewhere that were checked
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
 
 
-def verify_rows(rows) -> Verification:
-    """Check an iterable of rows (seq, at, actor, action, object, detail, prev_hash, hash) in seq order."""
+def verify_rows(rows, key: bytes | None = None, keyed_from: int = 1) -> Verification:
+    """Check an iterable of rows (seq, at, actor, action, object, detail, prev_hash, hash) in seq
+    order; entries from `keyed_from` on are MACs under `key`."""
     prev_hash, expected_seq, n = GENESIS, 1, 0
     for r in rows:
         n += 1
@@ -115,28 +199,69 @@ def verify_rows(rows) -> Verification:
         if r[6] != prev_hash:
             return Verification(False, n, r[0], f"entry {r[0]} does not follow entry {r[0] - 1}: its prev_hash is not that entry's hash "
                                                 f"(an entry was inserted, deleted or reordered here)")
-        if entry_hash(*r[:7]) != r[7]:
+        if not hmac.compare_digest(entry_hash(*r[:7], key=key if r[0] >= keyed_from else None), r[7]):
             return Verification(False, n, r[0], f"entry {r[0]} was altered: its content no longer matches its hash")
         prev_hash, expected_seq = r[7], expected_seq + 1
-    return Verification(True, n)
+    return Verification(True, n, keyed=key is not None)
 
 
-def verify(settings: Settings, *, batch: int = 50_000) -> Verification:
-    result = _verify_chain(settings, batch)
+def read_anchors(path: Path) -> list[dict]:
+    """Heads kept outside the store: JSON lines (or one JSON object) with `seq` and `hash`."""
+    if not path.is_file():
+        raise ConfigError(f"no anchor file `{path}`; give the file `govlake audit anchor --out FILE` wrote")
+    out = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+                out.append({"seq": int(item["seq"]), "hash": str(item["hash"])})
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(f"anchor file `{path}` line {i} is not a head (`{{\"seq\": N, \"hash\": \"...\"}}`): {exc}") from exc
+    return out
+
+
+def verify(settings: Settings, *, batch: int = 50_000, anchors: Path | None = None) -> Verification:
+    """Walk the chain, then check it against the head anchor beside the store and against every
+    head kept elsewhere (`anchors`, and the configured anchor log)."""
+    key = chain_key(settings, create=False)
+    with store.engine(settings).connect() as conn:
+        meta = conn.execute(sa.select(M.c.value).where(M.c.name == "chain")).first()
+        count = conn.execute(sa.select(sa.func.count()).select_from(T)).scalar()
+    if key is None and meta is not None:
+        return Verification(False, 0, None, f"the audit chain is keyed but its key `{key_path(settings)}` is missing (or {KEY_ENV} unset); restore it to verify")
+    if key is not None and meta is None and count:
+        return Verification(False, count, 1, "the record of the seq from which the chain is keyed is missing (audit_meta deleted)")
+    keyed_from = 1
+    if meta is not None:
+        stored = json.loads(meta.value)
+        keyed_from = int(stored["keyed_from"])
+        if not hmac.compare_digest(_meta_mac(key, keyed_from), stored.get("mac", "")):
+            return Verification(False, count, keyed_from, "the record of the seq from which the chain is keyed was altered")
+    result = _verify_chain(settings, batch, key, keyed_from)
+    if not result.ok:
+        return result
+    heads = []
     anchor = anchor_path(settings)
-    if result.ok and anchor.is_file():
-        head = json.loads(anchor.read_text())
-        with store.engine(settings).connect() as conn:
-            last = conn.execute(sa.select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
-        if last is None or last.seq < head["seq"]:
-            first = (last.seq + 1) if last else 1
-            return Verification(False, result.entries, first, f"entries from {first} to {head['seq']} are missing: the log ends before its recorded head")
-        if last.seq == head["seq"] and last.hash != head["hash"]:
-            return Verification(False, result.entries, last.seq, f"entry {last.seq} differs from the recorded head")
+    if anchor.is_file():
+        heads.append(("the recorded head beside the store", json.loads(anchor.read_text())))
+    kept = []
+    for source in [p for p in (settings.audit_anchor_log, anchors) if p is not None]:
+        if source == settings.audit_anchor_log and not source.is_file():
+            continue
+        kept += [(f"the head kept in `{source}`", h) for h in read_anchors(source)]
+    with store.engine(settings).connect() as conn:
+        last = conn.execute(sa.select(T.c.seq).order_by(T.c.seq.desc()).limit(1)).scalar()
+        for where, h in heads + kept:
+            if last is None or last < h["seq"]:
+                first = (last + 1) if last else 1
+                return Verification(False, result.entries, first, f"entries from {first} to {h['seq']} are missing: the log ends before {where}")
+            if conn.execute(sa.select(T.c.hash).where(T.c.seq == h["seq"])).scalar() != h["hash"]:
+                return Verification(False, result.entries, h["seq"], f"entry {h['seq']} differs from {where}: the chain was rewritten from there on")
+    result.anchors = len(kept)
     return result
 
 
-def _verify_chain(settings: Settings, batch: int) -> Verification:
+def _verify_chain(settings: Settings, batch: int, key: bytes | None, keyed_from: int) -> Verification:
     cols = [T.c.seq, T.c.at, T.c.actor, T.c.action, T.c.object, T.c.detail, T.c.prev_hash, T.c.hash]
 
     def rows():
@@ -145,7 +270,7 @@ def _verify_chain(settings: Settings, batch: int) -> Verification:
             for r in result:
                 yield tuple(r)
 
-    return verify_rows(rows())
+    return verify_rows(rows(), key, keyed_from)
 
 
 def entries(settings: Settings, limit: int = 50, action: str | None = None) -> list[dict]:

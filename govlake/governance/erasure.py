@@ -347,7 +347,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
         dataset, column = lineage.parse_target(ident)
         for path in dataset_paths(spark, settings, dataset):
             df = spark.read.format("delta").load(path)
-            found = {r[0] for r in df.where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
+            found = {r[0] for r in masking.keyed(df, key).where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
             report.identifier_found |= bool(found)
             raw |= found
     secrets |= raw

@@ -255,19 +255,36 @@ def rewrite(spark: "SparkSession", path: str, change, *, retain_hours: float) ->
     if dv:
         spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
         rewritten = sum(int((r.operationMetrics or {}).get("numRemovedFiles", 0)) for r in _history(table, after_change) if r.operation == "REORG")
-    before_vacuum = _version(table)
-    # the caller chose the retention, so Delta's 168 h safety check is off for this call only; the
-    # file listing gets the cluster's parallelism instead of Spark's default 10,000 tasks (which
-    # made a vacuum of a two-file table take 35-48 s on two cores instead of 4-5 s)
-    with _session_conf(spark, {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(spark.sparkContext.defaultParallelism)}):
-        table.vacuum(float(retain_hours))
-    vacuumed = next((r for r in _history(table, before_vacuum) if r.operation == "VACUUM END"), None)
+    vacuumed = vacuum_now(spark, path, retain_hours)
     return {
         "path": path, "rows_deleted": deleted, "rows_updated": updated, "deletion_vectors": dv, "files_rewritten": rewritten,
-        "files_removed": int((vacuumed.operationMetrics or {}).get("numDeletedFiles", 0)) if vacuumed else None,
+        "files_removed": vacuumed,
         "retain_hours": retain_hours, "version_before": before, "version_delete": changes[0].version if changes else None,
         "version_after": _version(table), "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def vacuum_now(spark: "SparkSession", path: str, retain_hours: float = 0.0) -> int | None:
+    """VACUUM the table at `path` keeping `retain_hours` of history (0: every file the current
+    version does not use goes now, and time travel to earlier versions fails); returns the files
+    removed (None when the table's history does not log vacuums)."""
+    from delta.tables import DeltaTable
+
+    table = DeltaTable.forPath(spark, path)
+    before = _version(table)
+    # the caller chose the retention, so Delta's 168 h safety check is off for this call only; the
+    # file listing gets the cluster's parallelism instead of Spark's default 10,000 tasks (which
+    # made a vacuum of a two-file table take 35-48 s on two cores instead of 4-5 s)
+    jvm = spark.sparkContext._jvm
+    console = jvm.System.out
+    with _session_conf(spark, {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(spark.sparkContext.defaultParallelism)}):
+        jvm.System.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))  # Delta prints its count to stdout
+        try:
+            table.vacuum(float(retain_hours))
+        finally:
+            jvm.System.setOut(console)
+    vacuumed = next((r for r in _history(table, before) if r.operation == "VACUUM END"), None)
+    return int((vacuumed.operationMetrics or {}).get("numDeletedFiles", 0)) if vacuumed else None
 
 
 @dataclass

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
+from govlake import private
+
 from govlake.settings import Settings
 
 metadata = sa.MetaData()
@@ -86,9 +88,22 @@ def url(settings: Settings) -> str:
     return settings.governance_url or f"sqlite:///{settings.state / 'governance.db'}"
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL: a reader (an open `audit verify`, a report, another process's read transaction) never
+    blocks an append; a writer waits for another writer instead of failing at once."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
 @lru_cache(maxsize=4)
 def _engine(db_url: str) -> sa.Engine:
-    engine = sa.create_engine(db_url, future=True)
+    # hide_parameters: a failed statement's error (logged, raised) never carries the values it
+    # wrote, such as query texts naming a plate
+    engine = sa.create_engine(db_url, future=True, hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
     edges = (lineage_dataset_edges, lineage_column_edges)
     if any("job" not in sa.inspect(engine).get_pk_constraint(t.name)["constrained_columns"] for t in edges):
@@ -99,14 +114,19 @@ def _engine(db_url: str) -> sa.Engine:
     return engine
 
 
-# where each store's audit head anchor lives (see audit.py), by store URL
-anchor_paths: dict[str, object] = {}
+# the settings each store was opened with, by store URL: the audit chain's key and head anchor
+# (audit.py) belong to the store, whatever connection appends to it
+_owners: dict[str, Settings] = {}
 
 
 def engine(settings: Settings) -> sa.Engine:
-    settings.state.mkdir(parents=True, exist_ok=True)
-    anchor_paths[url(settings)] = settings.state / "audit-head.json"
+    private.private_dir(settings.state)
+    _owners[url(settings)] = settings
     return _engine(url(settings))
+
+
+def settings_of(engine_: sa.Engine) -> Settings | None:
+    return _owners.get(engine_.url.render_as_string(hide_password=False))
 
 # The append-only, hash-chained audit log (govlake/governance/audit.py): each entry carries the
 # hash of the one before it, so an edit, deletion, insertion or reordering is detectable.
@@ -120,6 +140,22 @@ audit_log = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),  # canonical JSON, as hashed
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# Facts about the audit chain itself, each with its own MAC (audit.py): `chain` records the seq
+# from which entries are keyed.
+audit_meta = sa.Table(
+    "audit_meta", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Trino events already in the chain (services/audit_receiver.py), by query id: the receiver's
+# spool is drained exactly once even when Trino re-sends an event or the drain is interrupted.
+audit_received = sa.Table(
+    "audit_received", metadata,
+    sa.Column("event", sa.String(300), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
 )
 
 # Lineage (govlake/governance/lineage.py): every OpenLineage run event as received, and the current

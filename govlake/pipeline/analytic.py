@@ -25,7 +25,7 @@ def masking_policy(settings: Settings) -> dict:
 
 def detections_deidentified(detections: DataFrame, cameras: DataFrame, key: TokenKey, cell_size_deg: float) -> DataFrame:
     cams = cameras.select("camera_id", "region_code", "longitude", "latitude")
-    d = detections.join(cams, "camera_id", "left")
+    d = masking.keyed(detections.join(cams, "camera_id", "left"), key)
     return d.select(
         masking.mark("token", masking.token(F.concat_ws(":", "department", "detection_id"), key)).alias("detection_token"),
         "department",
@@ -43,7 +43,7 @@ def detections_deidentified(detections: DataFrame, cameras: DataFrame, key: Toke
 
 def events_deidentified(events: DataFrame, cameras: DataFrame, key: TokenKey) -> DataFrame:
     cams = cameras.select("camera_id", "region_code")
-    e = events.join(cams, "camera_id", "left")
+    e = masking.keyed(events.join(cams, "camera_id", "left"), key)
     return e.select(
         masking.mark("token", masking.token(F.concat_ws(":", "department", "event_id"), key)).alias("event_token"),
         "department",

@@ -9,6 +9,9 @@ form, never pasted), in schema `app_<consumer>`.
 - A table lives at `<application>/<schema>/<table>__<spec hash>`: a changed specification starts
   a new Delta table with its own history, so time travel (`FOR VERSION AS OF`) can never reach a
   version written under an earlier, less restrictive specification.
+- Consumers get no history: each publish overwrites the table, and once a reader that started
+  on the replaced version has had `app_history_grace_s` to finish, VACUUM removes the replaced
+  files, so `FOR VERSION AS OF` reaches no row that expired or was rebuilt away.
 - Tables of contracts that are no longer active are deleted from the warehouse (after Trino's
   rules already stopped granting them).
 - Before writing, the table's column lineage is read from its plan and classification is
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +71,8 @@ def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None =
             raise ConfigError(f"contract `{spec.id}` field `row_filter`: {exc}") from exc
         df = df.where(F.expr(filters.to_sql(tree, "spark")))
     ckey = contract_key(key, spec.id) if key is not None else None
+    if ckey is not None and any(c.masking == "token" for c in spec.columns):
+        df = masking.keyed(df, ckey)
     out = []
     for c in spec.columns:
         expr = masking.apply(c.masking or "identity", F.col(c.name), key=ckey)
@@ -143,7 +149,10 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
     """Materialise the application table of every contract in `active` whose columns pass the
     lineage level check, holding the rows within its retention period at `run_time`; delete all
     others."""
+    from govlake.governance import retention
+
     out, refused = [], []
+    written: list[tuple[str, float]] = []
     known = lineage.edges(settings)
     for spec in active:
         tier, table = spec.dataset.split(".")
@@ -163,10 +172,15 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         for k, v in props.items():
             writer = writer.option(k, v)  # table properties when the write creates the table
         writer.save(path)
+        written.append((path, time.monotonic()))
         _set_properties(spark, path, props)
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
+    grace = settings.app_history_grace_s
+    for path, at in written:
+        time.sleep(max(0.0, at + grace - time.monotonic()))  # readers of the replaced version finish
+        retention.vacuum_now(spark, path, grace / 3600)
     if settings.warehouse_is_local:
         keep = {Path(p.path) for p in out}
         root = Path(schemas.table_path(settings, "application", ""))

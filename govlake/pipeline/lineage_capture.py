@@ -190,10 +190,10 @@ def emit(settings: Settings, event: dict) -> str:
     port = audit_receiver.running_port(settings)
     if port is not None:
         req = urllib.request.Request(
-            f"http://127.0.0.1:{port}{audit_receiver.LINEAGE_PATH}", data=json.dumps(event).encode(), method="POST",
+            f"{audit_receiver.url(port)}{audit_receiver.LINEAGE_PATH}", data=json.dumps(event).encode(), method="POST",
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {audit_receiver.lineage_token(settings)}"})
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=audit_receiver.client_context(settings)) as resp:
                 if 200 <= resp.status < 300:
                     return "receiver"
         except OSError as exc:

@@ -20,8 +20,11 @@ def openlineage(settings: Settings) -> dict[str, str]:
     port = audit_receiver.running_port(settings)
     if port is None:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
-    transport = {"type": "http", "url": f"http://127.0.0.1:{port}", "endpoint": audit_receiver.LINEAGE_PATH.lstrip("/"),
-                 "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.lineage_token(settings)}}
+    from govlake.services import trino_security
+
+    transport = {"type": "http", "url": audit_receiver.url(port), "endpoint": audit_receiver.LINEAGE_PATH.lstrip("/"),
+                 "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.lineage_token(settings)},
+                 "sslContext": {"caCertPath": str(trino_security.tls_files(settings)[1])}}
     return {"AIRFLOW__OPENLINEAGE__DISABLED": "False", "AIRFLOW__OPENLINEAGE__NAMESPACE": NAMESPACE,
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
 

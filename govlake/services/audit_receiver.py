@@ -1,38 +1,68 @@
 """The audit receiver: Trino's HTTP event listener posts every completed query here, and each
-becomes an entry of the hash-chained audit log (actor, query text, tables and columns read,
-masks and filters applied, outcome). It is also govlake's OpenLineage endpoint: run events
+becomes an entry of the keyed, hash-chained audit log (actor, query text, tables and columns
+read, masks and filters applied, outcome). It is also govlake's OpenLineage endpoint: run events
 posted to `/api/v1/lineage` (the OpenLineage HTTP API) are stored as lineage (governance/lineage.py).
 
 It runs as a small local process beside the embedded Trino (started and stopped with it),
-listens on loopback only, and accepts only requests carrying the token generated into the
-secrets folder. A write that fails answers 500, so Trino retries. The query text can hold
-identifiers an operator searched for: the audit log is readable by compliance officers only.
+listens on loopback only, serves HTTPS with the local certificate (Trino and the lineage
+producers verify it, so a process that takes the port while the receiver is down gets neither
+the token nor a query text), and accepts only requests carrying the token generated into the
+secrets folder, with a body of bounded size.
 
-    python -m govlake.services.audit_receiver --state-dir DIR --port N
+No event is lost when the store cannot take it at once (a writer holding it, a full disk later
+freed): each event is first written durably to the spool folder (`<state>/audit-spool/`,
+fsync'd) and only then acknowledged; a drain thread moves spooled events into the chain, each
+exactly once (keyed by query id in `audit_received`, in the same transaction as its entry), and
+retries until the store takes them. An entry's `received_at` shows when the event arrived, so a
+late entry is visible as such. Only when the spool itself cannot be written does Trino get a 500
+(and retry). The query text can hold identifiers an operator searched for: the audit log is
+readable by compliance officers only.
+
+    python -m govlake.services.audit_receiver --port N
 """
 from __future__ import annotations
 
 import argparse
 import hmac
+import itertools
 import json
 import logging
 import os
 import secrets as pysecrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from govlake import private
 from govlake.services.processes import alive
 from govlake.settings import Settings
 
 PATH = "/trino/events"
 LINEAGE_PATH = "/api/v1/lineage"
+MAX_BODY = 16 << 20  # a completed-query event with a long query text stays far below this
 log = logging.getLogger("govlake.audit_receiver")
+
+
+def url(port: int) -> str:
+    return f"https://127.0.0.1:{port}"
+
+
+def client_context(settings: Settings) -> ssl.SSLContext:
+    """TLS context that trusts only the local certificate the receiver serves."""
+    from govlake.services import trino_security
+
+    return ssl.create_default_context(cafile=str(trino_security.tls_files(settings)[1]))
+
+
+def spool_dir(settings: Settings) -> Path:
+    return settings.state / "audit-spool"
 
 
 def token(settings: Settings) -> str:
@@ -50,10 +80,7 @@ def lineage_token(settings: Settings) -> str:
 def _token_file(settings: Settings, name: str) -> str:
     path = settings.secrets_dir / name
     if not path.is_file():
-        settings.secrets_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(pysecrets.token_urlsafe(32))
+        private.create_private(path, pysecrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
@@ -84,6 +111,17 @@ def entry_of(event: dict) -> tuple[str, str, str, dict, datetime]:
     return ctx.get("user", "?"), action, f"trino:{meta.get('queryId')}", detail, when
 
 
+SIGN_IN_ACTIONS = {"auth.failed": "wrong user or password", "auth.lockout": "wrong password; the user is now locked out",
+                   "auth.locked": "refused: the user is locked out after repeated failures"}
+
+
+def sign_in_entry(record: dict) -> tuple[str, str, str, dict, datetime]:
+    """(actor, action, object, detail, time) for a failed or refused sign-in."""
+    action = record.get("action") if record.get("action") in SIGN_IN_ACTIONS else "auth.failed"
+    user = "".join(c for c in str(record.get("user", "?")) if c.isprintable())[:64] or "?"
+    return user, action, f"{record.get('source', 'trino')}:sign-in", {"outcome": SIGN_IN_ACTIONS[action]}, _time(record.get("at"))
+
+
 def _seconds(v) -> float | None:
     """Trino serialises durations as seconds (a number) or as ISO-8601 `PT1.234S`."""
     if isinstance(v, (int, float)):
@@ -105,10 +143,114 @@ def _time(v) -> datetime:
     return datetime.now(timezone.utc)
 
 
+_sequence = itertools.count()
+
+
+def spool(settings: Settings, body: bytes) -> Path:
+    """Write one request's events durably; the receiver acknowledges only after this."""
+    d = private.private_dir(spool_dir(settings))
+    received = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    path = d / f"{time.time_ns():020d}-{os.getpid()}-{next(_sequence):06d}.json"
+    tmp = path.with_suffix(".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.FILE_MODE)
+    try:
+        os.write(fd, json.dumps({"received_at": received}).encode() + b"\n" + body)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return path
+
+
+def pending(settings: Settings) -> list[Path]:
+    """Spooled events not yet in the chain, oldest first."""
+    d = spool_dir(settings)
+    return sorted(d.glob("*.json")) if d.is_dir() else []
+
+
+def drain(settings: Settings) -> int:
+    """Move every spooled event into the chain (each query once); returns how many entries were
+    appended. A file is removed only after its entries are committed."""
+    import sqlalchemy as sa
+
+    from govlake.governance import audit, store
+
+    added = 0
+    for path in pending(settings):
+        head, _, body = path.read_bytes().partition(b"\n")
+        received = json.loads(head)["received_at"]
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        events = [e for e in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(e, dict)]
+        with store.engine(settings).begin() as conn:
+            for event in events:
+                if "govlake_sign_in" in event:  # written by govlake's Trino sign-in plugin
+                    actor, action, obj, detail, when = sign_in_entry(event["govlake_sign_in"])
+                    key = f"spool:{path.name}"
+                elif "metadata" in event and "statistics" in event:
+                    actor, action, obj, detail, when = entry_of(event)
+                    key = obj if detail.get("query_id") else f"spool:{path.name}"
+                else:
+                    continue  # a QueryCreatedEvent: only completed queries are recorded
+                if conn.execute(sa.select(store.audit_received.c.event).where(store.audit_received.c.event == key)).first():
+                    continue  # Trino re-sent an event the chain already holds
+                detail["received_at"] = received
+                seq = audit.append(conn, actor, action, obj, detail, when)
+                conn.execute(store.audit_received.insert().values(event=key, seq=seq))
+                added += 1
+        path.unlink()
+    return added
+
+
+def _drain_forever(settings: Settings, wake: threading.Event) -> None:
+    while True:
+        wake.wait(1.0)
+        wake.clear()
+        try:
+            drain(settings)
+        except Exception as exc:  # noqa: BLE001 - the store is busy or down: the spool keeps the events
+            log.warning("audit spool not drained yet (%s); %d event file(s) waiting, retrying", type(exc).__name__, len(pending(settings)))
+            time.sleep(1.0)
+
+
+def _follow_registry(settings: Settings) -> None:
+    """Apply identity-registry changes to the running Trino (passwords, groups, rules) while
+    nobody runs `govlake up`: a removed user is locked out within seconds."""
+    from govlake.services import trino
+
+    seen = trino.registry_fingerprint(settings)
+    while True:
+        time.sleep(1.0)
+        now = trino.registry_fingerprint(settings)
+        if now != seen:
+            try:
+                trino.sync_registry(settings)
+                seen = now
+                log.info("identity registry changed: Trino's passwords, groups and rules rewritten")
+            except Exception as exc:  # noqa: BLE001 - an invalid registry keeps the last good state
+                log.error("identity registry changed but is not usable (%s): %s", type(exc).__name__, str(exc)[:300])
+                seen = now
+
+
+def _authorized(header: str | None, expected: str) -> bool:
+    """Constant-time token check on bytes: any header (non-ASCII included) is simply wrong."""
+    got = (header or "").encode("latin-1", "replace")  # http.server decodes header bytes as latin-1
+    return hmac.compare_digest(got, expected.encode())
+
+
 def serve(settings: Settings, port: int) -> None:
-    from govlake.governance import audit, lineage
+    from govlake.governance import lineage
+    from govlake.services import trino_security
 
     expected = {PATH: f"Bearer {token(settings)}", LINEAGE_PATH: f"Bearer {lineage_token(settings)}"}
+    wake = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, message: str = "") -> None:
@@ -119,13 +261,29 @@ def serve(settings: Settings, port: int) -> None:
             self.end_headers()
             self.wfile.write(body)
 
+        def _body(self) -> bytes | None:
+            try:
+                size = int(self.headers.get("Content-Length", ""))
+            except ValueError:
+                self._answer(411, "a Content-Length header is required\n")
+                return None
+            if size < 0 or size > MAX_BODY:
+                self.close_connection = True
+                self._answer(413, f"body of {size} bytes refused; at most {MAX_BODY}\n")
+                return None
+            return self.rfile.read(size)
+
         def do_POST(self):  # noqa: N802 - http.server API
-            if self.path not in expected or not hmac.compare_digest(self.headers.get("Authorization", ""), expected[self.path]):
+            if self.path not in expected or not _authorized(self.headers.get("Authorization"), expected[self.path]):
+                self.close_connection = True
                 self._answer(403, "forbidden: POST to /trino/events with the audit token, or to /api/v1/lineage with the lineage token\n")
+                return
+            body = self._body()
+            if body is None:
                 return
             if self.path == LINEAGE_PATH:
                 try:
-                    lineage.ingest(settings, json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
+                    lineage.ingest(settings, json.loads(body))
                 except (ValueError, lineage.LineageEventError) as exc:
                     self._answer(400, f"rejected: {exc}\n")
                     return
@@ -136,30 +294,39 @@ def serve(settings: Settings, port: int) -> None:
                 self._answer(201)
                 return
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-                events = body if isinstance(body, list) else [body]
-                for event in events:
-                    if "metadata" not in event or "statistics" not in event:
-                        continue  # a QueryCreatedEvent: only completed queries are recorded
-                    actor, action, obj, detail, when = entry_of(event)
-                    audit.record(settings, actor, action, obj, detail, when)
-            except Exception:  # answer 500 so that Trino retries; never lose an event silently
-                log.exception("could not record a Trino event")
-                self.send_response(500)
-                self.end_headers()
+                json.loads(body)
+            except ValueError:
+                self._answer(400, "rejected: the body is not JSON\n")
                 return
-            self.send_response(200)
-            self.end_headers()
+            try:
+                spool(settings, body)
+            except OSError as exc:  # answer 500 so that Trino retries; never acknowledge what is not kept
+                log.error("could not spool a Trino event: %s", type(exc).__name__)
+                self._answer(500, "could not keep the event\n")
+                return
+            wake.set()
+            self._answer(200)
 
         def log_message(self, *args) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(trino_security.tls_files(settings)[0]))
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)  # handshake in the handler's thread
+    threading.Thread(target=_drain_forever, args=(settings, wake), daemon=True, name="audit-spool-drain").start()
+    if not settings.trino_url:
+        threading.Thread(target=_follow_registry, args=(settings,), daemon=True, name="registry-follower").start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        try:
+            drain(settings)  # what arrived last, while the store is still there
+        except Exception:  # noqa: BLE001 - kept in the spool for the next start
+            pass
 
 
 # --- lifecycle, used by services/trino.py ------------------------------------------------------
@@ -192,9 +359,10 @@ def start(settings: Settings, port: int | None = None) -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     token(settings), lineage_token(settings)  # made before the receiver reads them
-    env = {**os.environ, "GOVLAKE_STATE_DIR": str(settings.state)}
-    if settings.governance_url:
-        env["GOVLAKE_GOVERNANCE_URL"] = settings.governance_url
+    from govlake.services import trino_security
+
+    trino_security.tls_files(settings)
+    env = {**os.environ, **settings.as_env()}
     out = (settings.logs_dir / "audit-receiver.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "govlake.services.audit_receiver", "--port", str(port)],
                             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=str(settings.home))

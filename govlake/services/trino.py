@@ -19,10 +19,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake import artifacts, identities
-from govlake.services import audit_receiver, trino_security
+from govlake import artifacts, identities, private
+from govlake.services import audit_receiver, trino_plugin, trino_security
 from govlake.services.processes import alive
-from govlake.errors import ServiceError
+from govlake.errors import JavaError, ServiceError
 from govlake.services.java import find_jdk
 from govlake.settings import Settings
 
@@ -70,7 +70,10 @@ def _has_module(java: Path, module: str) -> bool:
     return any(line.split("@")[0] == module for line in out.stdout.splitlines())
 
 
-def configure(settings: Settings, install: Path, java: Path, audit_port: int) -> Path:
+SIGN_IN_UNRECORDED = "sign-in-unrecorded"  # marker in etc/: the stock authenticator runs, failed sign-ins go unrecorded
+
+
+def configure(settings: Settings, install: Path, java: Path, audit_port: int, *, log=print) -> Path:
     """Write etc/ for the embedded server; return the etc directory."""
     base = _dir(settings)
     etc = base / "etc"
@@ -86,11 +89,23 @@ def configure(settings: Settings, install: Path, java: Path, audit_port: int) ->
     (etc / "jvm.config").write_text(jvm)
     sec = trino_security.ensure(settings)
     access_file = etc / "access-control.properties"
+    plugins = sorted(artifacts.load_manifest(settings).trino_plugins)
+    try:
+        plugin_dir = trino_plugin.plugin_dir(settings, install, plugins, find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino"), log=log)
+        authenticator = (f"password-authenticator.name=govlake-file\ngovlake.password-file={sec.password_db}\n"
+                         f"govlake.audit-spool={audit_receiver.spool_dir(settings)}\n"
+                         f"govlake.max-failures={settings.sign_in_max_failures}\ngovlake.lockout-seconds={settings.sign_in_lockout_s}\n")
+        (etc / SIGN_IN_UNRECORDED).unlink(missing_ok=True)
+    except JavaError as exc:
+        log(f"WARNING: failed sign-ins will not be recorded and no lockout applies: {exc}")
+        (etc / SIGN_IN_UNRECORDED).write_text(str(exc))
+        plugin_dir = install / "plugin"
+        authenticator = f"password-authenticator.name=file\nfile.password-file={sec.password_db}\nfile.refresh-period={REGISTRY_REFRESH}\n"
     config = _render(
         infra / "config.properties",
         port=str(settings.trino_port),
         host=settings.trino_host,
-        plugin_dir=str(install / "plugin"),
+        plugin_dir=str(plugin_dir),
         catalog_dir=str(catalog_dir),
         query_max_memory=f"{max(256, heap_mb // 3)}MB",
         tls_pem=str(sec.tls_pem),
@@ -99,10 +114,10 @@ def configure(settings: Settings, install: Path, java: Path, audit_port: int) ->
         access_control_file=str(access_file),
         event_listener_file=str(etc / "http-event-listener.properties"),
     )
-    _write_private(etc / "config.properties", config)
-    _write_groups(settings, etc)
-    (etc / "password-authenticator.properties").write_text(
-        f"password-authenticator.name=file\nfile.password-file={sec.password_db}\nfile.refresh-period=5s\n"
+    private.write_private(etc / "config.properties", config)
+    (etc / "password-authenticator.properties").write_text(authenticator)
+    (etc / "group-provider.properties").write_text(
+        f"group-provider.name=file\nfile.group-file={etc / 'groups.txt'}\nfile.refresh-period={REGISTRY_REFRESH}\n"
     )
     from govlake.contracts import access
 
@@ -110,13 +125,16 @@ def configure(settings: Settings, install: Path, java: Path, audit_port: int) ->
         f"access-control.name=file\nsecurity.config-file={access.rules_path(settings)}\n"
         f"security.refresh-period={access.REFRESH_PERIOD}\n"
     )
-    access.write_rules(settings)
+    sync_registry(settings)
     listener = etc / "http-event-listener.properties"
-    _write_private(listener, (
+    # HTTPS to the receiver, verified against the local certificate: should the receiver be down
+    # and another local process take its port, Trino sends it neither the token nor a query text
+    private.write_private(listener, (
         "event-listener.name=http\n"
         "http-event-listener.log-completed=true\n"
-        f"http-event-listener.connect-ingest-uri=http://127.0.0.1:{audit_port}{audit_receiver.PATH}\n"
+        f"http-event-listener.connect-ingest-uri={audit_receiver.url(audit_port)}{audit_receiver.PATH}\n"
         f"http-event-listener.connect-http-headers=Authorization:Bearer {audit_receiver.token(settings)}\n"
+        f"http-event-listener.http-client.trust-store-path={sec.tls_cert}\n"
         "http-event-listener.connect-retry-count=5\n"
         "http-event-listener.connect-retry-delay=1s\n"
     ))
@@ -129,17 +147,29 @@ def configure(settings: Settings, install: Path, java: Path, audit_port: int) ->
     return etc
 
 
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+REGISTRY_REFRESH = "1s"  # Trino re-reads the password and group files this often
 
 
-def _write_groups(settings: Settings, etc: Path) -> None:
-    """Groups come from the identity registry: Trino knows each user's department and role."""
-    group_file = etc / "groups.txt"
-    group_file.write_text(identities.trino_group_file(identities.load(settings)))
-    (etc / "group-provider.properties").write_text(f"group-provider.name=file\nfile.group-file={group_file}\n")
+def registry_fingerprint(settings: Settings) -> tuple:
+    """Changes whenever the identity registry file does."""
+    try:
+        st = settings.identities_path.stat()
+    except FileNotFoundError:
+        return ()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def sync_registry(settings: Settings) -> None:
+    """Bring the running (or about to start) server in line with the identity registry: a new
+    user gets a password, a removed user loses theirs, a moved user their old groups, and the
+    access rules follow (Trino re-reads all three within a second or two)."""
+    from govlake.contracts import access
+
+    etc = _dir(settings) / "etc"
+    private.private_dir(etc)
+    trino_security.ensure(settings)
+    private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
+    access.write_rules(settings)
 
 
 def _to_mb(size: str) -> int:
@@ -191,12 +221,17 @@ def status(settings: Settings) -> Status:
             return Status("trino", "unhealthy", url, pid, OLD_SERVER, _rss_mb(pid))
         return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", _rss_mb(pid))
     state = "starting" if info.get("starting") else "running"
-    return Status("trino", state, url, pid, f"version {info.get('nodeVersion', {}).get('version', '?')}", _rss_mb(pid))
+    detail = f"version {info.get('nodeVersion', {}).get('version', '?')}"
+    if (_dir(settings) / "etc" / SIGN_IN_UNRECORDED).is_file():
+        detail += "; failed sign-ins NOT recorded (no javac >= 24 to build govlake's sign-in plugin)"
+    return Status("trino", state, url, pid, detail, _rss_mb(pid))
 
 
 def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     """Start the embedded server unless it is already running; wait until it answers queries."""
     current = status(settings)
+    if current.state in ("running", "starting", "unhealthy") and current.pid:
+        sync_registry(settings)  # `govlake up` on a running server applies registry changes
     if current.state == "running":
         _ensure_receiver(settings)
     if current.state in ("running", "external"):
@@ -211,8 +246,10 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
             f"GOVLAKE_TRINO_PORT to a free port"
         )
     jdk = find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino")
+    private.private_dir(settings.state)
+    private.tighten(settings.state)  # a state folder written before govlake kept it private
     install = artifacts.trino_install(settings, log=log)
-    etc = configure(settings, install, jdk.java, audit_receiver.start(settings))
+    etc = configure(settings, install, jdk.java, audit_receiver.start(settings), log=log)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     jvm_opts = [ln.strip() for ln in (etc / "jvm.config").read_text().splitlines() if ln.strip()]
@@ -226,7 +263,10 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
         "-Dnode.environment=govlake",
         "-Dnode.id=govlake-local",
         f"-Dnode.internal-address={settings.trino_host}",  # internal HTTPS must match the certificate
+        f"-Dnode.bind-ip={settings.trino_host}",  # the HTTPS server listens on this address only (loopback)
         f"-Dnode.data-dir={_dir(settings) / 'data'}",
+        f"-Djava.io.tmpdir={private.scratch_dir(settings.state, 'trino')}",
+        "-XX:-UsePerfData",  # no world-readable hsperfdata file in /tmp
         "-cp",
         f"{install / 'lib'}/*",
         "io.trino.server.TrinoServer",

@@ -85,6 +85,12 @@ def _ensure_tls(d: Path, host: str) -> tuple[Path, Path]:
     return pem, cert_path
 
 
+def tls_files(settings: Settings) -> tuple[Path, Path]:
+    """(private key + certificate, certificate only) for loopback TLS: Trino and the receiver
+    serve with it, clients verify against it."""
+    return _ensure_tls(_dir(settings), settings.trino_host)
+
+
 def _passwords_file(settings: Settings) -> Path:
     return _dir(settings) / "passwords.json"
 

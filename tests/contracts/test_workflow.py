@@ -48,6 +48,9 @@ def test_sample_contracts_are_valid(s, tmp_path):
     ({"columns": [{"name": "plate_no"}]}, "unknown-column", "columns[0] (plate_no)"),
     ({"columns": [{"name": "plate_token", "masking": "blur"}]}, "unknown-masking", "columns[0] (plate_token).masking"),
     ({"columns": [{"name": "observed_hour", "masking": "mask_phone"}]}, "masking-type", "columns[0] (observed_hour).masking"),
+    ({"columns": [{"name": "plate_token", "masking": "identity"}]}, "platform-token", "columns[0] (plate_token).masking"),
+    ({"columns": [{"name": "plate_token"}]}, "platform-token", "columns[0] (plate_token).masking"),
+    ({"columns": [{"name": "detection_token", "masking": "mask_plate"}]}, "platform-token", "columns[0] (detection_token).masking"),
     ({"purpose": "marketing"}, "unknown-purpose", "purpose"),
     ({"purpose": "traffic_management"}, "purpose-category", "columns[0] (plate_token)"),
     ({"valid_from": "2025-01-01T00:00:00+08:00", "valid_to": "2025-06-01T00:00:00+08:00"}, "window-past", "valid_to"),
@@ -70,7 +73,7 @@ def test_each_rule_names_the_contract_field_and_rule(s, tmp_path, changes, rule,
 
 def test_a_column_above_the_purpose_level_needs_a_lowering_mask(s, tmp_path, monkeypatch):
     flows = _spec(s, FLOWS, tmp_path, dataset="analytic.detections_deidentified", table="t",
-                  columns=[{"name": "plate_token"}], row_filter="department = 'traffic'", purpose="public_security")
+                  columns=[{"name": "plate_token", "masking": "token"}], row_filter="department = 'traffic'", purpose="public_security")
     assert validate.problems(flows, s, NOW) == []  # L3 allowed for public security
     strict = _spec(s, POLICE, tmp_path, purpose="urban_planning", columns=[{"name": "camera_id"}, {"name": "observed_hour"}])
     assert rules(validate.problems(strict, s, NOW)) == {"purpose-category"}  # detection rows are not for planning
@@ -81,7 +84,7 @@ def test_a_column_above_the_purpose_level_needs_a_lowering_mask(s, tmp_path, mon
     stricter["public_security"]["max_level"] = "L2"
     monkeypatch.setattr(validate, "purposes", lambda _s: stricter)
     unmasked = _spec(s, POLICE, tmp_path, columns=[{"name": "plate_token"}])
-    assert rules(validate.problems(unmasked, s, NOW)) == {"level-unmasked"}
+    assert rules(validate.problems(unmasked, s, NOW)) == {"level-unmasked", "platform-token"}
     tokenised = _spec(s, POLICE, tmp_path, columns=[{"name": "plate_token", "masking": "token"}])
     assert rules(validate.problems(tokenised, s, NOW)) == {"level-after-masking"}
     dropped = _spec(s, POLICE, tmp_path, columns=[{"name": "camera_id"}, {"name": "plate_token", "masking": "suppress"}])
@@ -170,6 +173,28 @@ def test_reject_revoke_and_expiry_are_recorded(s, tmp_path):
     later = workflow.get(s, POLICE).valid_to + timedelta(seconds=1)
     assert workflow.refresh(s, later) == [(POLICE, "active", "expired")]
     assert workflow.active_specs(s, later) == []
+
+
+def test_two_open_contracts_cannot_publish_the_same_application_table(s, tmp_path):
+    """Otherwise the later replaces the earlier in the catalog while the earlier provider's steward
+    rule still matches the name: one provider's steward would read another provider's data."""
+    _through_to_submitted(s, tmp_path, POLICE)
+    workflow.approve(s, POLICE, "wang_police_steward", NOW)
+    workflow.approve(s, POLICE, "zhao_compliance", NOW)
+    # transport's hourly flows, requested by traffic under the police contract's table name
+    squatter = _spec(s, FLOWS, tmp_path, id="transport-to-traffic-flows", provider="transport", consumer="traffic",
+                     requester="zhou_traffic_analyst", table="police_vehicle_sightings", row_filter="department = 'transport'")
+    with pytest.raises(workflow.WorkflowError, match="`app_traffic.police_vehicle_sightings`.*police-to-traffic-vehicle-sightings"):
+        workflow.new(s, squatter, "zhou_traffic_analyst", NOW)
+    # a draft under its own name cannot be moved onto the taken table by an amendment either
+    own = squatter.model_copy(update={"table": "transport_flows"})
+    workflow.new(s, own, "zhou_traffic_analyst", NOW)
+    with pytest.raises(workflow.WorkflowError, match="already publishes"):
+        workflow.submit(s, own.id, "zhou_traffic_analyst", NOW, squatter)
+    assert workflow.get(s, own.id).status == "draft"
+    # once the first contract has ended, its table name is free again
+    workflow.revoke(s, POLICE, "wang_police_steward", "operation over", NOW)
+    assert workflow.submit(s, own.id, "zhou_traffic_analyst", NOW, squatter).status == "submitted"
 
 
 def test_rules_for_a_thousand_contracts_compile_quickly_and_deny_by_default(s):

@@ -42,10 +42,61 @@ def test_an_edited_entry_is_named(s):
 
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(s):
     row = _row(s, 4)
-    h = audit.entry_hash(4, row["at"], "mallory", row["action"], row["object"], row["detail"], row["prev_hash"])
+    h = audit.entry_hash(4, row["at"], "mallory", row["action"], row["object"], row["detail"], row["prev_hash"], key=audit.chain_key(s))
     _exec(s, T.update().where(T.c.seq == 4).values(actor="mallory", hash=h))
     r = audit.verify(s)
     assert (r.ok, r.first_bad) == (False, 5)
+
+
+def _rewrite_from(s, seq: int, key: bytes | None) -> None:
+    """A forger rewrites entry `seq` and recomputes every later link and the head anchor beside
+    the store, with `key` (None: without the chain key, as SHA-256 or anything else they could)."""
+    with store.engine(s).begin() as conn:
+        rows = [dict(r) for r in conn.execute(sa.select(T).where(T.c.seq >= seq).order_by(T.c.seq)).mappings()]
+        prev = conn.execute(sa.select(T.c.hash).where(T.c.seq == seq - 1)).scalar_one()
+        for r in rows:
+            r["actor"] = "mallory" if r["seq"] == seq else r["actor"]
+            r["prev_hash"] = prev
+            r["hash"] = prev = audit.entry_hash(r["seq"], r["at"], r["actor"], r["action"], r["object"], r["detail"], prev, key=key)
+            conn.execute(T.update().where(T.c.seq == r["seq"]).values(actor=r["actor"], prev_hash=r["prev_hash"], hash=r["hash"]))
+    audit.anchor_path(s).write_text(json.dumps({"seq": rows[-1]["seq"], "hash": prev}))
+
+
+def test_whoever_writes_the_store_without_the_key_cannot_recompute_the_chain(s):
+    _rewrite_from(s, 4, key=None)
+    r = audit.verify(s)
+    assert (r.ok, r.first_bad) == (False, 4) and "altered" in r.problem
+    _rewrite_from(s, 4, key=b"a guessed key")
+    assert (audit.verify(s).ok, audit.verify(s).first_bad) == (False, 4)
+
+
+def test_the_seq_the_chain_is_keyed_from_cannot_be_moved_or_removed(s):
+    _exec(s, audit.M.update().where(audit.M.c.name == "chain").values(value=json.dumps({"keyed_from": 20, "mac": "0" * 64})))
+    r = audit.verify(s)
+    assert not r.ok and "keyed" in r.problem
+    _exec(s, audit.M.delete())
+    r = audit.verify(s)
+    assert not r.ok and "missing" in r.problem
+
+
+def test_a_rewrite_with_the_key_is_caught_by_heads_kept_elsewhere(make_settings, tmp_path):
+    """The service account holds the key; a head a compliance officer kept, or the anchor log on
+    storage the service account can only append to, still shows the chain was rewritten."""
+    log = tmp_path / "elsewhere" / "audit-anchors.log"
+    log.parent.mkdir()
+    s = make_settings(audit_anchor_log=log, audit_anchor_every_s=0)
+    for i in range(10):
+        audit.record(s, "zhao_compliance", "test.action", f"object:{i}", {"i": i})
+    kept = tmp_path / "kept-by-compliance.json"
+    kept.write_text(json.dumps(audit.head(s)))
+    assert audit.verify(s, anchors=kept).ok and audit.verify(s).anchors == 10
+    _rewrite_from(s, 4, key=audit.chain_key(s))
+    r = audit.verify(s, anchors=kept)
+    assert (r.ok, r.first_bad) == (False, 4) and "rewritten" in r.problem  # the anchor log (heads 4..10)
+    log.unlink()
+    r = audit.verify(s, anchors=kept)
+    assert (r.ok, r.first_bad) == (False, 10) and str(kept) in r.problem  # the compliance officer's copy
+    assert audit.verify(s).ok  # without a head kept elsewhere, a key holder's rewrite is undetectable
 
 
 def test_a_deleted_entry_is_named(s):
@@ -67,7 +118,7 @@ def test_an_inserted_entry_is_named(s):
             conn.execute(T.update().where(T.c.seq == seq).values(seq=seq + 1))
         prev = conn.execute(sa.select(T.c.hash).where(T.c.seq == 5)).scalar_one()
         at = datetime(2026, 11, 25, tzinfo=timezone.utc).isoformat()
-        h = audit.entry_hash(6, at, "mallory", "contract.approve", "contract:x", "{}", prev)
+        h = audit.entry_hash(6, at, "mallory", "contract.approve", "contract:x", "{}", prev, key=audit.chain_key(s))
         conn.execute(T.insert().values(seq=6, at=at, actor="mallory", action="contract.approve", object="contract:x", detail="{}", prev_hash=prev, hash=h))
     r = audit.verify(s)
     assert (r.ok, r.first_bad) == (False, 7) and "does not follow" in r.problem
@@ -82,12 +133,18 @@ def test_reordered_entries_are_named(s):
     assert (r.ok, r.first_bad) == (False, 3)
 
 
-def test_verify_cli_exits_non_zero_and_names_the_entry(s):
+def test_verify_cli_exits_non_zero_and_names_the_entry(s, tmp_path):
     env = {**os.environ, "GOVLAKE_STATE_DIR": str(s.state)}
-    ok = subprocess.run([sys.executable, "-m", "govlake", "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0 and "10 entries" in ok.stdout
+
+    def g(*args):
+        return subprocess.run([sys.executable, "-m", "govlake", "audit", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    kept = tmp_path / "head.json"
+    assert g("anchor", "--out", str(kept)).returncode == 0 and json.loads(kept.read_text())["seq"] == 10
+    ok = g("verify", "--anchor", str(kept))
+    assert ok.returncode == 0 and "10 entries" in ok.stdout and "1 head kept elsewhere" in ok.stdout
     _exec(s, T.update().where(T.c.seq == 2).values(detail='{"i": 99}'))
-    bad = subprocess.run([sys.executable, "-m", "govlake", "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    bad = g("verify")
     assert bad.returncode == 1 and "first bad entry 2" in bad.stdout
 
 

@@ -105,7 +105,7 @@ def test_tokens_and_policies_are_checked_with_a_clear_error(settings, tmp_path):
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
     """A copy of the shared lakehouse's state (warehouse, landing, secrets, governance store)."""
     dst = tmp_path_factory.mktemp("erasure") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse"))
+    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
     return Settings(state_dir=dst)
 
 
@@ -140,7 +140,7 @@ def test_erasure_removes_the_subject_from_every_tier_and_from_time_travel(privat
     subject = next(r for r in candidates if masking.token_py(r.plate_token, ckey) in by_app)
     token, app_token = subject.plate_token, masking.token_py(subject.plate_token, ckey)
     base = _load(spark, private, "base/detections")
-    plate = base.where(masking.token(F.col("plate_no"), key) == token).select("plate_no").first().plate_no
+    plate = masking.keyed(base, key).where(masking.token(F.col("plate_no"), key) == token).select("plate_no").first().plate_no
     n_base, total_base = base.where(F.col("plate_no") == plate).count(), base.count()
     base_version = spark.sql(f"DESCRIBE HISTORY delta.`{private.warehouse_root}/base/detections` LIMIT 1").first().version
     assert n_base == subject["count"] and n_base > 1 and plate in _parquet_text(private)

@@ -187,9 +187,9 @@ def test_jobs_send_their_events_through_the_receiver(lakehouse, settings):
         return post_to(audit_receiver.LINEAGE_PATH, body, token)
 
     def post_to(path: str, body: bytes, token: str) -> int:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(f"{audit_receiver.url(port)}{path}", data=body, method="POST", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with urllib.request.urlopen(req, timeout=30, context=audit_receiver.client_context(settings)) as resp:
                 return resp.status
         except urllib.error.HTTPError as exc:
             return exc.code
