@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 UMASK = 0o077
@@ -38,11 +39,11 @@ def private_dir(path: Path) -> Path:
 
 def write_private(path: Path, data: str | bytes) -> None:
     """Replace `path` atomically with `data`, readable by the service account only."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers in other processes never share it
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
-    os.chmod(tmp, FILE_MODE)  # an older tmp file keeps its mode through O_TRUNC
+    os.chmod(tmp, FILE_MODE)  # a leftover tmp file keeps its mode through O_TRUNC
     os.replace(tmp, path)
 
 

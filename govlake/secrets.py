@@ -11,6 +11,7 @@ import os
 import secrets as pysecrets
 from dataclasses import dataclass
 
+from govlake import private
 from govlake.errors import ConfigError
 from govlake.settings import Settings
 
@@ -35,12 +36,7 @@ def token_key(settings: Settings, *, create: bool = True) -> TokenKey:
     if not path.is_file():
         if not create:
             raise ConfigError(f"no token key in `{path}`; run `govlake up` (or set GOVLAKE_TOKEN_KEY)")
-        settings.secrets_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.secrets_dir, 0o700)
-        store = {"active": "k1", "keys": {"k1": pysecrets.token_hex(32)}}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(store, f)
+        private.create_private(path, json.dumps({"active": "k1", "keys": {"k1": pysecrets.token_hex(32)}}))
     store = json.loads(path.read_text())
     kid = store["active"]
     return TokenKey(kid, bytes.fromhex(store["keys"][kid]))

@@ -38,6 +38,15 @@ def _everything(root: Path) -> list[Path]:
     return out
 
 
+def _mode(p: Path) -> int | None:
+    """Permission bits of `p`; None for a symlink or a file gone meanwhile (a drained spool file)."""
+    try:
+        st = p.lstat()
+    except FileNotFoundError:
+        return None
+    return None if stat.S_ISLNK(st.st_mode) else stat.S_IMODE(st.st_mode)
+
+
 READ_AS_OTHER = r"""
 import json, os, sys
 readable = []
@@ -59,8 +68,7 @@ def test_no_other_account_reads_anything_govlake_wrote(settings, lakehouse):
     state = settings.state
     paths = _everything(state)
     assert len(paths) > 100 and (state / "governance.db").is_file()
-    loose = [f"{oct(stat.S_IMODE(p.lstat().st_mode))} {p}" for p in paths
-             if not p.is_symlink() and stat.S_IMODE(p.lstat().st_mode) & 0o077]
+    loose = [f"{oct(mode)} {p}" for p in paths if (mode := _mode(p)) is not None and mode & 0o077]
     assert loose == [], loose[:20]
     # the attempt itself, as another account: the parent lets it in, the state folder must not
     if os.geteuid() == 0:
@@ -83,7 +91,10 @@ def _logs(settings) -> dict[Path, str]:
     found = {}
     for p in _everything(settings.state):
         if p.is_file() and (p.suffix == ".log" or ".log" in p.name or "logs" in p.parts):
-            found[p] = p.read_text(encoding="utf-8", errors="replace")
+            try:
+                found[p] = p.read_text(encoding="utf-8", errors="replace")
+            except FileNotFoundError:
+                continue
     return found
 
 

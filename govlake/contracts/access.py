@@ -86,30 +86,26 @@ def window_filter(spec: ContractSpec) -> str:
             f"THEN true ELSE fail('{message}') END")
 
 
-def known_columns(settings: Settings | None) -> set[str]:
+def known_columns(settings: Settings) -> set[str]:
     """Every column any analytic dataset has: what an application table, of any specification,
     could hold."""
-    if settings is None:
-        return set()
     out: set[str] = set()
     for path in sorted(settings.path("schemas", "analytic").glob("*.yaml")):
         out |= set(schemas.load_schema(settings, "analytic", path.stem).names())
     return out
 
 
+def _denied(granted: set[str], known: set[str]) -> list[dict]:
+    """Hidden columns and every known column not granted, by name: the rule is an allow-list."""
+    return [{"name": c, "allow": False} for c in (*HIDDEN_COLUMNS, *sorted(set(known) - granted))]
+
+
 def analyst_rule(catalog: str, spec: ContractSpec, known: set[str] = frozenset()) -> dict:
     """The table rule that lets the consumer department read one contract's application table:
     the granted columns only (everything else in `known` denied), conformance masks, the window."""
-    columns: list[dict] = [{"name": h, "allow": False} for h in HIDDEN_COLUMNS]
-    granted = set()
-    for col in spec.columns:
-        if col.masking == "suppress":
-            continue
-        granted.add(col.name)
-        template = CONFORMANCE.get(col.masking or "")
-        if template:
-            columns.append({"name": col.name, "mask": template.format(c=_q(col.name))})
-    columns += [{"name": c, "allow": False} for c in sorted(set(known) - granted)]
+    granted = {c.name for c in spec.columns if c.masking != "suppress"}
+    columns = _denied(granted, known) + [
+        {"name": c.name, "mask": CONFORMANCE[c.masking].format(c=_q(c.name))} for c in spec.columns if c.masking in CONFORMANCE]
     conditions = [window_filter(spec)]
     if spec.row_filter:
         tree = filters.validate(spec.row_filter, None)  # parsed once; never pasted
@@ -132,7 +128,7 @@ def provider_rule(catalog: str, spec: ContractSpec, known: set[str] = frozenset(
     return {
         "group": f"team_{spec.provider}_steward", "catalog": catalog, "schema": spec.consumer_schema, "table": spec.table,
         "privileges": ["SELECT"],
-        "columns": [{"name": h, "allow": False} for h in HIDDEN_COLUMNS] + [{"name": c, "allow": False} for c in sorted(set(known) - granted)],
+        "columns": _denied(granted, known),
         "filter": window_filter(spec),
     }
 

@@ -130,14 +130,26 @@ def ungranted_tables(query: dict, department: str, catalog: str) -> list[str]:
     return out
 
 
+def analyst_department(query: dict, analysts: dict[str, str]) -> str | None:
+    """The department the query's user was an analyst of when it ran: from the groups Trino
+    recorded with the query (a user moved since is judged by the groups they had), else, for
+    entries recorded without groups, from the identity registry."""
+    groups = query.get("groups")
+    if groups:
+        if "role_analyst" not in groups:
+            return None
+        return next((g.removeprefix("dept_") for g in groups if g.startswith("dept_")), None)
+    return analysts.get(query["actor"])
+
+
 def security(queries: list[dict], analysts: dict[str, str], catalog: str) -> dict:
     """Incidents per 10,000 accesses. Accesses: every Trino query recorded in the window
     (query.completed, query.failed, query.denied). Incidents: refused queries (query.denied) plus
     queries by an analyst that read a table outside their department's application schema (an
     enforcement gap: the access rules should have refused them)."""
     denied = sum(1 for q in queries if q["action"] == "query.denied")
-    ungranted = sum(1 for q in queries if q["action"] != "query.denied" and q["actor"] in analysts
-                    and ungranted_tables(q, analysts[q["actor"]], catalog))
+    ungranted = sum(1 for q in queries if q["action"] != "query.denied" and (dept := analyst_department(q, analysts))
+                    and ungranted_tables(q, dept, catalog))
     n, incidents = len(queries), denied + ungranted
     per = incidents / n * 10_000 if n else None
     compliant = 1 - incidents / n if n else None
@@ -332,8 +344,11 @@ def gather(settings: Settings, start: datetime, end: datetime, *, spark=None) ->
         contracts.append({"id": r.id, "provider": spec.provider, "consumer": spec.consumer, "dataset": spec.dataset, "table": spec.table,
                           "purpose": spec.purpose, "categories": sorted(c for c in cats if c), "valid_from": _utc(r.valid_from),
                           "valid_to": _utc(r.valid_to)})
-    queries = [{"actor": r.actor, "action": r.action, "at": r.at, "tables": [t.get("table") for t in json.loads(r.detail).get("tables") or []]}
-               for r in audit_rows]
+    queries = []
+    for r in audit_rows:
+        detail = json.loads(r.detail)
+        queries.append({"actor": r.actor, "action": r.action, "at": r.at, "groups": detail.get("groups"),
+                        "tables": [t.get("table") for t in detail.get("tables") or []]})
     analysts = {i.user: i.department for i in identities.load(settings).identities if i.role.value == "analyst"}
     inputs = Inputs(start, end, settings.trino_catalog, contracts, events, queries, tables, analysts)
     if spark is not None:

@@ -173,7 +173,8 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
             t.skipped = f"`{spec.dataset}` has no `time_column` in policies/retention.yaml, so contract `{spec.id}`'s rows cannot be aged"
         elif t.time_column not in [c.name for c in spec.columns]:
             t.skipped = (f"contract `{spec.id}` does not grant `{t.time_column}`, the time column of `{spec.dataset}`, so its rows cannot "
-                         f"be aged; the table is rebuilt from `{spec.dataset}` on every publish and follows that table's retention")
+                         f"be aged here; every publish rebuilds it from `{spec.dataset}` with only the rows inside the contract's period "
+                         f"and keeps no history (application.publish)")
         else:
             t.cutoff = cutoff(run_time, spec.retention_days)
         out.append(t)

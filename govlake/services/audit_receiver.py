@@ -101,6 +101,7 @@ def entry_of(event: dict) -> tuple[str, str, str, dict, datetime]:
     detail = {
         "query_id": meta.get("queryId"), "query": meta.get("query"), "state": meta.get("queryState"),
         "tables": tables, "inputs": inputs, "source": ctx.get("source"),
+        "groups": sorted(ctx.get("groups") or []),  # department and role as Trino saw them at the time
         "outcome": "failed" if failure else "succeeded",
         "error": ({"code": (failure.get("errorCode") or {}).get("name"), "message": (failure.get("failureMessage") or "")[:500]} if failure else None),
         "wall_s": _seconds(stats.get("wallTime")), "rows": stats.get("outputRows"),
@@ -176,6 +177,14 @@ def pending(settings: Settings) -> list[Path]:
 def drain(settings: Settings) -> int:
     """Move every spooled event into the chain (each query once); returns how many entries were
     appended. A file is removed only after its entries are committed."""
+    with _drain_lock:  # the drain thread and the last drain at shutdown never interleave
+        return _drain(settings)
+
+
+_drain_lock = threading.Lock()
+
+
+def _drain(settings: Settings) -> int:
     import sqlalchemy as sa
 
     from govlake.governance import audit, store

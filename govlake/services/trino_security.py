@@ -19,7 +19,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake import identities
+from govlake import identities, private
 from govlake.errors import ConfigError, IdentityError
 from govlake.settings import Settings
 
@@ -38,19 +38,8 @@ class TrinoSecrets:
 
 
 def _dir(settings: Settings) -> Path:
-    d = settings.secrets_dir / "trino"
-    d.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.secrets_dir, 0o700)
-    os.chmod(d, 0o700)
-    return d
-
-
-def _write_private(path: Path, data: str | bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    private.private_dir(settings.secrets_dir)
+    return private.private_dir(settings.secrets_dir / "trino")
 
 
 def _ensure_tls(d: Path, host: str) -> tuple[Path, Path]:
@@ -80,8 +69,8 @@ def _ensure_tls(d: Path, host: str) -> tuple[Path, Path]:
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write_private(pem, key_pem + cert_pem)
-    cert_path.write_bytes(cert_pem)
+    private.write_private(pem, key_pem + cert_pem)
+    private.write_private(cert_path, cert_pem)
     return pem, cert_path
 
 
@@ -103,7 +92,7 @@ def ensure(settings: Settings) -> TrinoSecrets:
     pem, cert = _ensure_tls(d, settings.trino_host)
     secret_file = d / "shared-secret"
     if not secret_file.is_file():
-        _write_private(secret_file, pysecrets.token_urlsafe(48))
+        private.write_private(secret_file, pysecrets.token_urlsafe(48))
     users = [i.user for i in identities.load(settings).identities]
     pw_file = _passwords_file(settings)
     stored: dict[str, str] = json.loads(pw_file.read_text()) if pw_file.is_file() else {}
@@ -121,9 +110,9 @@ def ensure(settings: Settings) -> TrinoSecrets:
         new_known[user] = [fp, h]
         lines.append(f"{user}:{h}\n")
     if current != stored:
-        _write_private(pw_file, json.dumps(current, indent=1))
-    _write_private(hashes_file, json.dumps(new_known))
-    _write_private(db, "".join(lines))
+        private.write_private(pw_file, json.dumps(current, indent=1))
+    private.write_private(hashes_file, json.dumps(new_known))
+    private.write_private(db, "".join(lines))
     return TrinoSecrets(pem, cert, db, secret_file.read_text().strip())
 
 

@@ -197,6 +197,22 @@ def test_two_open_contracts_cannot_publish_the_same_application_table(s, tmp_pat
     assert workflow.submit(s, own.id, "zhou_traffic_analyst", NOW, squatter).status == "submitted"
 
 
+def test_rules_grant_neither_of_two_contracts_on_one_table(s, tmp_path):
+    """Defence for a store written before the workflow refused it: no rule matches a table two
+    active contracts claim, and the columns a rule does not grant are denied by name."""
+    flows = _spec(s, FLOWS, tmp_path)
+    clash = flows.model_copy(update={"id": "other-flows", "provider": "police", "row_filter": "department = 'police'"})
+    alone = flows.model_copy(update={"id": "alone-flows", "table": "alone"})
+    compiled = access.compile_rules(s, [flows, clash, alone])
+    granted = {r["table"] for r in compiled["tables"] if r.get("schema") == "app_transport"}
+    assert granted == {"alone"}
+    [rule] = [r for r in compiled["tables"] if r.get("table") == "alone" and "team_transport_analyst" in r["group"]]
+    denied = {c["name"] for c in rule["columns"] if c.get("allow") is False}
+    assert {"department", "plate_token", "avg_confidence", "distinct_plates"} <= denied
+    assert not denied & {"region_code", "observed_hour", "object_type", "detections"}
+    assert "fail(" in rule["filter"] and "alone-flows" in rule["filter"]
+
+
 def test_rules_for_a_thousand_contracts_compile_quickly_and_deny_by_default(s):
     import time
 

@@ -88,6 +88,20 @@ def test_security_incidents_per_10000_and_compliant_share():
     assert reports.security([], analysts, "lake")["incidents_per_10000"] is None
 
 
+def test_an_analyst_is_judged_by_the_groups_they_had_when_the_query_ran():
+    """zhou moved from traffic to transport and back: the reads of app_transport made while in
+    transport are no incident, nor are reads made before becoming an analyst at all."""
+    analysts = {"zhou_traffic_analyst": "traffic"}
+    moved = {**q("query.completed", "zhou_traffic_analyst", "lake.app_transport.flows"),
+             "groups": ["dept_transport", "role_analyst", "team_transport_analyst"]}
+    steward = {**q("query.completed", "zhou_traffic_analyst", "lake.base.detections"),
+               "groups": ["dept_traffic", "role_steward", "team_traffic_steward"]}
+    as_traffic = {**q("query.completed", "zhou_traffic_analyst", "lake.app_transport.flows"),
+                  "groups": ["dept_traffic", "role_analyst", "team_traffic_analyst"]}
+    assert reports.security([moved, steward], analysts, "lake")["ungranted_reads"] == 0
+    assert reports.security([as_traffic], analysts, "lake")["ungranted_reads"] == 1
+
+
 def test_key_datasets_count_only_contracts_active_at_the_end(make_contract):
     contracts = [make_contract(id="a"), make_contract(id="b", dataset="analytic.flow_hourly"),
                  make_contract(id="c", dataset="analytic.events_deidentified", valid_to=h(24)),  # validity over, refresh not run
