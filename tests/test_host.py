@@ -139,7 +139,17 @@ def test_no_log_carries_a_classified_value_a_result_uri_or_a_key(settings, lakeh
 
 def test_no_recorded_error_carries_a_key(settings, lakehouse):
     """Errors of failed and refused queries are kept in the audit log (compliance reads them)."""
+    from govlake import sql
+    from govlake.errors import QueryError
+
+    marker = f"errors-{time.time_ns()}"
+    for query in (f"SELECT '{marker}' FROM base.detections", f"SELECT CAST('{marker}' AS integer)"):
+        with pytest.raises(QueryError):
+            sql.query(settings, "zhou_traffic_analyst", query)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 30 and sum(marker in e["detail"] for e in audit.entries(settings, 200, "query.")) < 2:
+        time.sleep(0.5)
     secrets = _key_material(settings)
     errors = [e["detail"] for e in audit.entries(settings, 100_000, "query.") if '"error": {' in e["detail"]]
-    assert errors  # the red-team tests' refusals are there
+    assert sum(marker in e for e in errors) == 2  # a refusal and a failure, with their messages
     assert not [e for e in errors if any(v in e for v in secrets)]

@@ -91,7 +91,7 @@ def plugin_dir(settings: Settings, install: Path, plugins: list[str], jdk: Jdk |
         for cls in sorted(classes.rglob("*.class")):
             z.write(cls, str(cls.relative_to(classes)))
     for dep in runtime:
-        shutil.copy(dep, ours / dep.name)
+        shutil.copyfile(dep, ours / dep.name)  # with this process's private mode, not the cache's
     tmp.replace(jar)
     shutil.rmtree(classes, ignore_errors=True)
     return root
