@@ -311,7 +311,8 @@ def bench_contracts(args) -> dict:
 
 def bench_audit(args) -> dict:
     """`govlake audit verify` over N chained entries in the SQLite governance store: build the
-    chain (entries like contract transitions), then verify it, median of --repeat runs."""
+    keyed chain (entries like contract transitions, HMAC-SHA256 under the chain key), then verify
+    it, median of --repeat runs."""
     import sqlalchemy as sa
 
     from govlake.governance import audit, store
@@ -320,17 +321,19 @@ def bench_audit(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
     n = args.rows
+    key = audit.chain_key(settings)
     t = time.perf_counter()
     prev, rows = audit.GENESIS, []
     base = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
     for seq in range(1, n + 1):
         at = datetime.fromtimestamp(base + seq, tz=timezone.utc).isoformat(timespec="microseconds")
         detail = json.dumps({"from": "submitted", "to": "approved", "reason": None, "spec_hash": "%064x" % seq}, sort_keys=True)
-        h = audit.entry_hash(seq, at, "wang_police_steward", "contract.approve", f"contract:c-{seq % 1000:04d}", detail, prev)
+        h = audit.entry_hash(seq, at, "wang_police_steward", "contract.approve", f"contract:c-{seq % 1000:04d}", detail, prev, key=key)
         rows.append({"seq": seq, "at": at, "actor": "wang_police_steward", "action": "contract.approve",
                      "object": f"contract:c-{seq % 1000:04d}", "detail": detail, "prev_hash": prev, "hash": h})
         prev = h
     with store.engine(settings).begin() as conn:
+        audit.keyed_from(conn, key)  # keyed from the first entry, as a new store is
         for i in range(0, n, 50_000):
             conn.execute(sa.insert(store.audit_log), rows[i:i + 50_000])
     build_s = time.perf_counter() - t

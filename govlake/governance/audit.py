@@ -87,7 +87,7 @@ def _meta_mac(key: bytes, keyed_from: int) -> str:
     return hmac.new(key, f"govlake audit chain keyed from {keyed_from}".encode(), hashlib.sha256).hexdigest()
 
 
-def _keyed_from(conn: sa.Connection, key: bytes) -> int:
+def keyed_from(conn: sa.Connection, key: bytes) -> int:
     """The seq from which entries are keyed; recorded (with its MAC) at the first keyed append."""
     row = conn.execute(sa.select(M.c.value).where(M.c.name == "chain")).first()
     if row is not None:
@@ -104,9 +104,9 @@ def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict 
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
     last = conn.execute(sa.select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    keyed_from = _keyed_from(conn, key)
+    first_keyed = keyed_from(conn, key)
     text = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str)
-    h = entry_hash(seq, when, actor, action, obj, text, prev, key=key if seq >= keyed_from else None)
+    h = entry_hash(seq, when, actor, action, obj, text, prev, key=key if seq >= first_keyed else None)
     conn.execute(T.insert().values(seq=seq, at=when, actor=actor, action=action, object=obj, detail=text, prev_hash=prev, hash=h))
     conn.info["audit_head"] = (seq, h)
     _watch(conn.engine)
@@ -231,13 +231,13 @@ def verify(settings: Settings, *, batch: int = 50_000, anchors: Path | None = No
         return Verification(False, 0, None, f"the audit chain is keyed but its key `{key_path(settings)}` is missing (or {KEY_ENV} unset); restore it to verify")
     if key is not None and meta is None and count:
         return Verification(False, count, 1, "the record of the seq from which the chain is keyed is missing (audit_meta deleted)")
-    keyed_from = 1
+    first_keyed = 1
     if meta is not None:
         stored = json.loads(meta.value)
-        keyed_from = int(stored["keyed_from"])
-        if not hmac.compare_digest(_meta_mac(key, keyed_from), stored.get("mac", "")):
-            return Verification(False, count, keyed_from, "the record of the seq from which the chain is keyed was altered")
-    result = _verify_chain(settings, batch, key, keyed_from)
+        first_keyed = int(stored["keyed_from"])
+        if not hmac.compare_digest(_meta_mac(key, first_keyed), stored.get("mac", "")):
+            return Verification(False, count, first_keyed, "the record of the seq from which the chain is keyed was altered")
+    result = _verify_chain(settings, batch, key, first_keyed)
     if not result.ok:
         return result
     heads = []

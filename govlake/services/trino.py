@@ -23,7 +23,7 @@ from govlake import artifacts, identities, private
 from govlake.services import audit_receiver, trino_plugin, trino_security
 from govlake.services.processes import alive
 from govlake.errors import JavaError, ServiceError
-from govlake.services.java import find_jdk
+from govlake.services.java import Jdk, find_jdk
 from govlake.settings import Settings
 
 MIN_JAVA = 24
@@ -73,7 +73,7 @@ def _has_module(java: Path, module: str) -> bool:
 SIGN_IN_UNRECORDED = "sign-in-unrecorded"  # marker in etc/: the stock authenticator runs, failed sign-ins go unrecorded
 
 
-def configure(settings: Settings, install: Path, java: Path, audit_port: int, *, log=print) -> Path:
+def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, log=print) -> Path:
     """Write etc/ for the embedded server; return the etc directory."""
     base = _dir(settings)
     etc = base / "etc"
@@ -84,14 +84,14 @@ def configure(settings: Settings, install: Path, java: Path, audit_port: int, *,
     heap = settings.trino_heap
     heap_mb = _to_mb(heap)
     jvm = _render(infra / "jvm.config", heap=heap)
-    if _has_module(java, "jdk.incubator.vector"):
+    if _has_module(jdk.java, "jdk.incubator.vector"):
         jvm += "--add-modules=jdk.incubator.vector\n"
     (etc / "jvm.config").write_text(jvm)
     sec = trino_security.ensure(settings)
     access_file = etc / "access-control.properties"
     plugins = sorted(artifacts.load_manifest(settings).trino_plugins)
     try:
-        plugin_dir = trino_plugin.plugin_dir(settings, install, plugins, find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino"), log=log)
+        plugin_dir = trino_plugin.plugin_dir(settings, install, plugins, jdk, log=log)
         authenticator = (f"password-authenticator.name=govlake-file\ngovlake.password-file={sec.password_db}\n"
                          f"govlake.audit-spool={audit_receiver.spool_dir(settings)}\n"
                          f"govlake.max-failures={settings.sign_in_max_failures}\ngovlake.lockout-seconds={settings.sign_in_lockout_s}\n")
@@ -249,7 +249,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     private.private_dir(settings.state)
     private.tighten(settings.state)  # a state folder written before govlake kept it private
     install = artifacts.trino_install(settings, log=log)
-    etc = configure(settings, install, jdk.java, audit_receiver.start(settings), log=log)
+    etc = configure(settings, install, jdk, audit_receiver.start(settings), log=log)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     jvm_opts = [ln.strip() for ln in (etc / "jvm.config").read_text().splitlines() if ln.strip()]
