@@ -166,8 +166,10 @@ def _repartition(spark: "SparkSession", schema: TableSchema, path: str) -> None:
     departments either)."""
     from govlake.governance import retention
 
-    df = spark.read.format("delta").load(path)
-    rows = df.localCheckpoint()  # the rewrite replaces the files it reads
+    # statistics columns first: Delta keeps none on a partition column and refuses a layout
+    # whose statistics property still names one
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('{STATS_COLUMNS}' = '{','.join(stats_columns(schema))}')")
+    rows = spark.read.format("delta").load(path).localCheckpoint()  # the rewrite replaces the files it reads
     (rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
      .partitionBy(*schema.partitioned_by).save(path))
     retention.vacuum_now(spark, path)
