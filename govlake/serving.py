@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from govlake import sql
+from govlake.services.trino import SERVICE_ACCOUNT
 from govlake.settings import Settings
 
-SERVICE_USER = "etl_service"
+SERVICE_USER = SERVICE_ACCOUNT
 
 
 @dataclass(frozen=True)

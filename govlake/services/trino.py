@@ -27,6 +27,7 @@ from govlake.services.java import Jdk, find_jdk
 from govlake.settings import Settings
 
 MIN_JAVA = 24
+SERVICE_ACCOUNT = "etl_service"  # the scheduled ETL's identity: its failed sign-ins are recorded, it is never locked out
 OLD_SERVER = "a Trino started by an older govlake (plain HTTP, no passwords) is running; run `govlake down`, then `govlake up`"
 
 
@@ -94,7 +95,8 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
         plugin_dir = trino_plugin.plugin_dir(settings, install, plugins, jdk, log=log)
         authenticator = (f"password-authenticator.name=govlake-file\ngovlake.password-file={sec.password_db}\n"
                          f"govlake.audit-spool={audit_receiver.spool_dir(settings)}\n"
-                         f"govlake.max-failures={settings.sign_in_max_failures}\ngovlake.lockout-seconds={settings.sign_in_lockout_s}\n")
+                         f"govlake.max-failures={settings.sign_in_max_failures}\ngovlake.lockout-seconds={settings.sign_in_lockout_s}\n"
+                         f"govlake.lockout-exempt={SERVICE_ACCOUNT}\n")
         (etc / SIGN_IN_UNRECORDED).unlink(missing_ok=True)
     except JavaError as exc:
         log(f"WARNING: failed sign-ins will not be recorded and no lockout applies: {exc}")

@@ -452,6 +452,12 @@ def test_failed_sign_ins_are_audited_and_repeated_ones_lock_the_user_out(setting
     assert actions == ["auth.failed"] * (settings.sign_in_max_failures - 1) + ["auth.locked", "auth.lockout"], actions
     assert all(e["object"] == "trino:sign-in" and good not in e["detail"] for e in entries)
     assert [e["action"] for e in _audited(settings, "mallory", "auth.", 1)] == ["auth.failed"]
+    # the scheduled ETL's account is never locked out by a guesser; its failures are still recorded
+    service = "etl_service"
+    for i in range(settings.sign_in_max_failures + 1):
+        assert _sign_in_status(settings, service, f"guess-{i}") == 401
+    assert _sign_in_status(settings, service, trino_security.password(settings, service)) == 200
+    assert {e["action"] for e in _audited(settings, service, "auth.", settings.sign_in_max_failures + 1)} == {"auth.failed"}
     from govlake.governance import audit
 
     assert audit.verify(settings).ok

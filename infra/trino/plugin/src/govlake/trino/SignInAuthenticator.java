@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Checks a user's password against the bcrypt password file and records each failed sign-in (and
  * each sign-in refused during a lockout) as a file in the audit spool, written before the client
  * gets its 401. After `maxFailures` failures within `lockout`, the user is refused for `lockout`,
- * even with the right password. A password already verified is remembered by its SHA-256 only,
+ * even with the right password, unless exempt (the scheduled ETL's account, which a guesser must
+ * not be able to stop). A password already verified is remembered by its SHA-256 only,
  * until the password file changes (Trino authenticates every request of a query).
  */
 final class SignInAuthenticator
@@ -47,6 +48,7 @@ final class SignInAuthenticator
     private final Path spool;
     private final int maxFailures;
     private final Duration lockout;
+    private final Set<String> exempt;
     private final Map<String, Deque<Instant>> failures = new ConcurrentHashMap<>();
     private final Map<String, Instant> lockedUntil = new ConcurrentHashMap<>();
 
@@ -54,8 +56,9 @@ final class SignInAuthenticator
     private volatile Map<String, String> hashes = Map.of();
     private volatile Set<String> verified = Set.of();
 
-    SignInAuthenticator(Path passwordFile, Path spool, int maxFailures, Duration lockout)
+    SignInAuthenticator(Path passwordFile, Path spool, int maxFailures, Duration lockout, Set<String> exempt)
     {
+        this.exempt = exempt;
         this.passwordFile = passwordFile;
         this.spool = spool;
         this.maxFailures = maxFailures;
@@ -97,7 +100,7 @@ final class SignInAuthenticator
             while (!recent.isEmpty() && recent.peekFirst().isBefore(now.minus(lockout))) {
                 recent.removeFirst();
             }
-            locks = recent.size() >= maxFailures;
+            locks = recent.size() >= maxFailures && !exempt.contains(user);
         }
         if (locks) {
             lockedUntil.put(user, now.plus(lockout));

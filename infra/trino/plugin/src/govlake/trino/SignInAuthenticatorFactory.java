@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Configuration (etc/password-authenticator.properties):
@@ -16,6 +17,7 @@ import java.util.Map;
  * govlake.audit-spool=...          folder the audit receiver drains
  * govlake.max-failures=5           failures within the window that lock a user out
  * govlake.lockout-seconds=300      the window, and how long a lockout lasts
+ * govlake.lockout-exempt=a,b       users never locked out (their failures are still recorded)
  * </pre>
  */
 public final class SignInAuthenticatorFactory
@@ -37,10 +39,12 @@ public final class SignInAuthenticatorFactory
         left.remove("govlake.max-failures");
         Duration lockout = Duration.ofSeconds(Long.parseLong(left.getOrDefault("govlake.lockout-seconds", "300")));
         left.remove("govlake.lockout-seconds");
+        Set<String> exempt = Set.of(left.getOrDefault("govlake.lockout-exempt", "").split(","));
+        left.remove("govlake.lockout-exempt");
         if (!left.isEmpty()) {
             throw new IllegalArgumentException("unknown properties of the govlake-file authenticator: " + left.keySet());
         }
-        return new SignInAuthenticator(passwords, spool, maxFailures, lockout);
+        return new SignInAuthenticator(passwords, spool, maxFailures, lockout, exempt);
     }
 
     private static String required(Map<String, String> config, String name)
