@@ -102,8 +102,19 @@ def lakehouse(settings, spark, trino_server, sample_data):
     return report
 
 
+# a test using one of these fixtures (directly or through another fixture) is slow by nature: it
+# gets the mark from the fixture, so `make test-fast` can never start Spark or Trino by accident
+FIXTURE_MARKS = {"spark": {"spark", "lakehouse"}, "trino": {"trino_server", "lakehouse"}}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Airflow tests run after the others: the DAG run ingests extra files into the shared
-    lakehouse, and the end-to-end tests compare that lakehouse with the sample data exactly.
-    Tests marked `last` (they inspect everything the suite wrote) run after those."""
+    """Slow marks come from the fixtures a test uses. Airflow tests run after the others: the DAG
+    run ingests extra files into the shared lakehouse, and the end-to-end tests compare that
+    lakehouse with the sample data exactly. Tests marked `last` (they inspect everything the
+    suite wrote) run after those."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in FIXTURE_MARKS.items():
+            if used & fixtures and item.get_closest_marker(mark) is None:
+                item.add_marker(mark)
     items.sort(key=lambda item: (item.get_closest_marker("last") is not None, item.get_closest_marker("airflow") is not None))
