@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 UMASK = 0o077
@@ -51,13 +52,19 @@ def create_private(path: Path, data: str) -> bool:
     """Write `data` to `path` unless it exists (never replacing a secret another process made
     first); True when this call created it."""
     private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
+    if path.exists():
         return False
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w") as f:
         f.write(data)
-    return True
+    try:
+        os.link(tmp, path)  # appears whole or not at all; fails if another process made it first
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
 
 
 def tighten(root: Path) -> int:
@@ -85,3 +92,18 @@ def tighten(root: Path) -> int:
 def scratch_dir(state: Path, name: str) -> Path:
     """A private scratch folder inside the state folder (Spark's local dirs, JVM temp files)."""
     return private_dir(state / "tmp" / name)
+
+
+@contextmanager
+def exclusive(lock_file: Path):
+    """Hold an exclusive lock on `lock_file` (created private) for the block: one holder at a
+    time among this host's processes."""
+    import fcntl
+
+    private_dir(lock_file.parent)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

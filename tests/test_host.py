@@ -3,7 +3,8 @@
 - nothing govlake or a service it started wrote is readable by another account (tried for real
   as `nobody` when the suite runs as root, and by the mode bits in any case);
 - no log carries a value of a classified column, a result-page URI, the token key or its HMAC
-  pads, the audit chain key or a password; no error recorded in the audit log carries a key.
+  pads, the audit chain key, a password, the receiver's tokens or Trino's internal secret; no
+  error recorded in the audit log carries one.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from govlake import masking
 from govlake.governance import audit
 from govlake.pii.checksums import id_check_digit
 from govlake.secrets import token_key
+from govlake.services import audit_receiver
 
 pytestmark = [pytest.mark.last, pytest.mark.spark, pytest.mark.trino]
 
@@ -117,7 +119,9 @@ def _key_material(settings) -> set[str]:
     for raw in (key.key, *masking._pads(key.key), audit.chain_key(settings, create=False)):
         forms |= {raw.hex(), raw.hex().upper(), base64.b64encode(raw).decode()}
     passwords = json.loads((settings.secrets_dir / "trino" / "passwords.json").read_text())
-    return forms | set(passwords.values())
+    tokens = {audit_receiver.token(settings), audit_receiver.lineage_token(settings),
+              (settings.secrets_dir / "trino" / "shared-secret").read_text().strip()}
+    return forms | set(passwords.values()) | tokens
 
 
 def test_no_log_carries_a_classified_value_a_result_uri_or_a_key(settings, lakehouse, sample_data):

@@ -16,7 +16,8 @@ contract grants): first match wins, no match denies.
   partitioned by department (so a steward's query, its statistics and its scan never touch
   another department's files), and the application tables their department provides or receives;
 - an analyst reads only the application tables of contracts active for their department, only
-  the granted columns (an allow-list: every other column any dataset has is denied, so a table
+  the granted columns (Trino's rules can only deny by name, so every other column any analytic
+  dataset has, and any column a table published for the contract still holds, is denied: a table
   published under an earlier specification shows nothing the current one does not grant), with
   hidden columns (`$path`, ...) denied, each masked column re-checked by a mask that nulls any
   value not in masked form, and the contract's row filter repeated;
@@ -93,6 +94,32 @@ def known_columns(settings: Settings) -> set[str]:
     for path in sorted(settings.path("schemas", "analytic").glob("*.yaml")):
         out |= set(schemas.load_schema(settings, "analytic", path.stem).names())
     return out
+
+
+def delta_columns(table_dir: Path) -> set[str]:
+    """The columns of the Delta table at `table_dir`, from the newest schema in its log."""
+    log_dir = table_dir / "_delta_log"
+    for commit in sorted(log_dir.glob("*.json"), reverse=True):
+        for line in commit.read_text(encoding="utf-8").splitlines():
+            if '"metaData"' in line:
+                return {f["name"] for f in json.loads(json.loads(line)["metaData"]["schemaString"])["fields"]}
+    for checkpoint in sorted(log_dir.glob("*.checkpoint*.parquet"), reverse=True):
+        import pyarrow.parquet as pq
+
+        for meta in pq.read_table(checkpoint, columns=["metaData"]).column("metaData").to_pylist():
+            if meta:
+                return {f["name"] for f in json.loads(meta["schemaString"])["fields"]}
+    return set()
+
+
+def published_columns(settings: Settings, spec: ContractSpec) -> set[str]:
+    """Columns of every table published under any specification of `spec`'s application table
+    that is still in the warehouse (local warehouses; an object store is not listed here), so a
+    column dropped from the schema files since is denied all the same."""
+    if not settings.warehouse_is_local:
+        return set()
+    root = Path(schemas.table_path(settings, "application", spec.consumer_schema).removeprefix("file:"))
+    return set().union(*(delta_columns(d) for d in root.glob(f"{spec.table}__*") if d.is_dir()))
 
 
 def _denied(granted: set[str], known: set[str]) -> list[dict]:
@@ -172,8 +199,13 @@ def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
             })
     known = known_columns(settings)
     for spec in sorted(unique_targets(active), key=lambda s: s.id):
-        tables.append(analyst_rule(cat, spec, known))
-        tables.append(provider_rule(cat, spec, known))
+        try:
+            seen = known | published_columns(settings, spec)
+            pair = [analyst_rule(cat, spec, seen), provider_rule(cat, spec, seen)]
+        except Exception as exc:  # noqa: BLE001 - one broken contract is not granted; the others' rules still change
+            log.error("contract %s is not granted: its rule cannot be compiled (%s: %s)", spec.id, type(exc).__name__, str(exc)[:300])
+            continue
+        tables += pair
     for rule in tables[1:]:
         if rule.get("privileges") and "filter" not in rule:
             raise AssertionError(f"rule {rule} grants without a row filter: it would let its users run table procedures")

@@ -15,7 +15,8 @@ file without reading code. Rules:
   category (PIPL art. 26: images and identity data from public cameras only for public security);
 - `level-unmasked`, `level-after-masking`: a column above the purpose's `max_level` needs a
   masking method whose result is within it;
-- `window-empty`, `window-past`: the validity window is not empty and has not already ended;
+- `window-empty`, `window-past`, `window-range`: the validity window is not empty, has not already
+  ended, and lies within the years 2000-2999;
 - `row-filter`: the filter is a safe boolean expression (see filters.py) over the dataset;
 - `provider-scope`: on a dataset holding several departments' rows, the filter must restrict
   rows to the provider's (`department = '<provider>' AND ...`): a steward can only share their own.
@@ -34,6 +35,7 @@ from govlake.errors import ConfigError, GovlakeError
 from govlake.settings import Settings
 
 LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # a validity window Trino's rules render as timestamps
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,11 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                     out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; the filter must start with `department = '{spec.provider}' AND ...` so only the provider's rows are shared"))
         elif "department" in schema.names():
             out.append(Problem("row_filter", "provider-scope", f"`{spec.dataset}` holds several departments' rows; add `row_filter: \"department = '{spec.provider}'\"`"))
+    for fld in ("valid_from", "valid_to"):
+        year = getattr(spec, fld).year
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            out.append(Problem(fld, "window-range", f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}; give a date the access rules can hold"))
+            return out
     if spec.valid_to <= spec.valid_from:
         out.append(Problem("valid_to", "window-empty", f"the validity window is empty: valid_to {spec.valid_to.isoformat()} is not after valid_from {spec.valid_from.isoformat()}"))
     elif spec.valid_to <= now:

@@ -137,7 +137,7 @@ def new(settings: Settings, spec: ContractSpec, actor: str, when: datetime) -> C
     if who.department != spec.consumer:
         raise WorkflowError(f"`{actor}` belongs to `{who.department}`; a contract is requested by the consumer department `{spec.consumer}`")
     text = canonical_yaml(spec)
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         if conn.execute(sa.select(C.c.id).where(C.c.id == spec.id)).first():
             raise WorkflowError(f"contract `{spec.id}` already exists; change it with `govlake contract submit {spec.id} --file FILE --as {actor}`")
         _check_target_free(conn, spec)
@@ -152,7 +152,7 @@ def new(settings: Settings, spec: ContractSpec, actor: str, when: datetime) -> C
 def submit(settings: Settings, contract_id: str, actor: str, when: datetime, spec: ContractSpec | None = None) -> ContractRecord:
     """Submit for approval, optionally with a changed specification (which voids approvals)."""
     who = _identity(settings, actor)
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         row = _row(conn, contract_id)
         if actor != row["requester"] and not (who.department == row["consumer"] and who.role.value == "steward"):
             raise WorkflowError(f"only the requester `{row['requester']}` or a `{row['consumer']}` steward can submit `{contract_id}`")
@@ -202,7 +202,7 @@ def _capacity(who: identities.Identity, row) -> str:
 
 def approve(settings: Settings, contract_id: str, actor: str, when: datetime) -> ContractRecord:
     who = _identity(settings, actor)
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         row = _row(conn, contract_id)
         capacity = _capacity(who, row)
         if row["status"] != "submitted":
@@ -235,7 +235,7 @@ def _need_reason(reason: str | None, what: str) -> None:
 def reject(settings: Settings, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
     _need_reason(reason, "rejection")
     who = _identity(settings, actor)
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         row = _row(conn, contract_id)
         _capacity(who, row)
         if row["status"] != "submitted":
@@ -249,7 +249,7 @@ def revoke(settings: Settings, contract_id: str, actor: str, reason: str, when: 
     """End an approved or active contract now; Trino's rules drop it immediately."""
     _need_reason(reason, "revocation")
     who = _identity(settings, actor)
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         row = _row(conn, contract_id)
         if not (who.role.value == "compliance" or (who.role.value == "steward" and who.department == row["provider"])):
             raise IdentityError(f"`{actor}` cannot revoke `{contract_id}`; a `{row['provider']}` steward or a compliance officer can")
@@ -264,7 +264,7 @@ def revoke(settings: Settings, contract_id: str, actor: str, reason: str, when: 
 def refresh(settings: Settings, when: datetime) -> list[tuple[str, str, str]]:
     """Time-driven transitions at `when`: approved -> active, approved/active -> expired."""
     changes = []
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         for row in conn.execute(sa.select(C).where(C.c.status.in_(("approved", "active")))).mappings().all():
             start, end = _utc(row["valid_from"]), _utc(row["valid_to"])
             target = row["status"]

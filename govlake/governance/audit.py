@@ -36,6 +36,7 @@ import json
 import os
 import secrets as pysecrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,18 +89,26 @@ def _meta_mac(key: bytes, keyed_from: int) -> str:
 
 
 def keyed_from(conn: sa.Connection, key: bytes) -> int:
-    """The seq from which entries are keyed; recorded (with its MAC) at the first keyed append."""
+    """The seq from which entries are keyed; recorded (with its MAC) at the first keyed append.
+    An append under another key than the chain's is refused: it would break the chain for good."""
     row = conn.execute(sa.select(M.c.value).where(M.c.name == "chain")).first()
     if row is not None:
-        return int(json.loads(row.value)["keyed_from"])
+        stored = json.loads(row.value)
+        if not hmac.compare_digest(_meta_mac(key, int(stored["keyed_from"])), stored.get("mac", "")):
+            raise ConfigError("the audit chain was keyed with another key than the one this process has; restore "
+                              "secrets/audit-chain.key (or set GOVLAKE_AUDIT_KEY to the chain's key) before recording anything")
+        return int(stored["keyed_from"])
     last = conn.execute(sa.select(sa.func.max(T.c.seq))).scalar() or 0
     conn.execute(M.insert().values(name="chain", value=json.dumps({"keyed_from": last + 1, "mac": _meta_mac(key, last + 1)})))
     return last + 1
 
 
 def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict | None = None, at: datetime | None = None) -> int:
-    """Append one entry inside the caller's transaction; returns its seq."""
+    """Append one entry inside the caller's transaction (opened with `transaction`, so the head is
+    anchored once it has committed); returns its seq."""
     owner = store.settings_of(conn.engine)
+    if owner is None:
+        raise ConfigError("audit entries are appended through a connection of `store.engine(settings)`")
     key = chain_key(owner)
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
     last = conn.execute(sa.select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
@@ -109,32 +118,32 @@ def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict 
     h = entry_hash(seq, when, actor, action, obj, text, prev, key=key if seq >= first_keyed else None)
     conn.execute(T.insert().values(seq=seq, at=when, actor=actor, action=action, object=obj, detail=text, prev_hash=prev, hash=h))
     conn.info["audit_head"] = (seq, h)
-    _watch(conn.engine)
     return seq
 
 
-_watched: set[int] = set()
+@contextmanager
+def transaction(settings: Settings):
+    """A governance-store transaction; when it has committed and appended to the chain, the new
+    head is written to the anchor beside the store and (at most every `audit_anchor_every_s`) to
+    the anchor log kept elsewhere. Nothing is anchored for a transaction that rolled back."""
+    with store.engine(settings).begin() as conn:
+        try:
+            yield conn
+        finally:
+            head = conn.info.pop("audit_head", None)  # the connection returns to the pool: never leave it there
+    if head:
+        _anchor(settings, *head)
+
+
 _anchor_log_written: dict[str, float] = {}
 
 
-def _watch(engine: sa.Engine) -> None:
-    """After a commit that appended, write the head (seq, hash) to the anchor file beside the
-    store, and to the anchor log kept elsewhere when one is configured."""
-    if id(engine) in _watched:
-        return
-    _watched.add(id(engine))
-
-    def on_commit(conn) -> None:
-        head = conn.info.pop("audit_head", None)
-        owner = store.settings_of(engine)
-        if head and owner is not None:
-            private.write_private(anchor_path(owner), json.dumps({"seq": head[0], "hash": head[1]}))
-            log = owner.audit_anchor_log
-            if log is not None and time.monotonic() - _anchor_log_written.get(str(log), -1e9) >= owner.audit_anchor_every_s:
-                append_anchor(log, head[0], head[1])
-                _anchor_log_written[str(log)] = time.monotonic()
-
-    sa.event.listen(engine, "commit", on_commit)
+def _anchor(settings: Settings, seq: int, h: str) -> None:
+    private.write_private(anchor_path(settings), json.dumps({"seq": seq, "hash": h}))
+    log = settings.audit_anchor_log
+    if log is not None and time.monotonic() - _anchor_log_written.get(str(log), -1e9) >= settings.audit_anchor_every_s:
+        append_anchor(log, seq, h)
+        _anchor_log_written[str(log)] = time.monotonic()
 
 
 def append_anchor(path: Path, seq: int, h: str) -> None:
@@ -165,7 +174,7 @@ def record(settings: Settings, actor: str, action: str, obj: str, detail: dict |
     """Append in a transaction of its own; retried when a concurrent writer took the same seq."""
     for attempt in range(5):
         try:
-            with store.engine(settings).begin() as conn:
+            with transaction(settings) as conn:
                 return append(conn, actor, action, obj, detail, at)
         except (sa.exc.IntegrityError, sa.exc.OperationalError):
             if attempt == 4:
@@ -281,15 +290,18 @@ def entries(settings: Settings, limit: int = 50, action: str | None = None) -> l
         return [dict(r) for r in conn.execute(q).mappings()]
 
 
-POLICY_FILES = ("policies/*.yaml", "catalog/identities.yaml", "catalog/departments/*.yaml", "schemas/*/*.yaml")
+POLICY_FILES = ("policies/*.yaml", "catalog/departments/*.yaml", "schemas/*/*.yaml")
 
 
 def policy_fingerprints(settings: Settings) -> dict[str, str]:
-    """SHA-256 (first 16 hex) of every policy, identity, registry and schema file."""
+    """SHA-256 (first 16 hex) of every policy, registry and schema file, and of the identity
+    registry in use (`catalog/identities.yaml` unless GOVLAKE_IDENTITIES_FILE names another)."""
     out = {}
     for pattern in POLICY_FILES:
         for path in sorted(settings.home.glob(pattern)):
             out[str(path.relative_to(settings.home))] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    if settings.identities_path.is_file():
+        out["catalog/identities.yaml"] = hashlib.sha256(settings.identities_path.read_bytes()).hexdigest()[:16]
     return out
 
 

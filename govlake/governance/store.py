@@ -119,14 +119,19 @@ def _engine(db_url: str) -> sa.Engine:
 _owners: dict[str, Settings] = {}
 
 
+def _key(db_url: str | sa.URL) -> str:
+    """One spelling of a store URL (SQLAlchemy re-renders query order and escapes)."""
+    return sa.make_url(db_url).render_as_string(hide_password=False)
+
+
 def engine(settings: Settings) -> sa.Engine:
     private.private_dir(settings.state)
-    _owners[url(settings)] = settings
+    _owners[_key(url(settings))] = settings
     return _engine(url(settings))
 
 
 def settings_of(engine_: sa.Engine) -> Settings | None:
-    return _owners.get(engine_.url.render_as_string(hide_password=False))
+    return _owners.get(_key(engine_.url))
 
 # The append-only, hash-chained audit log (govlake/governance/audit.py): each entry carries the
 # hash of the one before it, so an edit, deletion, insertion or reordering is detectable.

@@ -50,7 +50,7 @@ def propose(settings: Settings, target: str, reports: list[ColumnReport], actor:
     current = effective(settings, tier, table)
     now = datetime.now(timezone.utc)
     ids = []
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         for r in reports:
             decl = current.get(r.name)
             if decl is None or not disagrees(r, decl, level_rank):
@@ -86,7 +86,7 @@ def _may_decide(settings: Settings, user: str, owner: str) -> None:
 def decide(settings: Settings, proposal_id: int, user: str, accept: bool, reason: str | None) -> dict:
     if not accept and not (reason or "").strip():
         raise ConfigError("rejecting a proposal needs --reason")
-    with store.engine(settings).begin() as conn:
+    with audit.transaction(settings) as conn:
         row = conn.execute(sa.select(T).where(T.c.id == proposal_id)).mappings().first()
         if row is None:
             raise ConfigError(f"no classification proposal `{proposal_id}`; see `govlake classify review`")

@@ -32,7 +32,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import masking, policies, schemas
+from govlake import masking, policies, private, schemas
 from govlake.contracts import filters
 from govlake.governance import lineage
 from govlake.pipeline import lineage_capture
@@ -127,6 +127,16 @@ def over_level(settings: Settings, spec: ContractSpec, found: list[lineage.Edge]
     return reasons
 
 
+def raw_platform_tokens(settings: Settings, spec: ContractSpec) -> list[str]:
+    """Granted platform-token columns not re-keyed for the contract: validation refuses them now,
+    and a contract approved before that rule must not keep publishing them."""
+    tier, table = spec.dataset.split(".")
+    tokens = {c.name for c in schemas.load_schema(settings, tier, table).columns if c.platform_token}
+    return [f"contract `{spec.id}` column `{c.name}` holds platform tokens and is granted with `{c.masking or 'identity'}`; "
+            f"amend it to `masking: token` (re-keyed for the contract) or `suppress`, then re-submit"
+            for c in spec.columns if c.name in tokens and c.masking not in ("token", "suppress")]
+
+
 def within_retention(dataset: DataFrame, settings: Settings, spec: ContractSpec, run_time: datetime | None) -> DataFrame:
     """The rows of `dataset` inside the contract's `retention_days` at `run_time`, aged by the
     dataset's time column in policies/retention.yaml (whether or not the contract grants it), so
@@ -148,7 +158,14 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
             run_time: datetime | None = None) -> tuple[list[Published], list[Refused]]:
     """Materialise the application table of every contract in `active` whose columns pass the
     lineage level check, holding the rows within its retention period at `run_time`; delete all
-    others."""
+    others. One publish at a time per state folder: the vacuum after it removes every file the
+    current versions do not use, which must not include another publish's files in flight."""
+    with private.exclusive(settings.run_dir / "publish.lock"):
+        return _publish(spark, settings, active, key, run_time)
+
+
+def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None,
+             run_time: datetime | None) -> tuple[list[Published], list[Refused]]:
     from govlake.governance import retention
 
     out, refused = [], []
@@ -161,7 +178,7 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         path = app_table_path(settings, spec)
         facet = {"contract": spec.id, "provider": spec.provider, "consumer": spec.consumer, "purpose": spec.purpose, "spec": spec.content_hash()[:16]}
         found = lineage_capture.edges(settings, df, path, f"{spec.consumer_schema}.{spec.table}", facet)
-        reasons = over_level(settings, spec, found, known)
+        reasons = raw_platform_tokens(settings, spec) + over_level(settings, spec, found, known)
         if reasons:
             refused.append(Refused(spec.id, spec.consumer_schema, spec.table, reasons))
             continue
@@ -177,10 +194,11 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
-    grace = settings.app_history_grace_s
     for path, at in written:
-        time.sleep(max(0.0, at + grace - time.monotonic()))  # readers of the replaced version finish
-        retention.vacuum_now(spark, path, grace / 3600)
+        # readers of the replaced version have had their grace; then its files go (Delta rounds
+        # a vacuum's retention to whole hours, so the wait is here, and the vacuum keeps 0 h)
+        time.sleep(max(0.0, at + settings.app_history_grace_s - time.monotonic()))
+        retention.vacuum_now(spark, path, 0.0)
     if settings.warehouse_is_local:
         keep = {Path(p.path) for p in out}
         root = Path(schemas.table_path(settings, "application", ""))

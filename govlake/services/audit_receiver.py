@@ -46,7 +46,7 @@ from govlake.settings import Settings
 
 PATH = "/trino/events"
 LINEAGE_PATH = "/api/v1/lineage"
-MAX_BODY = 16 << 20  # a completed-query event with a long query text stays far below this
+MAX_BODY = 64 << 20  # a completed-query event (query text up to Trino's 1M characters, plans) stays far below this
 log = logging.getLogger("govlake.audit_receiver")
 
 
@@ -184,6 +184,39 @@ def drain(settings: Settings) -> int:
 _drain_lock = threading.Lock()
 
 
+def _entries_in(path: Path) -> tuple[str, list[tuple[str, tuple]]]:
+    """(received_at, [(dedupe key, (actor, action, object, detail, time))]) of one spool file."""
+    head, _, body = path.read_bytes().partition(b"\n")
+    received = json.loads(head)["received_at"]
+    parsed = json.loads(body)
+    out = []
+    for i, event in enumerate(parsed if isinstance(parsed, list) else [parsed]):
+        if not isinstance(event, dict):
+            raise ValueError(f"event {i} is not a JSON object")
+        if "govlake_sign_in" in event:  # written by govlake's Trino sign-in plugin
+            out.append((f"spool:{path.name}:{i}", sign_in_entry(event["govlake_sign_in"])))
+        elif "govlake_refused" in event:  # an event the receiver could not take whole
+            refused = event["govlake_refused"]
+            out.append((f"spool:{path.name}:{i}", ("?", "audit.event_refused", f"receiver:{refused.get('path')}",
+                                                    {"bytes": refused.get("bytes"), "limit": MAX_BODY}, _time(None))))
+        elif "metadata" in event and "statistics" in event:
+            entry = entry_of(event)
+            out.append((entry[2] if entry[3].get("query_id") else f"spool:{path.name}:{i}", entry))
+        # anything else is a QueryCreatedEvent: only completed queries are recorded
+    return received, out
+
+
+def _reject(settings: Settings, path: Path, exc: Exception) -> None:
+    """A spool file govlake cannot read is moved aside (never retried forever in front of the
+    others) and the gap is recorded in the chain, naming the file, not its content."""
+    from govlake.governance import audit
+
+    aside = private.private_dir(spool_dir(settings) / "rejected")
+    audit.record(settings, "?", "audit.event_rejected", f"spool:{path.name}", {"error": type(exc).__name__, "kept": str(aside / path.name)})
+    path.replace(aside / path.name)
+    log.error("audit spool file %s is not a readable event (%s); moved to %s", path.name, type(exc).__name__, aside)
+
+
 def _drain(settings: Settings) -> int:
     import sqlalchemy as sa
 
@@ -191,23 +224,15 @@ def _drain(settings: Settings) -> int:
 
     added = 0
     for path in pending(settings):
-        head, _, body = path.read_bytes().partition(b"\n")
-        received = json.loads(head)["received_at"]
         try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        events = [e for e in (parsed if isinstance(parsed, list) else [parsed]) if isinstance(e, dict)]
-        with store.engine(settings).begin() as conn:
-            for event in events:
-                if "govlake_sign_in" in event:  # written by govlake's Trino sign-in plugin
-                    actor, action, obj, detail, when = sign_in_entry(event["govlake_sign_in"])
-                    key = f"spool:{path.name}"
-                elif "metadata" in event and "statistics" in event:
-                    actor, action, obj, detail, when = entry_of(event)
-                    key = obj if detail.get("query_id") else f"spool:{path.name}"
-                else:
-                    continue  # a QueryCreatedEvent: only completed queries are recorded
+            received, entries = _entries_in(path)
+        except FileNotFoundError:
+            continue
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _reject(settings, path, exc)
+            continue
+        with audit.transaction(settings) as conn:  # a store error leaves the file for the next pass
+            for key, (actor, action, obj, detail, when) in entries:
                 if conn.execute(sa.select(store.audit_received.c.event).where(store.audit_received.c.event == key)).first():
                     continue  # Trino re-sent an event the chain already holds
                 detail["received_at"] = received
@@ -262,6 +287,8 @@ def serve(settings: Settings, port: int) -> None:
     wake = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 30  # an idle or slow client does not hold a thread for ever
+
         def _answer(self, status: int, message: str = "") -> None:
             body = message.encode()
             self.send_response(status)
@@ -278,6 +305,9 @@ def serve(settings: Settings, port: int) -> None:
                 return None
             if size < 0 or size > MAX_BODY:
                 self.close_connection = True
+                if size > MAX_BODY and self.path == PATH:  # Trino does not retry a 413: the gap goes on record
+                    spool(settings, json.dumps({"govlake_refused": {"bytes": size, "path": self.path}}).encode())
+                    wake.set()
                 self._answer(413, f"body of {size} bytes refused; at most {MAX_BODY}\n")
                 return None
             return self.rfile.read(size)

@@ -169,9 +169,10 @@ def sync_registry(settings: Settings) -> None:
 
     etc = _dir(settings) / "etc"
     private.private_dir(etc)
-    trino_security.ensure(settings)
-    private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
-    access.write_rules(settings)
+    with private.exclusive(settings.run_dir / "registry.lock"):  # `govlake up` and the receiver's follower
+        trino_security.ensure(settings)
+        private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
+        access.write_rules(settings)
 
 
 def _to_mb(size: str) -> int:

@@ -70,7 +70,9 @@ def plugin_dir(settings: Settings, install: Path, plugins: list[str], jdk: Jdk |
         )
     shutil.rmtree(ours, ignore_errors=True)
     private.private_dir(ours)
-    spi = next((install / "lib").glob("io.trino_trino-spi-*.jar"))
+    spi = next((install / "lib").glob("io.trino_trino-spi-*.jar"), None)
+    if spi is None:
+        raise JavaError(f"the Trino install `{install}` has no SPI jar; remove `{install}` and run `govlake fetch`")
     runtime = [p for prefix in RUNTIME_JARS for p in (install / "plugin" / "password-authenticators").glob(f"{prefix}*.jar")]
     if len(runtime) != len(RUNTIME_JARS):
         raise JavaError(f"Trino's password-authenticators plugin in `{install}` lacks the bcrypt library; remove `{install}` and run `govlake fetch`")

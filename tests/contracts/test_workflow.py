@@ -55,6 +55,7 @@ def test_sample_contracts_are_valid(s, tmp_path):
     ({"purpose": "traffic_management"}, "purpose-category", "columns[0] (plate_token)"),
     ({"valid_from": "2025-01-01T00:00:00+08:00", "valid_to": "2025-06-01T00:00:00+08:00"}, "window-past", "valid_to"),
     ({"valid_from": "2027-01-01T00:00:00+08:00", "valid_to": "2026-12-01T00:00:00+08:00"}, "window-empty", "valid_to"),
+    ({"valid_to": "9999-12-31T23:00:00-08:00"}, "window-range", "valid_to"),
     ({"row_filter": "department = 'police' AND camera_id IN (SELECT 1)"}, "row-filter", "row_filter"),
     ({"row_filter": "object_type = 'motor_vehicle'"}, "provider-scope", "row_filter"),
     ({"row_filter": "department = 'traffic'"}, "provider-scope", "row_filter"),
@@ -211,6 +212,23 @@ def test_rules_grant_neither_of_two_contracts_on_one_table(s, tmp_path):
     assert {"department", "plate_token", "avg_confidence", "distinct_plates"} <= denied
     assert not denied & {"region_code", "observed_hour", "object_type", "detections"}
     assert "fail(" in rule["filter"] and "alone-flows" in rule["filter"]
+
+
+def test_a_contract_approved_before_the_token_rule_does_not_publish_raw_platform_tokens(s, tmp_path):
+    from govlake.pipeline import application
+
+    raw = _spec(s, POLICE, tmp_path).model_copy(update={"columns": [specs.GrantedColumn(name="plate_token"), specs.GrantedColumn(name="camera_id")]})
+    [reason] = application.raw_platform_tokens(s, raw)
+    assert "`plate_token` holds platform tokens" in reason
+    assert application.raw_platform_tokens(s, _spec(s, POLICE, tmp_path)) == []
+
+
+def test_a_contract_whose_rule_cannot_be_compiled_is_denied_and_the_others_still_granted(s, tmp_path):
+    flows = _spec(s, FLOWS, tmp_path)
+    broken = flows.model_copy(update={"id": "broken-flows", "table": "broken",
+                                      "valid_to": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-8)))})
+    tables = {r["table"] for r in access.compile_rules(s, [flows, broken])["tables"] if r.get("schema") == "app_transport"}
+    assert tables == {flows.table}
 
 
 def test_rules_for_a_thousand_contracts_compile_quickly_and_deny_by_default(s):

@@ -184,3 +184,48 @@ def test_policy_changes_are_noticed_between_publishes(make_settings, tmp_path):
     assert audit.record_policy_changes(s, "etl_service", audit.policy_fingerprints(s)) == ["policies/purposes.yaml"]
     [entry] = audit.entries(s, 1, "policy.")
     assert entry["object"] == "file:policies/purposes.yaml" and json.loads(entry["detail"])["before"] == first["policies/purposes.yaml"]
+
+
+def test_an_append_under_another_key_is_refused(s):
+    """A lost or replaced key file must not silently start MACs under a new key."""
+    from govlake.errors import ConfigError
+
+    audit.key_path(s).unlink()
+    with pytest.raises(ConfigError, match="another key"):
+        audit.record(s, "zhao_compliance", "test.action", "object:x")
+    assert audit.entries(s, 1)[0]["object"] == "object:9"  # nothing was appended
+
+
+def test_a_transaction_that_rolls_back_anchors_nothing(s):
+    before = json.loads(audit.anchor_path(s).read_text())
+    with pytest.raises(RuntimeError):
+        with audit.transaction(s) as conn:
+            audit.append(conn, "zhao_compliance", "test.action", "object:rolled-back")
+            raise RuntimeError("the action failed")
+    assert json.loads(audit.anchor_path(s).read_text()) == before
+    audit.record(s, "zhao_compliance", "test.action", "object:after")  # the pooled connection kept no stale head
+    assert json.loads(audit.anchor_path(s).read_text())["seq"] == 11 and audit.verify(s).ok
+
+
+def _completed(query_id: str, user: str = "zhou_traffic_analyst") -> bytes:
+    return json.dumps({"metadata": {"queryId": query_id, "query": "SELECT 1", "queryState": "FINISHED", "tables": []},
+                       "statistics": {"wallTime": 0.1}, "context": {"user": user, "groups": ["dept_traffic", "role_analyst"]},
+                       "endTime": "2026-11-21T00:00:00Z"}).encode()
+
+
+def test_the_spool_is_drained_once_and_an_unreadable_file_is_set_aside_on_record(s):
+    from govlake.services import audit_receiver
+
+    audit_receiver.spool(s, b"{not json")  # a token holder's junk, sorted first
+    audit_receiver.spool(s, _completed("q-1"))
+    audit_receiver.spool(s, _completed("q-1"))  # Trino re-sent it
+    audit_receiver.spool(s, _completed("q-2"))
+    assert audit_receiver.drain(s) == 2
+    assert audit_receiver.pending(s) == []
+    queries = [e for e in audit.entries(s, 20, "query.")]
+    assert sorted(e["object"] for e in queries) == ["trino:q-1", "trino:q-2"]
+    assert all('"received_at"' in e["detail"] and '"groups"' in e["detail"] for e in queries)
+    [rejected] = audit.entries(s, 20, "audit.event_rejected")
+    kept = json.loads(rejected["detail"])["kept"]
+    assert os.path.isfile(kept) and open(kept, "rb").read().endswith(b"{not json")
+    assert audit.verify(s).ok

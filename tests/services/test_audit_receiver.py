@@ -82,6 +82,7 @@ class Squatter:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(str(tmp_path / "squat.pem"))
         self.received = bytearray()
+        self.connections = 0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -98,6 +99,7 @@ class Squatter:
             except OSError:
                 continue
             conn.settimeout(5)
+            self.connections += 1
             try:
                 if conn.recv(1, socket.MSG_PEEK) == b"\x16":
                     conn = self.context.wrap_socket(conn, server_side=True)
@@ -127,6 +129,7 @@ def test_a_process_on_the_receivers_port_gets_neither_the_token_nor_a_query(sett
     finally:
         squatter.stop()
         assert audit_receiver.start(settings, port) == port
+    assert squatter.connections > 0  # Trino did come to the port, and left with nothing sent
     assert audit_receiver.token(settings).encode() not in squatter.received
     assert marker.encode() not in squatter.received
 

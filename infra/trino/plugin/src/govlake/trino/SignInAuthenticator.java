@@ -43,18 +43,20 @@ final class SignInAuthenticator
 {
     private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final int MAX_TRACKED = 10_000;
+    // a valid bcrypt hash of a random password, checked for unknown users
+    private static final String UNKNOWN_USER_HASH = BCrypt.withDefaults().hashToString(10, java.util.UUID.randomUUID().toString().toCharArray());
 
     private final Path passwordFile;
     private final Path spool;
     private final int maxFailures;
     private final Duration lockout;
     private final Set<String> exempt;
-    private final Map<String, Deque<Instant>> failures = new ConcurrentHashMap<>();
-    private final Map<String, Instant> lockedUntil = new ConcurrentHashMap<>();
+    private final Map<String, Attempts> attempts = new ConcurrentHashMap<>();
 
     private volatile FileTime loadedAt;
     private volatile Map<String, String> hashes = Map.of();
     private volatile Set<String> verified = Set.of();
+    private volatile long generation;
 
     SignInAuthenticator(Path passwordFile, Path spool, int maxFailures, Duration lockout, Set<String> exempt)
     {
@@ -66,47 +68,89 @@ final class SignInAuthenticator
         reload();
     }
 
+    /** One user's recent failures and lockout; guarded by its own monitor. */
+    private static final class Attempts
+    {
+        final Deque<Instant> failures = new ArrayDeque<>();
+        Instant lockedUntil;
+
+        boolean stale(Instant now, Duration window)
+        {
+            return (lockedUntil == null || !now.isBefore(lockedUntil))
+                    && (failures.isEmpty() || failures.peekLast().isBefore(now.minus(window)));
+        }
+    }
+
     @Override
     public Principal createAuthenticatedPrincipal(String user, String password)
     {
         reload();
-        Instant now = Instant.now();
-        Instant until = lockedUntil.get(user);
-        if (until != null && now.isBefore(until)) {
-            record(user, "auth.locked", now);
-            throw new AccessDeniedException("Too many failed sign-ins; try again later");
-        }
+        long seenGeneration = generation;
         String digest = digest(user, password);
+        Instant now = Instant.now();
+        Attempts attempts = attemptsOf(user, now);
         if (verified.contains(digest)) {
-            return new BasicPrincipal(user);
-        }
-        String hash = hashes.get(user);
-        if (hash != null && BCrypt.verifyer().verify(password.toCharArray(), hash.toCharArray()).verified) {
-            failures.remove(user);
-            synchronized (this) {
-                Set<String> next = new HashSet<>(verified);
-                next.add(digest);
-                verified = Set.copyOf(next);
+            synchronized (attempts) {
+                if (attempts.lockedUntil == null || !now.isBefore(attempts.lockedUntil)) {
+                    return new BasicPrincipal(user);
+                }
             }
-            return new BasicPrincipal(user);
         }
-        if (failures.size() > MAX_TRACKED) {
-            failures.keySet().removeIf(name -> !lockedUntil.containsKey(name));  // guessed names must not exhaust memory
-        }
-        Deque<Instant> recent = failures.computeIfAbsent(user, ignored -> new ArrayDeque<>());
-        boolean locks;
-        synchronized (recent) {
-            recent.addLast(now);
-            while (!recent.isEmpty() && recent.peekFirst().isBefore(now.minus(lockout))) {
-                recent.removeFirst();
+        // one bcrypt check at a time per user, behind the lockout check: parallel guesses cannot
+        // outrun the count
+        synchronized (attempts) {
+            now = Instant.now();
+            if (attempts.lockedUntil != null && now.isBefore(attempts.lockedUntil)) {
+                record(user, "auth.locked", now);
+                throw new AccessDeniedException("Too many failed sign-ins; try again later");
             }
-            locks = recent.size() >= maxFailures && !exempt.contains(user);
+            String hash = hashes.get(user);
+            if (matches(password, hash == null ? UNKNOWN_USER_HASH : hash) && hash != null) {
+                attempts.failures.clear();
+                synchronized (this) {
+                    if (generation == seenGeneration) {  // not a password the file has since changed
+                        Set<String> next = new HashSet<>(verified);
+                        next.add(digest);
+                        verified = Set.copyOf(next);
+                    }
+                }
+                return new BasicPrincipal(user);
+            }
+            attempts.failures.addLast(now);
+            while (!attempts.failures.isEmpty() && attempts.failures.peekFirst().isBefore(now.minus(lockout))) {
+                attempts.failures.removeFirst();
+            }
+            boolean locks = attempts.failures.size() >= maxFailures && !exempt.contains(user);
+            if (locks) {
+                attempts.lockedUntil = now.plus(lockout);
+            }
+            record(user, locks ? "auth.lockout" : "auth.failed", now);
         }
-        if (locks) {
-            lockedUntil.put(user, now.plus(lockout));
-        }
-        record(user, locks ? "auth.lockout" : "auth.failed", now);
         throw new AccessDeniedException("Invalid credentials");
+    }
+
+    private Attempts attemptsOf(String user, Instant now)
+    {
+        if (attempts.size() > MAX_TRACKED) {
+            // guessed names must not exhaust memory; only users with nothing current are forgotten
+            attempts.entrySet().removeIf(entry -> {
+                synchronized (entry.getValue()) {
+                    return entry.getValue().stale(now, lockout);
+                }
+            });
+        }
+        return attempts.computeIfAbsent(user, ignored -> new Attempts());
+    }
+
+    /** bcrypt, with an unknown user checked against a dummy hash (same time, same answer). */
+    private static boolean matches(String password, String hash)
+    {
+        try {
+            return BCrypt.verifyer().verify(password.toCharArray(), hash.toCharArray()).verified;
+        }
+        catch (IllegalArgumentException e) {
+            return false;  // e.g. a password longer than bcrypt takes: a failed sign-in like any other
+        }
     }
 
     private synchronized void reload()
@@ -125,6 +169,7 @@ final class SignInAuthenticator
             }
             hashes = Map.copyOf(next);
             verified = Set.of();  // a removed user or a changed password ends every remembered sign-in
+            generation++;
             loadedAt = modified;
         }
         catch (IOException e) {

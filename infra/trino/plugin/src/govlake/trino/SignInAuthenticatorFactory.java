@@ -5,7 +5,9 @@ import io.trino.spi.security.PasswordAuthenticatorFactory;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -39,7 +41,7 @@ public final class SignInAuthenticatorFactory
         left.remove("govlake.max-failures");
         Duration lockout = Duration.ofSeconds(Long.parseLong(left.getOrDefault("govlake.lockout-seconds", "300")));
         left.remove("govlake.lockout-seconds");
-        Set<String> exempt = Set.of(left.getOrDefault("govlake.lockout-exempt", "").split(","));
+        Set<String> exempt = new HashSet<>(Arrays.asList(left.getOrDefault("govlake.lockout-exempt", "").split(",")));
         left.remove("govlake.lockout-exempt");
         if (!left.isEmpty()) {
             throw new IllegalArgumentException("unknown properties of the govlake-file authenticator: " + left.keySet());
