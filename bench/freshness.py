@@ -41,12 +41,12 @@ def main() -> int:
 
     state = Path(tempfile.mkdtemp(prefix="govlake-fresh-"))
     os.environ.update(GOVLAKE_STATE_DIR=str(state), GOVLAKE_TRINO_PORT=str(_free_port()))
-    from govlake import sql
+    from govlake.services import sql
     from govlake.departments import generator, registry
     from govlake.pipeline import main_job
     from govlake.services import airflow_env, trino
-    from govlake.settings import load_settings
-    from govlake.spark import get_spark
+    from govlake.core.settings import load_settings
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     trino.start(settings, log=lambda m: print(m, file=sys.stderr))

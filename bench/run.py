@@ -59,11 +59,11 @@ def bench_dagbag(args) -> dict:
 def bench_ingest(args) -> dict:
     from pyspark.sql import functions as F
 
-    from govlake import schemas
+    from govlake.domain import schemas
     from govlake.departments import generator, synthetic
     from govlake.pipeline import ingest
-    from govlake.settings import Settings
-    from govlake.spark import get_spark
+    from govlake.core.settings import Settings
+    from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     depts = synthetic.write_departments(work / "registry", args.departments)
@@ -146,12 +146,12 @@ def bench_masking(args) -> dict:
 
     from pyspark.sql import functions as F
 
-    from govlake import masking
+    from govlake.domain import masking
     from govlake.departments import generator, registry
     from govlake.pii import engine
-    from govlake.secrets import TokenKey
-    from govlake.settings import Settings
-    from govlake.spark import get_spark
+    from govlake.platform.secrets import TokenKey
+    from govlake.core.settings import Settings
+    from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -224,13 +224,13 @@ def bench_contracts(args) -> dict:
 
     import yaml
 
-    from govlake import serving, sql
+    from govlake.services import serving, sql
     from govlake.contracts import access, spec as specs, workflow
     from govlake.pipeline import application
-    from govlake.secrets import token_key
+    from govlake.platform.secrets import token_key
     from govlake.services import trino
-    from govlake.settings import Settings
-    from govlake.spark import get_spark
+    from govlake.core.settings import Settings
+    from govlake.platform.spark import get_spark
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -257,7 +257,7 @@ def bench_contracts(args) -> dict:
              "k1_" + "%064x" % rng.getrandbits(256), rng.choice(["white", "black", "red"]), "m1") for i in range(n)]
     schema = ("detection_token string, department string, camera_id string, region_code string, grid_cell string, observed_hour timestamp, "
               "object_type string, confidence double, plate_token string, vehicle_color string, model_version string")
-    from govlake import schemas
+    from govlake.domain import schemas
 
     spark.createDataFrame(rows, schema).repartition(2).write.format("delta").mode("overwrite").save(
         schemas.table_path(settings, "analytic", "detections_deidentified"))
@@ -316,7 +316,7 @@ def bench_audit(args) -> dict:
     import sqlalchemy as sa
 
     from govlake.governance import audit, store
-    from govlake.settings import Settings
+    from govlake.core.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -360,7 +360,7 @@ def bench_lineage(args) -> dict:
     command itself once, as a process."""
     from govlake.cli.lineage import query
     from govlake.governance import lineage
-    from govlake.settings import Settings
+    from govlake.core.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -426,13 +426,13 @@ def bench_erasure(args) -> dict:
     DELETE in each of the three tables, then VACUUM with no history kept)."""
     from pyspark.sql import functions as F
 
-    from govlake import masking, schemas
+    from govlake.domain import masking, schemas
     from govlake.contracts import workflow
-    from govlake.governance import erasure
+    from govlake.compliance import erasure
     from govlake.pipeline import analytic, application
-    from govlake.secrets import token_key
-    from govlake.settings import Settings
-    from govlake.spark import get_spark
+    from govlake.platform.secrets import token_key
+    from govlake.core.settings import Settings
+    from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -483,7 +483,7 @@ def bench_erasure(args) -> dict:
     # values: DELETE by literal in each, then VACUUM keeping no history (no lookup, no checks)
     from delta.tables import DeltaTable
 
-    from govlake.governance.retention import LISTING_PARALLELISM, RETENTION_CHECK
+    from govlake.compliance.retention import LISTING_PARALLELISM, RETENTION_CHECK
     from govlake.pipeline.application import contract_key
 
     other_token = erasure.subject_token(other_plate, key)

@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from govlake.departments.registry import load_all
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 BASE_DETECTIONS = Asset("govlake://base/detections")
 START = pendulum.datetime(2026, 11, 1, tz="UTC")
@@ -39,8 +39,8 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 
             from govlake.departments import registry
             from govlake.pipeline.ingest import ingest_department
-            from govlake.settings import load_settings as settings_
-            from govlake.spark import get_spark
+            from govlake.core.settings import load_settings as settings_
+            from govlake.platform.spark import get_spark
 
             settings = settings_()
             dept = registry.get(settings, department_id)
@@ -57,7 +57,7 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 def publish(_after: dict | None = None, **context) -> list[dict]:
     """The application tier for the active contracts (after `_after`, when given)."""
     from govlake.pipeline import main_job
-    from govlake.settings import load_settings as settings_
+    from govlake.core.settings import load_settings as settings_
 
     return main_job.stage_publish(settings_(), _run_time(context))
 
@@ -65,7 +65,7 @@ def publish(_after: dict | None = None, **context) -> list[dict]:
 @task
 def serve(published: list[dict]) -> dict:
     from govlake.pipeline import main_job
-    from govlake.settings import load_settings as settings_
+    from govlake.core.settings import load_settings as settings_
 
     return main_job.stage_serve(settings_(), published)
 
@@ -84,7 +84,7 @@ def tiers_dag() -> DAG:
         @task
         def build_analytic() -> dict:
             from govlake.pipeline import main_job
-            from govlake.settings import load_settings as settings_
+            from govlake.core.settings import load_settings as settings_
 
             return main_job.stage_analytic(settings_())
 

@@ -27,7 +27,7 @@ def govlake_main():
     @task
     def ingest(**context) -> dict:
         from govlake.pipeline import main_job
-        from govlake.settings import load_settings
+        from govlake.core.settings import load_settings
 
         report = main_job.stage_ingest(load_settings(), _run_time(context))
         if report["failures"]:
@@ -38,21 +38,21 @@ def govlake_main():
     @task
     def build_analytic(_ingested: dict) -> dict:
         from govlake.pipeline import main_job
-        from govlake.settings import load_settings
+        from govlake.core.settings import load_settings
 
         return main_job.stage_analytic(load_settings())
 
     @task
     def publish(_analytic: dict, **context) -> list[dict]:
         from govlake.pipeline import main_job
-        from govlake.settings import load_settings
+        from govlake.core.settings import load_settings
 
         return main_job.stage_publish(load_settings(), _run_time(context))
 
     @task
     def serve(published: list[dict]) -> dict:
         from govlake.pipeline import main_job
-        from govlake.settings import load_settings
+        from govlake.core.settings import load_settings
 
         return main_job.stage_serve(load_settings(), published)
 

@@ -29,8 +29,8 @@ def _run_time(context):
 def govlake_retention():
     @task(retries=2, retry_delay=timedelta(minutes=10))
     def enforce(**context) -> dict:
-        from govlake.governance import retention
-        from govlake.settings import load_settings
+        from govlake.compliance import retention
+        from govlake.core.settings import load_settings
 
         return retention.stage_enforce(load_settings(), _run_time(context))
 

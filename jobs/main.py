@@ -13,8 +13,8 @@ import sys
 from datetime import datetime, timezone
 
 from govlake.pipeline import main_job
-from govlake.settings import load_settings
-from govlake.spark import get_spark
+from govlake.core.settings import load_settings
+from govlake.platform.spark import get_spark
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from govlake.settings import PROJECT_ROOT, Settings, load_settings
+from govlake.core.settings import PROJECT_ROOT, Settings, load_settings
 
 SAMPLE_START = datetime(2026, 11, 20, tzinfo=timezone.utc)
 RUN_TIME = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
@@ -45,7 +45,7 @@ def settings():
 
 @pytest.fixture(scope="session")
 def spark(settings):
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     session = get_spark(settings)
     yield session

@@ -54,7 +54,7 @@ def test_one_ingest_dag_per_registry_file_with_100_departments(settings, project
 @pytest.mark.spark
 @pytest.mark.trino
 def test_main_dag_runs_end_to_end(settings, project_root, lakehouse):
-    from govlake import sql
+    from govlake.services import sql
     from govlake.departments import generator, registry
     from tests.conftest import SAMPLE_START
 

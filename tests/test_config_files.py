@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import yaml
 
-from govlake import artifacts, identities, schemas
+from govlake.platform import artifacts
+from govlake.domain import identities, schemas
 from govlake.contracts import spec
 from govlake.departments import registry
 

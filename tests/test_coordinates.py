@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from govlake import coordinates
+from govlake.core import coordinates
 
 
 @pytest.mark.parametrize("crs", coordinates.CRS)

@@ -11,12 +11,12 @@ from datetime import timezone
 
 import pytest
 
-from govlake import sql
+from govlake.services import sql
 from govlake.departments import registry
-from govlake.masking import token_py
+from govlake.domain.masking import token_py
 from govlake.pipeline import main_job
 from govlake.pipeline.application import contract_key
-from govlake.secrets import token_key
+from govlake.platform.secrets import token_key
 from tests.conftest import RUN_TIME
 
 pytestmark = [pytest.mark.spark, pytest.mark.trino]

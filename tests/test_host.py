@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from govlake import masking
+from govlake.domain import masking
 from govlake.governance import audit
 from govlake.pii.checksums import id_check_digit
-from govlake.secrets import token_key
+from govlake.platform.secrets import token_key
 from govlake.services import audit_receiver
 
 pytestmark = [pytest.mark.last, pytest.mark.spark, pytest.mark.trino]
@@ -143,8 +143,8 @@ def test_no_log_carries_a_classified_value_a_result_uri_or_a_key(settings, lakeh
 
 def test_no_recorded_error_carries_a_key(settings, lakehouse):
     """Errors of failed and refused queries are kept in the audit log (compliance reads them)."""
-    from govlake import sql
-    from govlake.errors import QueryError
+    from govlake.services import sql
+    from govlake.core.errors import QueryError
 
     marker = f"errors-{time.time_ns()}"
     for query in (f"SELECT '{marker}' FROM base.detections", f"SELECT CAST('{marker}' AS integer)"):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from govlake import masking
-from govlake.secrets import TokenKey
+from govlake.domain import masking
+from govlake.platform.secrets import TokenKey
 
 pytestmark = pytest.mark.spark
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from govlake import schemas
+from govlake.domain import schemas
 
 pytestmark = pytest.mark.spark
 

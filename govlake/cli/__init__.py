@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from govlake.errors import GovlakeError
+from govlake.core.errors import GovlakeError
 
 MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo", "scrub", "classify", "contract", "publish", "audit", "lineage", "report", "retention", "erase")
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from govlake.cli._output import emit_json
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from govlake.cli._output import emit_json
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 ACTIONS = ("review", "accept", "reject")
@@ -31,7 +31,7 @@ def register(sub) -> None:
 
 
 def _review(args, settings) -> int:
-    from govlake.errors import ConfigError
+    from govlake.core.errors import ConfigError
     from govlake.pii import proposals
 
     if args.target == "review":

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from govlake.cli._output import emit_json
-from govlake.errors import ConfigError
-from govlake.settings import load_settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import load_settings
 
 ACTIONS = ("new", "validate", "submit", "approve", "reject", "revoke", "list", "show", "diff")
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from govlake import sql
-from govlake.errors import QueryError
+from govlake.services import sql
+from govlake.core.errors import QueryError
 from govlake.cli._output import info
 from govlake.cli.generate import DEFAULT_START
 from govlake.cli.run import print_report
 from govlake.departments import generator, registry
 from govlake.services import trino
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 DEMO_ROWS = 2000
 DEMO_FAULT_RATE = 0.01  # the demo feeds carry realistic faults; they end in base.quarantine
@@ -77,7 +77,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from govlake.pipeline import main_job
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     t0 = time.monotonic()
     settings = load_settings()

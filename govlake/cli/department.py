@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from govlake.cli._output import emit_json
 from govlake.departments import registry
-from govlake.errors import ConfigError
-from govlake.settings import load_settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:

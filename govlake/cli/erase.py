@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 
 from govlake.cli._output import emit_json, info
-from govlake.errors import ConfigError
-from govlake.settings import load_settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -27,9 +27,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from govlake.cli.retention import _stdout_to_stderr
-    from govlake.governance import erasure
-    from govlake.secrets import token_key
-    from govlake.spark import get_spark
+    from govlake.compliance import erasure
+    from govlake.platform.secrets import token_key
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     identifier = None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from govlake.cli._output import emit_json
 from govlake.departments import generator, registry, synthetic
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 DEFAULT_START = "2026-11-20T00:00:00+00:00"
 

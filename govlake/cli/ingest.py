@@ -7,7 +7,7 @@ from pathlib import Path
 from govlake.cli._output import emit_json, info
 from govlake.cli.run import print_batch
 from govlake.departments import registry
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from govlake.pipeline.ingest import ingest_department
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     dept = registry.get(settings, args.department)

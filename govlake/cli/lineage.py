@@ -5,8 +5,8 @@ consumer departments that receive it."""
 from __future__ import annotations
 
 from govlake.cli._output import emit_json
-from govlake.errors import GovlakeError
-from govlake.settings import load_settings
+from govlake.core.errors import GovlakeError
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:

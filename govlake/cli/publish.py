@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from govlake.cli._output import emit_json, info
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from govlake.pipeline import main_job
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     when = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)

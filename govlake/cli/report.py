@@ -1,7 +1,7 @@
 """`govlake report compliance [--from D --to D] [--expiring-days N] [--json|--html] [--out FILE]` and
 `govlake report transparency [--from D --to D] [--json|--html] [--out FILE]`: the compliance
 officers' operations indicators and the public disclosure (信息公开, every count under 10
-suppressed). See govlake/governance/reports.py for what each number counts."""
+suppressed). See govlake/compliance/reports.py for what each number counts."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from govlake.cli._output import info
-from govlake.errors import ConfigError
-from govlake.settings import load_settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import load_settings
 
 TITLES = {"compliance": "govlake compliance report", "transparency": "Public disclosure: data sharing between departments (信息公开)"}
 
@@ -29,16 +29,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake import policies
+    from govlake.domain import policies
     from govlake.departments import registry
-    from govlake.governance import reports
+    from govlake.compliance import reports
 
     if args.expiring_days < 0:
         raise ConfigError(f"--expiring-days `{args.expiring_days}` must be 0 or more")
     settings = load_settings()
     start, end = reports.window(args.start, args.end, datetime.now(timezone.utc))
     if args.kind == "compliance":
-        from govlake.spark import get_spark
+        from govlake.platform.spark import get_spark
 
         info("reading the governance store and the lakehouse tables (Spark)")
         inputs = reports.gather(settings, start, end, spark=get_spark(settings))

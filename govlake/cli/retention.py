@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from govlake.cli._output import emit_json, info
-from govlake.errors import ConfigError
-from govlake.settings import load_settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -36,8 +36,8 @@ def _stdout_to_stderr():
 
 
 def run(args) -> int:
-    from govlake.governance import retention
-    from govlake.spark import get_spark
+    from govlake.compliance import retention
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     try:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from govlake.cli._output import emit_json, info
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -49,7 +49,7 @@ def print_report(report) -> None:
 
 def run(args) -> int:
     from govlake.pipeline import main_job
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     settings = load_settings()
     run_time = datetime.fromisoformat(args.run_time) if args.run_time else datetime.now(timezone.utc)

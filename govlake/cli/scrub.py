@@ -12,8 +12,8 @@ import io
 import json
 import sys
 
-from govlake.errors import InputError
-from govlake.settings import load_settings
+from govlake.core.errors import InputError
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:

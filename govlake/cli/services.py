@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from govlake.cli._output import emit_json, info
 from govlake.services import trino
-from govlake.settings import load_settings
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -77,8 +77,8 @@ def contract_counts(settings) -> dict[str, int]:
 
 def ingest_health(settings) -> dict | None:
     """Batch accounting and quality-gate failures from base.batch_log, through Trino."""
-    from govlake import sql
-    from govlake.errors import GovlakeError
+    from govlake.services import sql
+    from govlake.core.errors import GovlakeError
 
     try:
         totals = sql.query(
@@ -111,7 +111,7 @@ def register_fetch(sub) -> None:
 
 
 def fetch(args) -> int:
-    from govlake import artifacts
+    from govlake.platform import artifacts
 
     settings = load_settings()
     for path in artifacts.spark_jars(settings, log=info):

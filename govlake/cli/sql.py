@@ -1,8 +1,8 @@
 """`govlake sql --as USER "QUERY" [--json]`: a query through Trino as a registered identity."""
 from __future__ import annotations
 
-from govlake import sql
-from govlake.settings import load_settings
+from govlake.services import sql
+from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:

@@ -36,10 +36,11 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from govlake import identities, private, schemas
+from govlake.domain import identities, schemas
+from govlake.core import private
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 log = logging.getLogger("govlake.access")
 

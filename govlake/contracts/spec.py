@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 
 class GrantedColumn(BaseModel):

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from sqlglot import exp
 
-from govlake import identities, policies, schemas
+from govlake.domain import identities, policies, schemas
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
 from govlake.departments import registry
-from govlake.errors import ConfigError, GovlakeError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.settings import Settings
 
 LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # a validity window Trino's rules render as timestamps

@@ -26,12 +26,12 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 import yaml
 
-from govlake import identities
+from govlake.domain import identities
 from govlake.contracts import validate
 from govlake.contracts.spec import ContractSpec, parse
-from govlake.errors import GovlakeError, IdentityError
+from govlake.core.errors import GovlakeError, IdentityError
 from govlake.governance import audit, store
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 C, V, A, E = store.contracts, store.contract_versions, store.contract_approvals, store.contract_events
 SYSTEM = "system"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from govlake.coordinates import from_wgs84
+from govlake.core.coordinates import from_wgs84
 from govlake.departments import personal
 from govlake.departments.personal import plate
 from govlake.departments.registry import TIME_FORMATS, Department, FieldMap, Source

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from govlake.coordinates import CRS
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core.coordinates import CRS
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 # Spark datetime pattern -> Python strftime pattern, for the patterns departments use.
 TIME_FORMATS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from govlake.departments.registry import Department, load_department
-from govlake.settings import PROJECT_ROOT
+from govlake.core.settings import PROJECT_ROOT
 
 TEMPLATES = ("police", "traffic", "transport")
 

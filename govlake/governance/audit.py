@@ -43,10 +43,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from govlake import private
-from govlake.errors import ConfigError
+from govlake.core import private
+from govlake.core.errors import ConfigError
 from govlake.governance import store
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 T = store.audit_log
 M = store.audit_meta

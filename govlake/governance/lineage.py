@@ -21,10 +21,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from govlake import policies, schemas
-from govlake.errors import GovlakeError
+from govlake.domain import policies, schemas
+from govlake.core.errors import GovlakeError
 from govlake.governance import store
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 SYMLINK_NAMESPACE = "govlake"
 LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}

@@ -8,9 +8,9 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from govlake import private
+from govlake.core import private
 
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 metadata = sa.MetaData()
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from govlake.errors import ConfigError, InputError
+from govlake.core.errors import ConfigError, InputError
 from govlake.pii import recognizers as rec
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 SAMPLE = 1000  # values per column
 MIN_SHARE = 0.05  # share of sampled values an entity type needs before it decides the level
@@ -116,8 +116,8 @@ def classify_columns(settings: Settings, columns: dict[str, list]) -> list[Colum
 
 def table_sample(settings: Settings, table: str, n: int = SAMPLE) -> dict[str, list]:
     """Sample a lakehouse table `<tier>.<table>` with Spark."""
-    from govlake import schemas
-    from govlake.spark import get_spark
+    from govlake.domain import schemas
+    from govlake.platform.spark import get_spark
 
     try:
         tier, name = table.split(".", 1)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from govlake.pii import recognizers as rec
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 LANGUAGE = "zh"
 

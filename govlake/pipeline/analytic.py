@@ -10,10 +10,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import masking, policies, schemas
+from govlake.domain import masking, policies, schemas
 from govlake.pipeline import lineage_capture
-from govlake.secrets import TokenKey
-from govlake.settings import Settings
+from govlake.platform.secrets import TokenKey
+from govlake.core.settings import Settings
 
 
 ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified", "fairness_monitor")

@@ -32,14 +32,15 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake import masking, policies, private, schemas
+from govlake.domain import masking, policies, schemas
+from govlake.core import private
 from govlake.contracts import filters
 from govlake.governance import lineage
 from govlake.pipeline import lineage_capture
 from govlake.contracts.spec import ContractSpec
-from govlake.errors import ConfigError
-from govlake.secrets import TokenKey
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError
+from govlake.platform.secrets import TokenKey
+from govlake.core.settings import Settings
 
 
 @dataclass
@@ -142,7 +143,7 @@ def within_retention(dataset: DataFrame, settings: Settings, spec: ContractSpec,
     dataset's time column in policies/retention.yaml (whether or not the contract grants it), so
     a publish never brings back rows the retention run deleted. A dataset without a time column
     is shared whole (its own retention rule applies)."""
-    from govlake.governance import retention
+    from govlake.compliance import retention
 
     if run_time is None:
         return dataset
@@ -166,7 +167,7 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
 
 def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None,
              run_time: datetime | None) -> tuple[list[Published], list[Refused]]:
-    from govlake.governance import retention
+    from govlake.compliance import retention
 
     out, refused = [], []
     written: list[tuple[str, float]] = []

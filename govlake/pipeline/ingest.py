@@ -31,10 +31,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from govlake import coordinates, quality, schemas
+from govlake.core import coordinates
+from govlake.domain import quality, schemas
 from govlake.departments.registry import Department, FieldMap, Source
-from govlake.errors import ConfigError, GovlakeError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.settings import Settings
 
 OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing", "scene")
 CAMERA_STATUSES = ("online", "offline", "fault")

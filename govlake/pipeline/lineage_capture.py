@@ -4,7 +4,7 @@ OpenLineage RunEvent (with the `columnLineage` facet) to govlake's receiver.
 Every output column is traced through the plan to the columns of the tables it was read from.
 The transformation on the way is named: `identity` (the value passes through, casts included),
 the masking method (the column expression carries `govlake.masking` metadata, set by
-`govlake.masking.mark`), `aggregation`, or `derived` (any other expression). Only DIRECT
+`govlake.domain.masking.mark`), `aggregation`, or `derived` (any other expression). Only DIRECT
 lineage is recorded; filters, joins and grouping shape rows but carry no values.
 
 Events go to the receiver (`POST /api/v1/lineage`, bearer token) when it runs; otherwise they are
@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 
-from govlake import schemas
+from govlake.domain import schemas
 from govlake.governance import lineage
-from govlake.masking import MASK_KEY
-from govlake.settings import Settings
+from govlake.domain.masking import MASK_KEY
+from govlake.core.settings import Settings
 
 log = logging.getLogger("govlake.lineage")
 

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from govlake.settings import PROJECT_ROOT, Settings
+from govlake.core.settings import PROJECT_ROOT, Settings
 
 NAMESPACE = "govlake-airflow"
 

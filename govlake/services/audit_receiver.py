@@ -40,9 +40,9 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from govlake import private
-from govlake.services.processes import alive
-from govlake.settings import Settings
+from govlake.core import private
+from govlake.platform.processes import alive
+from govlake.core.settings import Settings
 
 PATH = "/trino/events"
 LINEAGE_PATH = "/api/v1/lineage"
@@ -415,7 +415,7 @@ def start(settings: Settings, port: int | None = None) -> int:
         if proc.poll() is not None:
             break
         time.sleep(0.2)
-    from govlake.errors import ServiceError
+    from govlake.core.errors import ServiceError
 
     raise ServiceError(f"the audit receiver did not start; see {settings.logs_dir / 'audit-receiver.log'}")
 
@@ -435,7 +435,7 @@ def stop(settings: Settings) -> None:
 
 
 def main() -> int:
-    from govlake.settings import load_settings
+    from govlake.core.settings import load_settings
 
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)

@@ -19,12 +19,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake import artifacts, identities, private
+from govlake.platform import artifacts
+from govlake.domain import identities
+from govlake.core import private
 from govlake.services import audit_receiver, trino_plugin, trino_security
-from govlake.services.processes import alive
-from govlake.errors import JavaError, ServiceError
-from govlake.services.java import Jdk, find_jdk
-from govlake.settings import Settings
+from govlake.platform.processes import alive
+from govlake.core.errors import JavaError, ServiceError
+from govlake.platform.java import Jdk, find_jdk
+from govlake.core.settings import Settings
 
 MIN_JAVA = 24
 SERVICE_ACCOUNT = "etl_service"  # the scheduled ETL's identity: its failed sign-ins are recorded, it is never locked out

@@ -19,10 +19,10 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from govlake import private
-from govlake.errors import JavaError
-from govlake.services.java import Jdk, candidates, inspect
-from govlake.settings import PROJECT_ROOT, Settings
+from govlake.core import private
+from govlake.core.errors import JavaError
+from govlake.platform.java import Jdk, candidates, inspect
+from govlake.core.settings import PROJECT_ROOT, Settings
 
 NAME = "govlake-sign-in"
 SOURCE = PROJECT_ROOT / "infra" / "trino" / "plugin" / "src"
@@ -32,7 +32,7 @@ RUNTIME_JARS = ("at.favre.lib_bcrypt-", "at.favre.lib_bytes-")  # from Trino's p
 
 
 def javac(preferred: Jdk | None = None) -> Path | None:
-    """A `javac` of a JDK >= 24: the preferred JDK's, else any found (see services/java.py)."""
+    """A `javac` of a JDK >= 24: the preferred JDK's, else any found (see platform/java.py)."""
     homes = ([preferred.home] if preferred else []) + candidates()
     for home in homes:
         jdk = inspect(home)

@@ -19,9 +19,10 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake import identities, private
-from govlake.errors import ConfigError, IdentityError
-from govlake.settings import Settings
+from govlake.domain import identities
+from govlake.core import private
+from govlake.core.errors import ConfigError, IdentityError
+from govlake.core.settings import Settings
 
 BCRYPT_COST = 10
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake import sql
+from govlake.services import sql
 from govlake.contracts import spec as specs
 from govlake.contracts import validate, workflow
-from govlake.errors import QueryError
+from govlake.core.errors import QueryError
 from govlake.pipeline import main_job
 from govlake.services import trino_security
 from tests.conftest import RUN_TIME

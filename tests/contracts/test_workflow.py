@@ -12,7 +12,7 @@ import yaml
 
 from govlake.contracts import access, validate, workflow
 from govlake.contracts import spec as specs
-from govlake.errors import GovlakeError, IdentityError
+from govlake.core.errors import GovlakeError, IdentityError
 
 NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
 POLICE = "police-to-traffic-vehicle-sightings"

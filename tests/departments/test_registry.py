@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from govlake.departments import registry
-from govlake.errors import ConfigError
+from govlake.core.errors import ConfigError
 
 
 def _write(tmp_path, settings, **changes):

@@ -188,7 +188,7 @@ def test_policy_changes_are_noticed_between_publishes(make_settings, tmp_path):
 
 def test_an_append_under_another_key_is_refused(s):
     """A lost or replaced key file must not silently start MACs under a new key."""
-    from govlake.errors import ConfigError
+    from govlake.core.errors import ConfigError
 
     audit.key_path(s).unlink()
     with pytest.raises(ConfigError, match="another key"):

@@ -11,13 +11,14 @@ import sys
 
 import pytest
 
-from govlake import masking
-from govlake.errors import ConfigError
-from govlake.governance import audit, erasure
+from govlake.domain import masking
+from govlake.core.errors import ConfigError
+from govlake.governance import audit
+from govlake.compliance import erasure
 from govlake.governance.lineage import Edge
 from govlake.pipeline.application import contract_key
-from govlake.secrets import TokenKey, token_key
-from govlake.settings import PROJECT_ROOT, Settings
+from govlake.platform.secrets import TokenKey, token_key
+from govlake.core.settings import PROJECT_ROOT, Settings
 
 PLATE_IN_TEXT = re.compile(r"[\u4e00-\u9fff][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}")  # GA 36, as the sample notes write plates
 KEY = TokenKey("k1", bytes(range(32)))

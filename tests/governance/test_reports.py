@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from govlake.errors import ConfigError
-from govlake.governance import reports
+from govlake.core.errors import ConfigError
+from govlake.compliance import reports
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 END = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -200,9 +200,10 @@ def test_html_is_self_contained_and_escaped(make_contract):
 def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
     import sqlalchemy as sa
 
-    from govlake import policies, schemas, sql
+    from govlake.domain import policies, schemas
+    from govlake.services import sql
     from govlake.contracts.spec import parse
-    from govlake.errors import QueryError
+    from govlake.core.errors import QueryError
     from govlake.governance import store
 
     from tests.conftest import RUN_TIME

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake import schemas
+from govlake.domain import schemas
 from govlake.contracts import spec as specs
-from govlake.errors import ConfigError
-from govlake.governance import audit, retention
+from govlake.core.errors import ConfigError
+from govlake.governance import audit
+from govlake.compliance import retention
 
 RUN = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from govlake import schemas
+from govlake.domain import schemas
 from govlake.departments import generator, registry
-from govlake.errors import IdentityError
+from govlake.core.errors import IdentityError
 from govlake.pii import classify, proposals
 from govlake.pipeline import ingest
 from tests.conftest import RUN_TIME, SAMPLE_START

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from pyspark.sql import functions as F
 
-from govlake import schemas
+from govlake.domain import schemas
 from govlake.departments import generator, registry
 from govlake.pipeline import ingest
 from tests.conftest import RUN_TIME, SAMPLE_START
@@ -147,7 +147,7 @@ def test_unreadable_files_are_kept_aside_and_reported(spark, make_settings, tmp_
 
 def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark, make_settings, tmp_path):
     from govlake.pipeline import analytic
-    from govlake.secrets import TokenKey
+    from govlake.platform.secrets import TokenKey
 
     settings = make_settings()
     good_dept, bad_dept = registry.get(settings, "transport"), registry.get(settings, "traffic")
@@ -315,7 +315,7 @@ def test_only_clean_text_files_skip_the_row_byte_checks(settings, tmp_path):
 
 
 def test_quality_passes_read_the_columns_the_suite_names(settings):
-    from govlake import quality
+    from govlake.domain import quality
 
     cols = ["batch_id", "detection_id", "camera_id", "confidence", "plate_no", "observed_at"]
     suite = quality.load_suite(settings, "base", "detections")

@@ -6,7 +6,7 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from govlake import masking
+from govlake.domain import masking
 from govlake.departments import personal
 from govlake.pii import recognizers as rec
 

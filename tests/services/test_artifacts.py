@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from govlake import artifacts
-from govlake.errors import DownloadError
+from govlake.platform import artifacts
+from govlake.core.errors import DownloadError
 
 
 def _repo(tmp_path, content: bytes):

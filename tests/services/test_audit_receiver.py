@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from govlake import sql
+from govlake.services import sql
 from govlake.governance import audit
 from govlake.services import audit_receiver
 

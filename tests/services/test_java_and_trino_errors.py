@@ -4,8 +4,9 @@ import socket
 
 import pytest
 
-from govlake.errors import JavaError, ServiceError
-from govlake.services import java, trino
+from govlake.core.errors import JavaError, ServiceError
+from govlake.services import trino
+from govlake.platform import java
 
 
 def test_missing_jdk_error_says_what_was_found_and_what_to_do():

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from pyspark.sql import SparkSession
 
-from govlake import schemas
+from govlake.domain import schemas
 from govlake.governance import store
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 TABLES = {
     "audit_log": ("seq long, at string, actor string, action string, object string, detail string, prev_hash string, hash string",

@@ -10,9 +10,10 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from govlake import artifacts, private
-from govlake.services.java import find_jdk
-from govlake.settings import Settings
+from govlake.platform import artifacts
+from govlake.core import private
+from govlake.platform.java import find_jdk
+from govlake.core.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -40,7 +41,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # small local tables: replaying the Delta log over 50 partitions (the default) dominates run time
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.warehouse.dir": str(settings.state / "spark-warehouse"),
-        # private files (govlake/private.py): Hadoop sets modes itself from its own umask, and
+        # private files (govlake/core/private.py): Hadoop sets modes itself from its own umask, and
         # Spark's shuffle/spill and the JVM's temp files stay inside the state folder
         "spark.hadoop.fs.permissions.umask-mode": "077",
         "spark.local.dir": str(settings.state / "tmp" / "spark"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from govlake.settings import Settings
+from govlake.core.settings import Settings
 
 
 @lru_cache(maxsize=16)
@@ -32,7 +32,7 @@ def purposes(settings: Settings) -> dict:
 def fairness(settings: Settings) -> dict:
     """`policies/fairness.yaml`: low-confidence threshold, gap threshold (percentage points),
     metrics and dimensions compared by the algorithm-bias monitor."""
-    from govlake.errors import ConfigError
+    from govlake.core.errors import ConfigError
 
     data = load(settings, "fairness.yaml") or {}
     missing = [k for k in ("low_confidence_threshold", "gap_threshold_pp", "metrics", "dimensions") if k not in data]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame
 
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 log = logging.getLogger("govlake.quality")
 

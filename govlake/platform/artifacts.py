@@ -18,8 +18,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, field_validator
 
-from govlake.errors import ConfigError, DownloadError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError, DownloadError
+from govlake.core.settings import Settings
 
 
 class Artifact(BaseModel):

@@ -39,11 +39,11 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from govlake import masking, schemas
-from govlake.errors import ConfigError, GovlakeError
+from govlake.domain import masking, schemas
+from govlake.core.errors import ConfigError, GovlakeError
 from govlake.governance import lineage
-from govlake.secrets import TokenKey, token_key
-from govlake.settings import Settings
+from govlake.platform.secrets import TokenKey, token_key
+from govlake.core.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -338,7 +338,8 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     from pyspark.sql import functions as F
 
     from govlake.contracts import workflow
-    from govlake.governance import audit, retention
+    from govlake.governance import audit
+    from govlake.compliance import retention
 
     started = time.monotonic()
     report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)

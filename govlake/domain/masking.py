@@ -11,7 +11,7 @@ import hmac
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from govlake.secrets import TokenKey
+from govlake.platform.secrets import TokenKey
 
 BLOCK = 64
 MASK_KEY = "govlake.masking"  # column metadata naming the masking method, read by lineage capture

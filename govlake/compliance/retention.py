@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from govlake import policies, schemas
+from govlake.domain import policies, schemas
 from govlake.contracts.spec import ContractSpec
-from govlake.errors import ConfigError, GovlakeError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -121,7 +121,7 @@ def cutoff(run_time: datetime, days: int) -> datetime:
 
 def expired_predicate(column: str, spark_type: str, before: datetime) -> str:
     """SQL for rows of `column` (a Spark `timestamp`, `timestamp_ntz` or `date`) before `before`;
-    the literal is UTC wall-clock time, as govlake's sessions run in UTC (govlake/spark.py)."""
+    the literal is UTC wall-clock time, as govlake's sessions run in UTC (govlake/platform/spark.py)."""
     if spark_type == "date":
         return f"`{column}` < DATE '{before.date().isoformat()}'"
     if spark_type in ("timestamp", "timestamp_ntz"):
@@ -345,7 +345,7 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
 
 def stage_enforce(settings: Settings, run_time: datetime) -> dict:
     """The retention run as the Airflow DAG runs it (settings in, a JSON-able report out)."""
-    from govlake.spark import get_spark
+    from govlake.platform.spark import get_spark
 
     report = enforce(get_spark(settings), settings, run_time)
     if report.failed:

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.errors import JavaError
+from govlake.core.errors import JavaError
 
 
 @dataclass(frozen=True)

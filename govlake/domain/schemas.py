@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -164,7 +164,7 @@ def _repartition(spark: "SparkSession", schema: TableSchema, path: str) -> None:
     """Rewrite a table written before its schema named these partition columns, and remove the
     files of the old layout at once (a steward's time travel must not reach files mixing
     departments either)."""
-    from govlake.governance import retention
+    from govlake.compliance import retention
 
     # statistics columns first: Delta keeps none on a partition column and refuses a layout
     # whose statistics property still names one

@@ -22,8 +22,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 SUPPRESS_BELOW = 10  # transparency report: every count under this is shown as "<10"
 # targets from the source document's operations KPIs
@@ -323,7 +323,7 @@ def gather(settings: Settings, start: datetime, end: datetime, *, spark=None) ->
     base.quality_results and analytic.fairness_monitor (None for a table that does not exist yet)."""
     import sqlalchemy as sa
 
-    from govlake import identities, schemas
+    from govlake.domain import identities, schemas
     from govlake.contracts.spec import parse
     from govlake.governance import store
 
@@ -365,7 +365,7 @@ def _delta_rows(spark, settings: Settings, tier: str, table: str, columns: list[
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    from govlake import schemas
+    from govlake.domain import schemas
 
     path = schemas.table_path(settings, tier, table)
     if not DeltaTable.isDeltaTable(spark, path):

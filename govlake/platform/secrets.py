@@ -11,9 +11,9 @@ import os
 import secrets as pysecrets
 from dataclasses import dataclass
 
-from govlake import private
-from govlake.errors import ConfigError
-from govlake.settings import Settings
+from govlake.core import private
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
 
 
 @dataclass(frozen=True)

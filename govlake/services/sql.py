@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from govlake import identities
-from govlake.errors import QueryError, ServiceError
-from govlake.settings import Settings
+from govlake.domain import identities
+from govlake.core.errors import QueryError, ServiceError
+from govlake.core.settings import Settings
 
 
 @dataclass

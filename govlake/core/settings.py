@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config_file() -> Path:
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     trino_url: str | None = Field(None, description="use an existing Trino coordinator instead of the embedded one")
     trino_heap: str = "2G"
     trino_catalog: str = "lake"
-    trino_java_home: Path | None = Field(None, description="JDK >= 24 for Trino; default: searched (see services/java.py)")
+    trino_java_home: Path | None = Field(None, description="JDK >= 24 for Trino; default: searched (see platform/java.py)")
     trino_start_timeout_s: float = 180.0
     sign_in_max_failures: int = Field(5, ge=1, description="failed sign-ins within the lockout window that lock a user out of Trino")
     sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")

@@ -11,8 +11,8 @@ from enum import Enum
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from govlake.errors import ConfigError, IdentityError
-from govlake.settings import Settings
+from govlake.core.errors import ConfigError, IdentityError
+from govlake.core.settings import Settings
 
 
 class Role(str, Enum):
