@@ -30,6 +30,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from govlake.platform import lake
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,7 +105,7 @@ def bench_ingest(args) -> dict:
         """One ingest into a warehouse whose tables exist (as after setup), timed alone."""
         settings = Settings(state_dir=work / name, departments_dir=work / "registry")
         for table in base_tables:
-            schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
+            lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
         for d in members:  # govlake ingests copies of the same files (it archives what it ingested)
             shutil.copytree(work / "landing" / d.id, work / name / "landing" / d.id)
         t = time.perf_counter()
@@ -257,10 +258,9 @@ def bench_contracts(args) -> dict:
              "k1_" + "%064x" % rng.getrandbits(256), rng.choice(["white", "black", "red"]), "m1") for i in range(n)]
     schema = ("detection_token string, department string, camera_id string, region_code string, grid_cell string, observed_hour timestamp, "
               "object_type string, confidence double, plate_token string, vehicle_color string, model_version string")
-    from govlake.domain import schemas
 
     spark.createDataFrame(rows, schema).repartition(2).write.format("delta").mode("overwrite").save(
-        schemas.table_path(settings, "analytic", "detections_deidentified"))
+        lake.table_path(settings, "analytic", "detections_deidentified"))
     data = yaml.safe_load(settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text())
     data["columns"] = [{"name": "plate_token", "masking": "token"}, {"name": "camera_id"}, {"name": "observed_hour", "masking": "hour"},
                        {"name": "department"}, {"name": "object_type"}, {"name": "vehicle_color"}]
@@ -274,7 +274,7 @@ def bench_contracts(args) -> dict:
         workflow.approve(settings, spec.id, "wang_police_steward", when)
         workflow.approve(settings, spec.id, "zhao_compliance", when)
         published, _ = application.publish(spark, settings, [spec], token_key(settings))
-        copy_path = schemas.table_path(settings, "application", "app_traffic/bench_unmasked_copy")
+        copy_path = lake.table_path(settings, "application", "app_traffic/bench_unmasked_copy")
         spark.read.format("delta").load(published[0].path).write.format("delta").mode("overwrite").save(copy_path)
         tables = [serving.ServedTable(p.schema, p.table, p.path) for p in published]
         tables.append(serving.ServedTable("app_traffic", "bench_unmasked_copy", copy_path))
@@ -444,14 +444,14 @@ def bench_erasure(args) -> dict:
     subject_plate, other_plate, n, k = "京A9Z7X1", "京B8Y6W2", args.rows, args.subject_rows
     t = time.perf_counter()
     for table in ("batch_log", "events", "quarantine"):
-        schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
+        lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
     cams = spark.range(2000).select(
         F.format_string("110105%04d132%07d", (F.col("id") % 50).cast("int"), F.col("id").cast("int")).alias("camera_id"),
         F.when(F.col("id") % 2 == 0, "police").otherwise("traffic").alias("department"), F.lit("cam").alias("name"),
         F.format_string("1101%02d", (F.col("id") % 16).cast("int")).alias("region_code"),
         (F.lit(116.2) + (F.col("id") % 40) * 0.01).alias("longitude"), (F.lit(39.8) + (F.col("id") % 50) * 0.01).alias("latitude"),
         F.lit("WGS-84").alias("source_crs"), F.lit("online").alias("status"), F.lit("bench").alias("source_file"), F.lit("b0").alias("batch_id"))
-    cam_path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
+    cam_path = lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
     cams.write.format("delta").mode("append").save(cam_path)
     subject_ids = {int(i * (n / k)) + 2 for i in range(k)}  # police (even), motor vehicles (not a multiple of 5): shared by the contract
     other_ids = {int(i * (n / k)) + 4 for i in range(k)}  # the baseline's subject, alike
@@ -466,7 +466,7 @@ def bench_erasure(args) -> dict:
         (ids % 1900).cast("int").alias("bbox_x"), (ids % 1000).cast("int").alias("bbox_y"), F.lit(64).alias("bbox_w"), F.lit(48).alias("bbox_h"),
         plate.alias("plate_no"), F.lit("white").alias("vehicle_color"), F.lit("m1").alias("model_version"),
         F.format_string("img://%d", ids).alias("image_ref"), F.lit("bench").alias("source_file"), F.lit("b0").alias("batch_id"))
-    det_path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "detections"))
+    det_path = lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", "detections"))
     dets.write.format("delta").mode("append").save(det_path)
     base_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -484,12 +484,12 @@ def bench_erasure(args) -> dict:
     from delta.tables import DeltaTable
 
     from govlake.compliance.retention import LISTING_PARALLELISM, RETENTION_CHECK
-    from govlake.pipeline.application import contract_key
+    from govlake.platform.secrets import contract_key
 
     other_token = erasure.subject_token(other_plate, key)
     police = next(p for p in published if p.contract == "police-to-traffic-vehicle-sightings")
     by_hand = [(det_path, f"plate_no = '{other_plate}'"),
-               (schemas.table_path(settings, "analytic", "detections_deidentified"), f"plate_token = '{other_token}'"),
+               (lake.table_path(settings, "analytic", "detections_deidentified"), f"plate_token = '{other_token}'"),
                (police.path, f"plate_token = '{masking.token_py(other_token, contract_key(key, police.contract))}'")]
     spark.conf.set(RETENTION_CHECK, "false")
     # the same file-listing parallelism govlake's purge sets (Spark's default makes each VACUUM ~40 s here)

@@ -15,7 +15,7 @@ from govlake.services import sql
 from govlake.departments import registry
 from govlake.domain.masking import token_py
 from govlake.pipeline import main_job
-from govlake.pipeline.application import contract_key
+from govlake.platform.secrets import contract_key
 from govlake.platform.secrets import token_key
 from tests.conftest import RUN_TIME
 

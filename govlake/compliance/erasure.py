@@ -13,7 +13,7 @@ identifying base column:
 - the policy's free-text columns are searched for the raw identifier: notes are redacted,
   quarantined records deleted.
 
-Every changed table is rewritten and vacuumed keeping no history (`retention.rewrite`, 0 hours),
+Every changed table is rewritten and vacuumed keeping no history (`lake.rewrite`, 0 hours),
 so neither a data file nor time travel still holds the rows. Then every table of the warehouse is
 searched again for the subject's values (the residue check) and the transaction logs of the
 changed tables are searched for them; landing archives and audit entries that quote the
@@ -44,6 +44,7 @@ from govlake.core.errors import ConfigError, GovlakeError
 from govlake.governance import lineage
 from govlake.platform.secrets import TokenKey, token_key
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,7 +122,7 @@ class Plan:
 
 def values_after(node: Node, edge: lineage.Edge, token: str, key: TokenKey) -> tuple[set[str], bool] | str:
     """The subject's values in `edge`'s output column, or why they cannot be matched there."""
-    from govlake.pipeline.application import contract_key
+    from govlake.platform.secrets import contract_key
 
     values, raw = set(node.values), node.raw
     for step in edge.transformation.split("+"):
@@ -198,16 +199,15 @@ def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> li
 
     schema, table = dataset.split(".", 1)
     if schema in ("base", "analytic", "governance"):
-        path = schemas.table_path(settings, schema, table)
+        path = lake.table_path(settings, schema, table)
         return [path] if DeltaTable.isDeltaTable(spark, path) else []
     if settings.warehouse_is_local:
-        root = Path(schemas.table_path(settings, "application", schema))
+        root = Path(lake.table_path(settings, "application", schema))
         return sorted(str(p) for p in root.glob(f"{table}__*") if (p / "_delta_log").is_dir())
     from govlake.contracts import workflow
-    from govlake.pipeline.application import app_table_path
 
-    return [app_table_path(settings, s) for s in workflow.active_specs(settings, datetime.now(timezone.utc))
-            if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, app_table_path(settings, s))]
+    return [lake.app_table_path(settings, s) for s in workflow.active_specs(settings, datetime.now(timezone.utc))
+            if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, lake.app_table_path(settings, s))]
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -339,7 +339,6 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
 
     from govlake.contracts import workflow
     from govlake.governance import audit
-    from govlake.compliance import retention
 
     started = time.monotonic()
     report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)
@@ -391,8 +390,8 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
             else:
                 # nothing to change still vacuums: an earlier version (before a rebuild or publish
                 # that left the subject out) may hold the rows, and time travel must not reach them
-                results = [retention.rewrite(spark, path, change, retain_hours=0) for _, change, _, _ in items] if matched else \
-                    [retention.rewrite(spark, path, lambda table: None, retain_hours=0)]
+                results = [lake.rewrite(spark, path, change, retain_hours=0) for _, change, _, _ in items] if matched else \
+                    [lake.rewrite(spark, path, lambda table: None, retain_hours=0)]
                 entry |= {"rows_deleted": sum(r["rows_deleted"] for r in results), "rows_redacted": sum(r["rows_updated"] for r in results),
                           "files_rewritten": sum(r["files_rewritten"] for r in results),
                           "files_removed": sum(r["files_removed"] or 0 for r in results),
@@ -432,7 +431,7 @@ def all_tables(spark: "SparkSession", settings: Settings) -> dict[str, str]:
             out[f"{f.parent.name}.{f.stem}"] = path
     apps = {d for d in lineage.datasets(settings) if d.startswith("app_")}
     if settings.warehouse_is_local:  # and every application table on disk, whatever lineage knows
-        root = Path(schemas.table_path(settings, "application", ""))
+        root = Path(lake.table_path(settings, "application", ""))
         apps |= {f"{t.parent.name}.{t.name.split('__')[0]}" for t in root.glob("app_*/*") if (t / "_delta_log").is_dir()}
     for dataset in sorted(apps):
         for path in dataset_paths(spark, settings, dataset):

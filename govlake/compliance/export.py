@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from pyspark.sql import SparkSession
 
-from govlake.domain import schemas
 from govlake.governance import store
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 TABLES = {
     "audit_log": ("seq long, at string, actor string, action string, object string, detail string, prev_hash string, hash string",
@@ -39,7 +39,7 @@ def export(spark: SparkSession, settings: Settings) -> dict[str, str]:
     out = {}
     with store.engine(settings).connect() as conn:
         for name, (ddl, table) in TABLES.items():
-            path = schemas.table_path(settings, "governance", name)
+            path = lake.table_path(settings, "governance", name)
             cols = [c.strip().split(" ")[0] for c in ddl.split(",")]
             query = sa.select(*[table.c[c] for c in cols])
             incremental = name == "audit_log" and DeltaTable.isDeltaTable(spark, path)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 SUPPRESS_BELOW = 10  # transparency report: every count under this is shown as "<10"
 # targets from the source document's operations KPIs
@@ -365,9 +366,7 @@ def _delta_rows(spark, settings: Settings, tier: str, table: str, columns: list[
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
-    from govlake.domain import schemas
-
-    path = schemas.table_path(settings, tier, table)
+    path = lake.table_path(settings, tier, table)
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     cols = [F.col(c) for c in columns]

@@ -12,8 +12,6 @@ previous files stay for time travel), so it rewrites the files and vacuums the o
 """
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,12 +24,11 @@ from govlake.domain import policies, schemas
 from govlake.contracts.spec import ContractSpec
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 TIERS = ("base", "analytic")
 ACTOR = "etl_service"  # serving.SERVICE_USER, without importing the Trino side
 
@@ -146,7 +143,7 @@ class Target:
 def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, contracts: list[ContractSpec]) -> list[Target]:
     """Base and analytic tables by level, then each contract's application table by its period."""
     from govlake.pii.proposals import effective
-    from govlake.pipeline.application import app_table_path
+    from govlake.platform import lake
 
     ranks, out = level_ranks(settings), []
     for tier, table in [(tier, f.stem) for tier in TIERS for f in schemas.all_schema_files(settings) if f.parent.name == tier]:
@@ -159,7 +156,7 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
             continue
         level = table_level({c: v["level"] for c, v in effective(settings, tier, table).items()}, ranks)
         days = policy.periods[level]
-        t = Target(name, schemas.table_path(settings, tier, table), rule.time_column, level, days)
+        t = Target(name, lake.table_path(settings, tier, table), rule.time_column, level, days)
         if days is None:
             t.skipped = f"level {level} is kept (periods.{level}: null)"
         else:
@@ -167,7 +164,7 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
         out.append(t)
     for spec in contracts:
         rule = policy.tables.get(spec.dataset)
-        t = Target(f"{spec.consumer_schema}.{spec.table}", app_table_path(settings, spec), rule.time_column if rule else None,
+        t = Target(f"{spec.consumer_schema}.{spec.table}", lake.app_table_path(settings, spec), rule.time_column if rule else None,
                    days=spec.retention_days, contract=spec.id)
         if t.time_column is None:
             t.skipped = f"`{spec.dataset}` has no `time_column` in policies/retention.yaml, so contract `{spec.id}`'s rows cannot be aged"
@@ -179,113 +176,6 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
             t.cutoff = cutoff(run_time, spec.retention_days)
         out.append(t)
     return out
-
-
-def _history(table, after: int) -> list:
-    return table.history().where(f"version > {after}").select("version", "operation", "operationMetrics").orderBy("version").collect()
-
-
-def _version(table) -> int:
-    return table.history(1).collect()[0].version
-
-
-def deletion_vectors(spark: "SparkSession", path: str) -> bool:
-    """Whether the table may hold deletion vectors (enabled now, or the feature ever switched on)."""
-    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0].asDict()
-    return (detail.get("properties") or {}).get("delta.enableDeletionVectors") == "true" or "deletionVectors" in (detail.get("tableFeatures") or [])
-
-
-@contextmanager
-def _session_conf(spark: "SparkSession", conf: dict[str, str]):
-    """Set session configuration for the duration of a block, then restore what was there."""
-    previous = {k: spark.conf.get(k, None) for k in conf}
-    for k, v in conf.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in previous.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)
-
-
-ROW_METRICS = {"DELETE": ("numDeletedRows", None), "MERGE": ("numTargetRowsDeleted", "numTargetRowsUpdated"), "UPDATE": (None, "numUpdatedRows")}
-
-
-def purge(spark: "SparkSession", path: str, predicate_sql: str, *, retain_hours: float) -> dict:
-    """Delete the rows matching `predicate_sql` from the Delta table at `path` and remove their
-    bytes (see `rewrite`)."""
-    if not (predicate_sql or "").strip():
-        raise ConfigError(f"purge of `{path}` needs a predicate naming the rows to delete (use `true` to empty the table)")
-    return rewrite(spark, path, lambda table: table.delete(predicate_sql), retain_hours=retain_hours) | {"predicate": predicate_sql}
-
-
-def rewrite(spark: "SparkSession", path: str, change, *, retain_hours: float) -> dict:
-    """Apply `change(DeltaTable)` (a DELETE, UPDATE or MERGE) to the table at `path`, then remove
-    the bytes it replaced: `REORG ... APPLY (PURGE)` when the table may hold deletion vectors (so
-    soft-deleted rows are rewritten out of the files), then VACUUM keeping `retain_hours` of
-    history (0: the removed files go now, and time travel to earlier versions fails).
-
-    Returns rows deleted and updated (from the commits' metrics), files rewritten by REORG, files
-    removed by VACUUM (VACUUM END metrics; None when the table's history does not log vacuums) and
-    the versions. Not removed: the per-file min/max statistics in `_delta_log/*.json` of earlier
-    commits, which may hold a replaced value until Delta's log retention drops them (govlake's
-    tables collect no statistics on identifying columns: schemas.stats_columns).
-    """
-    from delta.tables import DeltaTable
-
-    if retain_hours < 0:
-        raise ConfigError(f"purge of `{path}`: retain_hours is {retain_hours}; give 0 or more hours")
-    if not DeltaTable.isDeltaTable(spark, path):
-        raise ConfigError(f"`{path}` is not a Delta table; check the path")
-    started = time.monotonic()
-    table = DeltaTable.forPath(spark, path)
-    before = _version(table)
-    change(table)
-    changes = [r for r in _history(table, before) if r.operation in ROW_METRICS]
-    deleted = updated = 0  # no commit: nothing matched
-    for r in changes:
-        d, u = ROW_METRICS[r.operation]
-        m = r.operationMetrics or {}
-        deleted += int(m.get(d, 0)) if d else 0
-        updated += int(m.get(u, 0)) if u else 0
-    dv, rewritten = deletion_vectors(spark, path), 0
-    after_change = _version(table)
-    if dv:
-        spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
-        rewritten = sum(int((r.operationMetrics or {}).get("numRemovedFiles", 0)) for r in _history(table, after_change) if r.operation == "REORG")
-    vacuumed = vacuum_now(spark, path, retain_hours)
-    return {
-        "path": path, "rows_deleted": deleted, "rows_updated": updated, "deletion_vectors": dv, "files_rewritten": rewritten,
-        "files_removed": vacuumed,
-        "retain_hours": retain_hours, "version_before": before, "version_delete": changes[0].version if changes else None,
-        "version_after": _version(table), "seconds": round(time.monotonic() - started, 2),
-    }
-
-
-def vacuum_now(spark: "SparkSession", path: str, retain_hours: float = 0.0) -> int | None:
-    """VACUUM the table at `path` keeping `retain_hours` of history (0: every file the current
-    version does not use goes now, and time travel to earlier versions fails); returns the files
-    removed (None when the table's history does not log vacuums)."""
-    from delta.tables import DeltaTable
-
-    table = DeltaTable.forPath(spark, path)
-    before = _version(table)
-    # the caller chose the retention, so Delta's 168 h safety check is off for this call only; the
-    # file listing gets the cluster's parallelism instead of Spark's default 10,000 tasks (which
-    # made a vacuum of a two-file table take 35-48 s on two cores instead of 4-5 s)
-    jvm = spark.sparkContext._jvm
-    console = jvm.System.out
-    with _session_conf(spark, {RETENTION_CHECK: "false", LISTING_PARALLELISM: str(spark.sparkContext.defaultParallelism)}):
-        jvm.System.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))  # Delta prints its count to stdout
-        try:
-            table.vacuum(float(retain_hours))
-        finally:
-            jvm.System.setOut(console)
-    vacuumed = next((r for r in _history(table, before) if r.operation == "VACUUM END"), None)
-    return int((vacuumed.operationMetrics or {}).get("numDeletedFiles", 0)) if vacuumed else None
 
 
 @dataclass
@@ -333,7 +223,7 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
             if dry_run:
                 entry["would_delete"] = df.where(predicate).count()
             else:
-                result = purge(spark, t.path, predicate, retain_hours=policy.vacuum_retain_hours)
+                result = lake.purge(spark, t.path, predicate, retain_hours=policy.vacuum_retain_hours)
                 entry |= {k: result[k] for k in ("rows_deleted", "files_rewritten", "files_removed", "deletion_vectors", "seconds")}
             report.tables[t.table] = entry
         except Exception as exc:  # noqa: BLE001 - reported per table, the run goes on

@@ -41,6 +41,7 @@ from govlake.core import private
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 log = logging.getLogger("govlake.access")
 
@@ -119,7 +120,7 @@ def published_columns(settings: Settings, spec: ContractSpec) -> set[str]:
     column dropped from the schema files since is denied all the same."""
     if not settings.warehouse_is_local:
         return set()
-    root = Path(schemas.table_path(settings, "application", spec.consumer_schema).removeprefix("file:"))
+    root = Path(lake.table_path(settings, "application", spec.consumer_schema).removeprefix("file:"))
     return set().union(*(delta_columns(d) for d in root.glob(f"{spec.table}__*") if d.is_dir()))
 
 

@@ -17,6 +17,7 @@ import yaml
 from govlake.core.errors import ConfigError, InputError
 from govlake.pii import recognizers as rec
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 SAMPLE = 1000  # values per column
 MIN_SHARE = 0.05  # share of sampled values an entity type needs before it decides the level
@@ -116,14 +117,13 @@ def classify_columns(settings: Settings, columns: dict[str, list]) -> list[Colum
 
 def table_sample(settings: Settings, table: str, n: int = SAMPLE) -> dict[str, list]:
     """Sample a lakehouse table `<tier>.<table>` with Spark."""
-    from govlake.domain import schemas
     from govlake.platform.spark import get_spark
 
     try:
         tier, name = table.split(".", 1)
     except ValueError:
         raise InputError(f"`{table}` is neither a file nor a table name like base.detections") from None
-    path = schemas.table_path(settings, tier, name)
+    path = lake.table_path(settings, tier, name)
     if not Path(path).is_dir():
         raise ConfigError(f"table `{table}` does not exist at {path}; run `govlake run` first or check the name")
     df = get_spark(settings).read.format("delta").load(path).limit(n)

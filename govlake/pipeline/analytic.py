@@ -14,6 +14,7 @@ from govlake.domain import masking, policies, schemas
 from govlake.pipeline import lineage_capture
 from govlake.platform.secrets import TokenKey
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 
 ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified", "fairness_monitor")
@@ -85,8 +86,8 @@ def fairness_monitor(deidentified: DataFrame, k: int, low_confidence: float) -> 
 
 def _overwrite(spark: SparkSession, settings: Settings, tier: str, table: str, df: DataFrame) -> str:
     schema = schemas.load_schema(settings, tier, table)
-    path = schemas.ensure_table(spark, settings, schema)
-    cols = [F.col(c.name).cast(schemas.SPARK_TYPES[c.type]).alias(c.name) for c in schema.columns]
+    path = lake.ensure_table(spark, settings, schema)
+    cols = [F.col(c.name).cast(lake.SPARK_TYPES[c.type]).alias(c.name) for c in schema.columns]
     out = df.select(*cols)
     found = lineage_capture.edges(settings, out, path)
     out.write.format("delta").mode("overwrite").save(path)
@@ -103,17 +104,17 @@ def promotable(detections: DataFrame, batch_log: DataFrame) -> DataFrame:
 def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, int]:
     """Rebuild the analytic tables from base (batches that passed the quality gate); return row counts."""
     policy = masking_policy(settings)
-    base = lambda t: spark.read.format("delta").load(schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", t)))  # noqa: E731
+    base = lambda t: spark.read.format("delta").load(lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", t)))  # noqa: E731
     detections = promotable(base("detections"), base("batch_log"))
     deid = detections_deidentified(detections, base("cameras"), key, policy["grid"]["cell_size_deg"])
     _overwrite(spark, settings, "analytic", "detections_deidentified", deid)
-    stored = spark.read.format("delta").load(schemas.table_path(settings, "analytic", "detections_deidentified"))
+    stored = spark.read.format("delta").load(lake.table_path(settings, "analytic", "detections_deidentified"))
     _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"]["k"]))
     low = float(policies.fairness(settings)["low_confidence_threshold"])
     _overwrite(spark, settings, "analytic", "fairness_monitor", fairness_monitor(stored, policy["small_group_suppression"]["k"], low))
     events = promotable(base("events"), base("batch_log"))
     _overwrite(spark, settings, "analytic", "events_deidentified", events_deidentified(events, base("cameras"), key))
     return {
-        t: spark.read.format("delta").load(schemas.table_path(settings, "analytic", t)).count()
+        t: spark.read.format("delta").load(lake.table_path(settings, "analytic", t)).count()
         for t in ANALYTIC_TABLES
     }

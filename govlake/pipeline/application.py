@@ -21,8 +21,6 @@ form, never pasted), in schema `app_<consumer>`.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import shutil
 import time
 from dataclasses import dataclass
@@ -41,6 +39,8 @@ from govlake.contracts.spec import ContractSpec
 from govlake.core.errors import ConfigError
 from govlake.platform.secrets import TokenKey
 from govlake.core.settings import Settings
+from govlake.platform import lake
+from govlake.platform import secrets
 
 
 @dataclass
@@ -51,11 +51,6 @@ class Published:
     rows: int
     path: str
     spec_hash: str = ""
-
-
-def contract_key(key: TokenKey, contract_id: str) -> TokenKey:
-    """Per-contract token key: HMAC(platform key, contract id)."""
-    return TokenKey(f"{key.key_id}c", hmac.new(key.key, f"contract:{contract_id}".encode(), hashlib.sha256).digest())
 
 
 def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None = None) -> DataFrame:
@@ -71,7 +66,7 @@ def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None =
         except filters.FilterError as exc:
             raise ConfigError(f"contract `{spec.id}` field `row_filter`: {exc}") from exc
         df = df.where(F.expr(filters.to_sql(tree, "spark")))
-    ckey = contract_key(key, spec.id) if key is not None else None
+    ckey = secrets.contract_key(key, spec.id) if key is not None else None
     if ckey is not None and any(c.masking == "token" for c in spec.columns):
         df = masking.keyed(df, ckey)
     out = []
@@ -83,24 +78,10 @@ def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None =
 
 
 def app_stats_columns(settings: Settings, spec: ContractSpec) -> list[str]:
-    """The granted columns Delta may keep statistics on (schemas.stats_columns of the dataset)."""
+    """The granted columns Delta may keep statistics on (lake.stats_columns of the dataset)."""
     tier, table = spec.dataset.split(".")
-    allowed = set(schemas.stats_columns(schemas.load_schema(settings, tier, table)))
+    allowed = set(lake.stats_columns(schemas.load_schema(settings, tier, table)))
     return [c.name for c in spec.columns if c.name in allowed and c.masking != "suppress"]
-
-
-def _set_properties(spark: SparkSession, path: str, props: dict[str, str]) -> None:
-    """Set table properties an existing table lacks (a write's options only set them on creation)."""
-    from delta.tables import DeltaTable
-
-    current = DeltaTable.forPath(spark, path).detail().select("properties").first().properties or {}
-    missing = {k: v for k, v in props.items() if current.get(k) != v}
-    if missing:
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({', '.join(f'{k!r} = {v!r}' for k, v in missing.items())})")
-
-
-def app_table_path(settings: Settings, spec: ContractSpec) -> str:
-    return schemas.table_path(settings, "application", f"{spec.consumer_schema}/{spec.table}__{spec.content_hash()[:16]}")
 
 
 @dataclass
@@ -167,16 +148,15 @@ def publish(spark: SparkSession, settings: Settings, active: list[ContractSpec],
 
 def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec], key: TokenKey | None,
              run_time: datetime | None) -> tuple[list[Published], list[Refused]]:
-    from govlake.compliance import retention
 
     out, refused = [], []
     written: list[tuple[str, float]] = []
     known = lineage.edges(settings)
     for spec in active:
         tier, table = spec.dataset.split(".")
-        dataset = spark.read.format("delta").load(schemas.table_path(settings, tier, table))
+        dataset = spark.read.format("delta").load(lake.table_path(settings, tier, table))
         df = contract_view(within_retention(dataset, settings, spec, run_time), spec, key)
-        path = app_table_path(settings, spec)
+        path = lake.app_table_path(settings, spec)
         facet = {"contract": spec.id, "provider": spec.provider, "consumer": spec.consumer, "purpose": spec.purpose, "spec": spec.content_hash()[:16]}
         found = lineage_capture.edges(settings, df, path, f"{spec.consumer_schema}.{spec.table}", facet)
         reasons = raw_platform_tokens(settings, spec) + over_level(settings, spec, found, known)
@@ -184,14 +164,14 @@ def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec]
             refused.append(Refused(spec.id, spec.consumer_schema, spec.table, reasons))
             continue
         stats = app_stats_columns(settings, spec)
-        props = {schemas.STATS_COLUMNS: ",".join(stats)} if stats else {"delta.dataSkippingNumIndexedCols": "0"}
+        props = {lake.STATS_COLUMNS: ",".join(stats)} if stats else {"delta.dataSkippingNumIndexedCols": "0"}
         writer = (df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
                   .option("userMetadata", f"contract={spec.id};spec={spec.content_hash()[:16]}"))
         for k, v in props.items():
             writer = writer.option(k, v)  # table properties when the write creates the table
         writer.save(path)
         written.append((path, time.monotonic()))
-        _set_properties(spark, path, props)
+        lake.set_properties(spark, path, props)
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
@@ -199,10 +179,10 @@ def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec]
         # readers of the replaced version have had their grace; then its files go (Delta rounds
         # a vacuum's retention to whole hours, so the wait is here, and the vacuum keeps 0 h)
         time.sleep(max(0.0, at + settings.app_history_grace_s - time.monotonic()))
-        retention.vacuum_now(spark, path, 0.0)
+        lake.vacuum_now(spark, path, 0.0)
     if settings.warehouse_is_local:
         keep = {Path(p.path) for p in out}
-        root = Path(schemas.table_path(settings, "application", ""))
+        root = Path(lake.table_path(settings, "application", ""))
         for table_dir in root.glob("app_*/*"):
             if table_dir.is_dir() and table_dir not in keep:
                 shutil.rmtree(table_dir)

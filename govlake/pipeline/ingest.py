@@ -36,6 +36,7 @@ from govlake.domain import quality, schemas
 from govlake.departments.registry import Department, FieldMap, Source
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing", "scene")
 CAMERA_STATUSES = ("online", "offline", "fault")
@@ -377,7 +378,7 @@ def to_unified(
         raw, wlon, wlat = coordinates.to_wgs84_staged(raw, dept.coordinate_system, exprs["longitude"], exprs["latitude"], "_crs")
         exprs["longitude"], exprs["latitude"] = F.round(wlon, 7), F.round(wlat, 7)
         exprs["source_crs"] = F.lit(dept.coordinate_system)
-    types = {c.name: schemas.SPARK_TYPES[c.type] for c in schema.columns}
+    types = {c.name: lake.SPARK_TYPES[c.type] for c in schema.columns}
     # Bytes invalid in the declared encoding either decode to U+FFFD (CSV) or stay as invalid
     # UTF-8 in the malformed line's text (JSON); either way the row is INVALID_ENCODING. Checked
     # field by field: the whole record is turned into text only for rejected rows (`with_raw`).
@@ -496,7 +497,7 @@ CAMERA_SET_LIMIT = 20_000  # known cameras checked as a set in the plan up to th
 
 def _cameras(spark: SparkSession, settings: Settings) -> "DataFrame | frozenset[str]":
     """The cameras the base tier knows: their ids, or the table itself if there are very many."""
-    path = schemas.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
+    path = lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", "cameras"))
     table = spark.read.format("delta").load(path)
     ids = table.select("camera_id").distinct().limit(CAMERA_SET_LIMIT + 1).collect()
     return table if len(ids) > CAMERA_SET_LIMIT else frozenset(r.camera_id for r in ids)
@@ -518,33 +519,6 @@ def with_raw(df: DataFrame) -> DataFrame:
     record = F.to_json(F.struct(*[F.col(f"`{c}`").alias(c[len(RAW_FIELD):]) for c in fields])) if fields else F.lit("{}")
     raw = F.when(F.col("_reason").isNotNull(), F.make_valid_utf8(F.coalesce(F.col(RAW_LINE), record)))
     return df.withColumn("_raw", raw).drop(RAW_LINE, *fields)
-
-
-def merge_into(spark: SparkSession, path: str, df: DataFrame, key: list[str], columns: list[str], rows: int | None = None) -> None:
-    """Upsert by natural key; rows whose values did not change are not rewritten (rerun = no-op).
-
-    New keys are the common case (a feed sends new records), so rows are first inserted by an
-    insert-only MERGE, which only anti-joins the target's keys; a second MERGE, which updates
-    changed rows of keys already present, runs only when some rows of `df` (`rows` of them,
-    counted if not given) were not inserted. Both are idempotent: a crash between them leaves
-    the rerun to complete the update."""
-    from delta.tables import DeltaTable
-
-    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
-    table = DeltaTable.forPath(spark, path)
-    inserted = (
-        table.alias("t").merge(df.alias("s"), on).whenNotMatchedInsert(values={c: f"s.{c}" for c in columns}).execute()
-        .collect()[0]["num_inserted_rows"]
-    )
-    if inserted == (df.count() if rows is None else rows):
-        return
-    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in columns if c not in key)
-    (
-        table.alias("t")
-        .merge(df.alias("s"), on)
-        .whenMatchedUpdate(condition=changed, set={c: f"s.{c}" for c in columns})
-        .execute()
-    )
 
 
 def _quality_rows(result: "quality.QualityResult", batch_id: str, dept_id: str, entity: str, run_time: datetime, scope: str | None) -> list[tuple]:
@@ -590,7 +564,7 @@ def run_quality_gates(
 def store_quality_rows(spark: SparkSession, settings: Settings, rows: list[tuple]) -> None:
     q_schema = schemas.load_schema(settings, "base", "quality_results")
     df = spark.createDataFrame(rows, q_schema.spark_schema()).dropDuplicates(q_schema.key)
-    merge_into(spark, schemas.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names())
+    lake.merge_into(spark, lake.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names())
 
 
 FLAG_SAMPLE = 30  # rows per batch and table sampled for the classification check
@@ -644,7 +618,7 @@ def classification_flags(
 
 def _processed_hashes(spark: SparkSession, settings: Settings) -> dict[str, set[str]]:
     """Content hashes of the files already ingested, by department (from the manifest)."""
-    path = schemas.table_path(settings, "base", "ingest_manifest")
+    path = lake.table_path(settings, "base", "ingest_manifest")
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, path):
@@ -838,7 +812,7 @@ def _ingest_cached(
 
     quality.warm_up()
     q_schema = schemas.load_schema(settings, "base", "quarantine")
-    q_path = schemas.ensure_table(spark, settings, q_schema)
+    q_path = lake.ensure_table(spark, settings, q_schema)
     quarantine: list[DataFrame] = []
     known: DataFrame | frozenset[str] | None = None  # the cameras base knows
     done: list[tuple] = []  # (entity, counts, accepted, drift, future of (gates, quality rows, flag rows))
@@ -846,7 +820,7 @@ def _ingest_cached(
     try:
         for entity in ENTITIES:
             schema = schemas.load_schema(settings, "base", entity)
-            path = schemas.ensure_table(spark, settings, schema)
+            path = lake.ensure_table(spark, settings, schema)
             drift: dict[str, Drift] = {}
             if entity != "cameras" and known is None:  # read once, after this run's cameras are in base
                 known = _cameras(spark, settings)
@@ -881,7 +855,7 @@ def _ingest_cached(
                         F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                         F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                     ))
-                merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
+                lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
             done.append((entity, counts, accepted, drift, future))
         outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
     finally:
@@ -905,15 +879,15 @@ def _ingest_cached(
             ))
     batches = [BatchResult(p.batch_id, p.dept.id, entity_results[p.batch_id]) for p in plans]
     f_schema = schemas.load_schema(settings, "base", "classification_flags")
-    f_path = schemas.ensure_table(spark, settings, f_schema)  # exists (empty) so status can always query it
+    f_path = lake.ensure_table(spark, settings, f_schema)  # exists (empty) so status can always query it
 
     # the data is in base: its lineage is recorded, and the bookkeeping tables written, side by side
     def store_quarantine() -> None:
         q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
-        merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+        lake.merge_into(spark, q_path, q, q_schema.key, q_schema.names())
 
     def store_flags() -> None:
-        merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
+        lake.merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-bookkeeping") as pool:
         jobs = [pool.submit(lambda: [_emit_lineage(settings, p) for p in list(plans)])]
@@ -1060,7 +1034,7 @@ def _emit_lineage(settings: Settings, plan) -> None:
         try:
             event = lineage_capture.mapping_event(
                 settings, f"ingest.{plan.dept.id}.{entity}", {f"landing_{plan.dept.id}.{entity}": str(plan.landing)},
-                schemas.table_path(settings, "base", entity), mapping_lineage(plan.dept, entity, frozenset(
+                lake.table_path(settings, "base", entity), mapping_lineage(plan.dept, entity, frozenset(
                     c.name for c in schemas.load_schema(settings, "base", entity).columns if c.type == "timestamp")))
             lineage_capture.emit(settings, event)
         except Exception as exc:  # noqa: BLE001
@@ -1081,11 +1055,11 @@ def _record_batches(spark: SparkSession, settings: Settings, batches: list[Batch
         for e in batch.entities
     ]
     log_df = spark.createDataFrame(rows, log_schema.spark_schema())
-    merge_into(spark, schemas.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows))
+    lake.merge_into(spark, lake.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows))
 
 
 def _record_manifest(spark: SparkSession, settings: Settings, manifest_rows: list[tuple], run_time: datetime) -> None:
     """Write the file manifest: the last commit of a batch (see _ingest_plans)."""
     m_schema = schemas.load_schema(settings, "base", "ingest_manifest")
     m_df = spark.createDataFrame([(*r, run_time) for r in manifest_rows], m_schema.spark_schema()).dropDuplicates(m_schema.key)
-    merge_into(spark, schemas.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())
+    lake.merge_into(spark, lake.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 
-from govlake.domain import schemas
 from govlake.governance import lineage
 from govlake.domain.masking import MASK_KEY
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 log = logging.getLogger("govlake.lineage")
 
@@ -120,7 +120,7 @@ def _physical(settings: Settings, name: str) -> str:
     """The path of an input named by `edges`: a tier table's logical name, else the path itself."""
     tier, _, table = name.partition(".")
     if tier in ("base", "analytic", "governance") and table and "/" not in name:
-        return schemas.table_path(settings, tier, table).removeprefix("file:")
+        return lake.table_path(settings, tier, table).removeprefix("file:")
     return name
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from govlake.domain import schemas
 from govlake.services import serving
 from govlake.contracts import access, workflow
 from govlake.governance import audit
@@ -24,6 +23,7 @@ from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
 from govlake.platform.secrets import token_key
 from govlake.core.settings import Settings
+from govlake.platform import lake
 
 log = logging.getLogger("govlake.job")
 
@@ -68,10 +68,10 @@ def ingest_all(spark: SparkSession, settings: Settings, run_time: datetime, land
 
 
 def served_tables(settings: Settings, published: list[application.Published]) -> list[serving.ServedTable]:
-    tables = [serving.ServedTable("base", t, schemas.table_path(settings, "base", t)) for t in BASE_TABLES]
-    tables += [serving.ServedTable("analytic", t, schemas.table_path(settings, "analytic", t)) for t in ANALYTIC_TABLES]
+    tables = [serving.ServedTable("base", t, lake.table_path(settings, "base", t)) for t in BASE_TABLES]
+    tables += [serving.ServedTable("analytic", t, lake.table_path(settings, "analytic", t)) for t in ANALYTIC_TABLES]
     tables += [serving.ServedTable(p.schema, p.table, p.path) for p in published]
-    tables += [serving.ServedTable("governance", t, schemas.table_path(settings, "governance", t)) for t in export.TABLES]
+    tables += [serving.ServedTable("governance", t, lake.table_path(settings, "governance", t)) for t in export.TABLES]
     return tables
 
 

@@ -6,6 +6,8 @@ deployments whose keys come from a vault.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets as pysecrets
@@ -40,3 +42,8 @@ def token_key(settings: Settings, *, create: bool = True) -> TokenKey:
     store = json.loads(path.read_text())
     kid = store["active"]
     return TokenKey(kid, bytes.fromhex(store["keys"][kid]))
+
+
+def contract_key(key: TokenKey, contract_id: str) -> TokenKey:
+    """Per-contract token key: HMAC(platform key, contract id)."""
+    return TokenKey(f"{key.key_id}c", hmac.new(key.key, f"contract:{contract_id}".encode(), hashlib.sha256).digest())

@@ -18,6 +18,7 @@ from govlake.core.errors import QueryError
 from govlake.pipeline import main_job
 from govlake.services import trino_security
 from tests.conftest import RUN_TIME
+from govlake.platform import lake
 
 pytestmark = pytest.mark.trino
 
@@ -225,9 +226,7 @@ def test_time_travel_never_reaches_a_less_masked_version_and_revocation_reaches_
     raw = sorted(raw_cams)[0]
     from datetime import datetime as dt
 
-    from govlake.pipeline.application import app_table_path
-
-    path = app_table_path(settings, workflow.get(settings, v1.id).spec)
+    path = lake.app_table_path(settings, workflow.get(settings, v1.id).spec)
     poisoned = spark.createDataFrame(
         [(raw, dt(2026, 11, 20, 1), "person", "traffic"), (f"k1c_{'0' * 64}", dt(2026, 11, 20, 1), "person", "police")],
         spark.read.format("delta").load(path).schema,

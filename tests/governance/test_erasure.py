@@ -16,7 +16,7 @@ from govlake.core.errors import ConfigError
 from govlake.governance import audit
 from govlake.compliance import erasure
 from govlake.governance.lineage import Edge
-from govlake.pipeline.application import contract_key
+from govlake.platform.secrets import contract_key
 from govlake.platform.secrets import TokenKey, token_key
 from govlake.core.settings import PROJECT_ROOT, Settings
 
@@ -145,7 +145,7 @@ def test_erasure_removes_the_subject_from_every_tier_and_from_time_travel(privat
     n_base, total_base = base.where(F.col("plate_no") == plate).count(), base.count()
     base_version = spark.sql(f"DESCRIBE HISTORY delta.`{private.warehouse_root}/base/detections` LIMIT 1").first().version
     assert n_base == subject["count"] and n_base > 1 and plate in _parquet_text(private)
-    # the transaction log keeps per-file statistics, but none on the plate (schemas.stats_columns)
+    # the transaction log keeps per-file statistics, but none on the plate (lake.stats_columns)
     adds = [json.loads(line)["add"] for f in (private.state / "warehouse" / "base" / "detections" / "_delta_log").glob("*.json")
             for line in f.read_text(encoding="utf-8").splitlines() if '"add"' in line]
     stats = [json.loads(a["stats"]) for a in adds if a.get("stats")]

@@ -11,6 +11,7 @@ import pytest
 
 from govlake.core.errors import ConfigError
 from govlake.compliance import reports
+from govlake.platform import lake
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 END = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -200,7 +201,7 @@ def test_html_is_self_contained_and_escaped(make_contract):
 def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
     import sqlalchemy as sa
 
-    from govlake.domain import policies, schemas
+    from govlake.domain import policies
     from govlake.services import sql
     from govlake.contracts.spec import parse
     from govlake.core.errors import QueryError
@@ -238,7 +239,7 @@ def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
     assert r["contract_turnaround"]["count"] == count(E.c.to_status == "approved", E) >= 2  # all at RUN_TIME, inside the window
     assert r["contract_turnaround"]["pending"] == count(C.c.status == "submitted", C)
 
-    read = lambda tier, t: spark.read.format("delta").load(schemas.table_path(settings, tier, t))  # noqa: E731
+    read = lambda tier, t: spark.read.format("delta").load(lake.table_path(settings, tier, t))  # noqa: E731
     assert r["quality_gate"]["batches"] == read("base", "batch_log").count() > 0
     assert r["quality_gate"]["failed"] == read("base", "batch_log").where("quality_status = 'failed'").count()
     expected: dict[tuple, list[float]] = {}

@@ -15,6 +15,7 @@ from govlake.contracts import spec as specs
 from govlake.core.errors import ConfigError
 from govlake.governance import audit
 from govlake.compliance import retention
+from govlake.platform import lake
 
 RUN = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
 
@@ -135,9 +136,9 @@ def test_purge_removes_rows_time_travel_and_bytes(spark, tmp_path, deletion_vect
     assert "京A00000" in _parquet_values(path)
     version = DeltaTable.forPath(spark, path).history(1).collect()[0].version
 
-    conf = [spark.conf.get(k, None) for k in (retention.RETENTION_CHECK, retention.LISTING_PARALLELISM)]
-    result = retention.purge(spark, path, retention.expired_predicate("observed_at", "timestamp", retention.cutoff(RUN, 30)), retain_hours=0)
-    assert [spark.conf.get(k, None) for k in (retention.RETENTION_CHECK, retention.LISTING_PARALLELISM)] == conf
+    conf = [spark.conf.get(k, None) for k in (lake.RETENTION_CHECK, lake.LISTING_PARALLELISM)]
+    result = lake.purge(spark, path, retention.expired_predicate("observed_at", "timestamp", retention.cutoff(RUN, 30)), retain_hours=0)
+    assert [spark.conf.get(k, None) for k in (lake.RETENTION_CHECK, lake.LISTING_PARALLELISM)] == conf
 
     gone = {r[1] for r in rows[:6]}
     assert result["rows_deleted"] == 5 and result["deletion_vectors"] is deletion_vectors
@@ -158,15 +159,15 @@ def test_purge_removes_rows_time_travel_and_bytes(spark, tmp_path, deletion_vect
 @pytest.mark.spark
 def test_purge_refuses_an_empty_predicate_and_a_missing_table(spark, tmp_path):
     with pytest.raises(ConfigError, match="needs a predicate"):
-        retention.purge(spark, str(tmp_path), " ", retain_hours=0)
+        lake.purge(spark, str(tmp_path), " ", retain_hours=0)
     with pytest.raises(ConfigError, match="not a Delta table"):
-        retention.purge(spark, str(tmp_path / "none"), "true", retain_hours=0)
+        lake.purge(spark, str(tmp_path / "none"), "true", retain_hours=0)
 
 
 # -- Spark: enforce on a private warehouse and governance store
 
 @pytest.fixture
-def lake(spark, make_settings, tmp_path):
+def aged_lake(spark, make_settings, tmp_path):
     """A private warehouse: base.detections (L4), base.batch_log (L2) and two contracts' tables,
     one granting the time column; returns settings, policy, contracts and expected deletions."""
     s = make_settings()
@@ -174,18 +175,17 @@ def lake(spark, make_settings, tmp_path):
     days = lambda n: RUN - timedelta(days=n)  # noqa: E731
     det = [("d1", "police", "京A00001", days(5)), ("d2", "police", "京A00002", days(15)), ("d3", "police", "京A00003", days(60))]
     spark.createDataFrame(det, "detection_id string, department string, plate_no string, observed_at timestamp") \
-        .write.format("delta").save(schemas.table_path(s, "base", "detections"))
+        .write.format("delta").save(lake.table_path(s, "base", "detections"))
     log = [("b1", days(50)), ("b2", days(150))]
-    spark.createDataFrame(log, "batch_id string, ingested_at timestamp").write.format("delta").save(schemas.table_path(s, "base", "batch_log"))
+    spark.createDataFrame(log, "batch_id string, ingested_at timestamp").write.format("delta").save(lake.table_path(s, "base", "batch_log"))
     base = yaml.safe_load(s.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text())
     granting = specs.ContractSpec.model_validate(base | {"retention_days": 20})
     blind = specs.ContractSpec.model_validate(base | {"id": "police-no-time", "table": "no_time",
                                                       "columns": [c for c in base["columns"] if c["name"] != "observed_hour"]})
-    from govlake.pipeline.application import app_table_path
 
     app = [("tok1", "c", days(3)), ("tok2", "c", days(25)), ("tok3", "c", days(100))]
     spark.createDataFrame(app, "plate_token string, grid_cell string, observed_hour timestamp") \
-        .write.format("delta").save(app_table_path(s, granting))
+        .write.format("delta").save(lake.app_table_path(s, granting))
     return s, policy, [granting, blind], {"base.detections": 2, "base.batch_log": 1, "app_traffic.police_vehicle_sightings": 2}
 
 
@@ -194,10 +194,8 @@ def _count(spark, path) -> int:
 
 
 @pytest.mark.spark
-def test_enforce_deletes_by_level_and_contract_period_and_records_the_run(spark, lake):
-    from govlake.pipeline.application import app_table_path
-
-    s, policy, contracts, expected = lake
+def test_enforce_deletes_by_level_and_contract_period_and_records_the_run(spark, aged_lake):
+    s, policy, contracts, expected = aged_lake
     report = retention.enforce(spark, s, RUN, policy=policy, contracts=contracts)
 
     assert report.failed == {}
@@ -208,10 +206,10 @@ def test_enforce_deletes_by_level_and_contract_period_and_records_the_run(spark,
     assert "does not grant `observed_hour`" in report.skipped["app_traffic.no_time"]
     assert report.skipped["base.cameras"] == "kept: registry" and report.skipped["base.events"].startswith("no rule")
     assert report.skipped["analytic.detections_deidentified"] == "no table yet"
-    ids = {r.detection_id for r in spark.read.format("delta").load(schemas.table_path(s, "base", "detections")).collect()}
+    ids = {r.detection_id for r in spark.read.format("delta").load(lake.table_path(s, "base", "detections")).collect()}
     assert ids == {"d1"}
-    assert {r.batch_id for r in spark.read.format("delta").load(schemas.table_path(s, "base", "batch_log")).collect()} == {"b1"}
-    assert {r.plate_token for r in spark.read.format("delta").load(app_table_path(s, contracts[0])).collect()} == {"tok1"}
+    assert {r.batch_id for r in spark.read.format("delta").load(lake.table_path(s, "base", "batch_log")).collect()} == {"b1"}
+    assert {r.plate_token for r in spark.read.format("delta").load(lake.app_table_path(s, contracts[0])).collect()} == {"tok1"}
 
     entries = audit.entries(s, 5, "retention.run")
     assert len(entries) == 1 and entries[0]["actor"] == retention.ACTOR
@@ -221,11 +219,11 @@ def test_enforce_deletes_by_level_and_contract_period_and_records_the_run(spark,
 
 
 @pytest.mark.spark
-def test_dry_run_counts_what_would_go_and_changes_nothing(spark, lake):
+def test_dry_run_counts_what_would_go_and_changes_nothing(spark, aged_lake):
     from delta.tables import DeltaTable
 
-    s, policy, contracts, expected = lake
-    paths = [schemas.table_path(s, "base", "detections"), schemas.table_path(s, "base", "batch_log")]
+    s, policy, contracts, expected = aged_lake
+    paths = [lake.table_path(s, "base", "detections"), lake.table_path(s, "base", "batch_log")]
     versions = [DeltaTable.forPath(spark, p).history(1).collect()[0].version for p in paths]
 
     report = retention.enforce(spark, s, RUN, policy=policy, contracts=contracts, dry_run=True)
@@ -257,9 +255,9 @@ def test_publish_keeps_only_rows_within_the_contract_period(spark, make_settings
 
 def test_identifying_columns_keep_no_statistics_in_the_transaction_log(settings):
     det = schemas.load_schema(settings, "base", "detections")
-    stats = schemas.stats_columns(det)
+    stats = lake.stats_columns(det)
     assert "plate_no" not in stats and "image_ref" not in stats
     assert {"detection_id", "observed_at", "camera_id", "confidence"} <= set(stats)
-    deid = schemas.stats_columns(schemas.load_schema(settings, "analytic", "detections_deidentified"))
+    deid = lake.stats_columns(schemas.load_schema(settings, "analytic", "detections_deidentified"))
     assert "plate_token" not in deid and "observed_hour" in deid
-    assert "raw" not in schemas.stats_columns(schemas.load_schema(settings, "base", "quarantine"))
+    assert "raw" not in lake.stats_columns(schemas.load_schema(settings, "base", "quarantine"))

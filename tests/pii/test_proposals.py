@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from govlake.domain import schemas
 from govlake.departments import generator, registry
 from govlake.core.errors import IdentityError
 from govlake.pii import classify, proposals
 from govlake.pipeline import ingest
 from tests.conftest import RUN_TIME, SAMPLE_START
+from govlake.platform import lake
 
 pytestmark = pytest.mark.spark
 
@@ -22,7 +22,7 @@ def test_personal_data_in_an_internal_column_is_flagged_proposed_and_decided(spa
     generator.write(data.cameras, dept.sources["cameras"], dept, tmp_path / "l1" / "cameras_1.parquet")
     generator.write(data.detections, dept.sources["detections"], dept, tmp_path / "l1" / "detections_1.parquet")
     batch = ingest.ingest_department(spark, settings, dept, tmp_path / "l1", RUN_TIME)
-    flags = spark.read.format("delta").load(schemas.table_path(settings, "base", "classification_flags")).collect()
+    flags = spark.read.format("delta").load(lake.table_path(settings, "base", "classification_flags")).collect()
     assert [(f.batch_id, f.entity, f.column_name, f.declared_level, f.proposed_level) for f in flags] == [
         (batch.batch_id, "detections", "model_version", "L2", "L3")
     ]
@@ -48,5 +48,5 @@ def test_personal_data_in_an_internal_column_is_flagged_proposed_and_decided(spa
         d["model_version"] = f"v3.1 报修联系人手机1390001{i:04d}"
     generator.write(data2.detections, dept.sources["detections"], dept, tmp_path / "l2" / "detections_2.parquet")
     second = ingest.ingest_department(spark, settings, dept, tmp_path / "l2", RUN_TIME)
-    flags = spark.read.format("delta").load(schemas.table_path(settings, "base", "classification_flags"))
+    flags = spark.read.format("delta").load(lake.table_path(settings, "base", "classification_flags"))
     assert flags.where(flags.batch_id == second.batch_id).count() == 0

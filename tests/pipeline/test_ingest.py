@@ -11,6 +11,7 @@ from govlake.domain import schemas
 from govlake.departments import generator, registry
 from govlake.pipeline import ingest
 from tests.conftest import RUN_TIME, SAMPLE_START
+from govlake.platform import lake
 
 pytestmark = pytest.mark.spark
 
@@ -57,13 +58,13 @@ def test_bad_rows_go_to_quarantine_with_reasons_and_counts_add_up(spark, make_se
     result = ingest.ingest_department(spark, settings, dept, landing, RUN_TIME)
     det = next(e for e in result.entities if e.entity == "detections")
     assert (det.read, det.accepted, det.quarantined, det.duplicates) == (31, 26, 4, 1)
-    q = spark.read.format("delta").load(schemas.table_path(settings, "base", "quarantine"))
+    q = spark.read.format("delta").load(lake.table_path(settings, "base", "quarantine"))
     reasons = sorted(r.reason for r in q.collect())
     assert reasons == ["FUTURE_TIME", "INVALID_DEVICE_ID", "MISSING_KEY", "UNKNOWN_CODE:object_type"]
     assert all(r.raw and r.source_file == "detections_1.csv" for r in q.collect())
     # GBK CSV with its header on line 1: the four bad records are lines 2 to 5
     assert {r.reason: r.line for r in q.collect()} == {"INVALID_DEVICE_ID": 2, "MISSING_KEY": 3, "UNKNOWN_CODE:object_type": 4, "FUTURE_TIME": 5}
-    base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
+    base = spark.read.format("delta").load(lake.table_path(settings, "base", "detections"))
     assert base.count() == 26
 
     assert sorted(p.name for p in (landing / "_ingested" / result.batch_id).iterdir()) == ["cameras_1.csv", "detections_1.csv"]
@@ -86,14 +87,14 @@ def test_injected_faults_are_accounted_for_exactly(spark, make_settings, tmp_pat
     cams = next(e for e in result.entities if e.entity == "cameras")
     assert det.balanced and cams.balanced
     assert det.duplicates == feed.faults["duplicate"]
-    q = spark.read.format("delta").load(schemas.table_path(settings, "base", "quarantine"))
+    q = spark.read.format("delta").load(lake.table_path(settings, "base", "quarantine"))
     got = Counter(r.reason for r in q.collect())
     expected = Counter({generator.FAULT_REASONS[k]: n for k, n in feed.faults.items() if k in generator.FAULT_REASONS})
     assert got == expected
     assert det.accepted == 400 - sum(n for k, n in feed.faults.items() if k not in ("duplicate", "out_of_range_position", "extra_column", "missing_column"))
     assert det.extra_fields == ["remark"]
     assert det.missing_fields == [dept.sources["detections"].fields["vehicle_color"].source]
-    log = spark.read.format("delta").load(schemas.table_path(settings, "base", "batch_log")).where(F.col("entity") == "detections").first()
+    log = spark.read.format("delta").load(lake.table_path(settings, "base", "batch_log")).where(F.col("entity") == "detections").first()
     assert (log.read, log.accepted, log.quarantined, log.duplicates, log.balanced) == (det.read, det.accepted, det.quarantined, det.duplicates, "true")
     assert "remark" in log.extra_fields
     _lines_point_at_the_records(q.collect(), dept, landing / "_ingested" / result.batch_id)
@@ -167,7 +168,7 @@ def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark
     assert bad_det.accepted == 40  # the rows are kept in base ...
     counts = analytic.build(spark, settings, TokenKey("t1", b"k" * 32))
     assert counts["detections_deidentified"] == 60  # ... but only the good batch is promoted
-    results = spark.read.format("delta").load(schemas.table_path(settings, "base", "quality_results"))
+    results = spark.read.format("delta").load(lake.table_path(settings, "base", "quality_results"))
     failed = results.where((F.col("batch_id") == bad.batch_id) & (F.col("success") == "false")).collect()
     assert [(r.expectation, r.column_name, r.critical, r.unexpected_count) for r in failed] == [
         ("expect_column_values_to_not_be_null", "model_version", "true", 40)
@@ -175,7 +176,7 @@ def test_critical_quality_failure_keeps_the_batch_out_of_the_analytic_tier(spark
 
 
 def _table(spark, settings, name, order):
-    df = spark.read.format("delta").load(schemas.table_path(settings, "base", name))
+    df = spark.read.format("delta").load(lake.table_path(settings, "base", name))
     return [r.asDict() for r in df.drop("ingested_at", "quarantined_at", "checked_at").orderBy(*order).collect()]
 
 
@@ -240,7 +241,7 @@ def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, m
     assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # the failed pass released its cached rows too
     assert list(failures) == ["police"]
     assert sorted(b.department for b in batches) == ["traffic", "transport"]
-    base = spark.read.format("delta").load(schemas.table_path(settings, "base", "detections"))
+    base = spark.read.format("delta").load(lake.table_path(settings, "base", "detections"))
     assert sorted(r.department for r in base.select("department").distinct().collect()) == ["traffic", "transport"]
 
 
@@ -249,9 +250,9 @@ def test_merge_inserts_new_keys_updates_changed_rows_and_leaves_the_rest(spark, 
     cols = ["k", "v"]
     spark.createDataFrame([("a", 1), ("b", 2)], "k string, v int").write.format("delta").save(path)
     # only new keys: one insert-only MERGE, nothing else
-    ingest.merge_into(spark, path, spark.createDataFrame([("c", 3)], "k string, v int"), ["k"], cols)
+    lake.merge_into(spark, path, spark.createDataFrame([("c", 3)], "k string, v int"), ["k"], cols)
     # a changed row, an unchanged one and a new one: the insert, then the update
-    ingest.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols, rows=3)
+    lake.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols, rows=3)
     got = {r.k: r.v for r in spark.read.format("delta").load(path).collect()}
     assert got == {"a": 10, "b": 2, "c": 3, "d": 4}
     from delta.tables import DeltaTable
@@ -261,7 +262,7 @@ def test_merge_inserts_new_keys_updates_changed_rows_and_leaves_the_rest(spark, 
     assert ops[2][1]["numTargetRowsUpdated"] == "1"  # only `a`: the unchanged `b` is not rewritten
     # the same frame again changes nothing: every key is present and no value differs
     before = len(ops) + 1
-    ingest.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols)
+    lake.merge_into(spark, path, spark.createDataFrame([("a", 10), ("b", 2), ("d", 4)], "k string, v int"), ["k"], cols)
     later = [r.operationMetrics for r in DeltaTable.forPath(spark, path).history().where(f"version > {before - 1}").collect()]
     assert all(m.get("numTargetRowsUpdated", "0") == "0" and m.get("numTargetRowsInserted", "0") == "0" for m in later)
     assert {r.k: r.v for r in spark.read.format("delta").load(path).collect()} == got
