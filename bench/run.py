@@ -471,7 +471,7 @@ def bench_erasure(args) -> dict:
     base_s = time.perf_counter() - t
     t = time.perf_counter()
     analytic.build(spark, settings, key)
-    published, refused = application.publish(spark, settings, workflow.active_specs(settings, run_time), key, run_time)
+    published, refused = application.publish(spark, settings, workflow.refresh_active(settings, run_time), key, run_time)
     assert not refused, refused
     build_s = time.perf_counter() - t
     token = erasure.subject_token(subject_plate, key)

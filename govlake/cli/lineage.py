@@ -20,24 +20,25 @@ def register(sub) -> None:
 
 
 def query(settings, target: str, direction: str) -> dict:
+    from govlake.domain import levels, policies, schemas
     from govlake.governance import lineage
 
     dataset, column = lineage.parse_target(target)
     edges = lineage.edges(settings)
-    declared = lineage.declared_levels(settings)
+    declared = schemas.declared_levels(settings)
     known = {n for e in edges for n in (e.source, e.target)} | set(declared)
     start = sorted(n for n in known if n[0] == dataset and (column is None or n[1] == column))
     if not start:
         raise GovlakeError(f"`{target}` has no lineage and no schema; check the name (`govlake lineage base.detections --downstream` lists what exists)")
-    levels = lineage.effective_levels(edges, declared, lineage.deidentifications(settings))
+    effective = levels.effective_levels(edges, declared, policies.deidentifications(settings))
     found = lineage.walk(edges, start, direction)
     contracts = sorted({(e.contract, e.consumer) for _, e in found if e.contract})
     name = lambda n: ".".join(n)  # noqa: E731
     return {
         "target": target, "direction": direction,
-        "start": [{"column": name(n), "level": levels.get(n)} for n in start],
+        "start": [{"column": name(n), "level": effective.get(n)} for n in start],
         "edges": [{"depth": d, "from": name(e.source), "to": name(e.target), "transformation": e.transformation,
-                   "masking": e.masking, "from_level": levels.get(e.source), "to_level": levels.get(e.target),
+                   "masking": e.masking, "from_level": effective.get(e.source), "to_level": effective.get(e.target),
                    "contract": e.contract, "consumer": e.consumer, "job": e.job} for d, e in found],
         "contracts": [{"contract": c, "consumer": d} for c, d in contracts],
         "consumers": sorted({d for _, d in contracts if d}),

@@ -206,7 +206,7 @@ def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> li
         return sorted(str(p) for p in root.glob(f"{table}__*") if (p / "_delta_log").is_dir())
     from govlake.contracts import workflow
 
-    return [lake.app_table_path(settings, s) for s in workflow.active_specs(settings, datetime.now(timezone.utc))
+    return [lake.app_table_path(settings, s) for s in workflow.refresh_active(settings, datetime.now(timezone.utc))
             if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, lake.app_table_path(settings, s))]
 
 
@@ -355,7 +355,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     phase = time.monotonic()
     report.phases["lookup"] = round(phase - started, 2)
     p = plan(settings, policy, token, key, raw, lineage.edges(settings))
-    report.from_contracts = add_contract_tables(p, workflow.active_specs(settings, report.run_time, refresh_first=False), token, key)
+    report.from_contracts = add_contract_tables(p, workflow.active_specs(settings), token, key)
     secrets |= {v for cols in p.exact.values() for n in cols.values() for v in n.values}
     report.not_erased = dict(sorted(p.not_erased.items()))
     changes: dict[str, list] = defaultdict(list)  # path -> [(dataset, change, columns matched, contains)]

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from govlake.domain import policies, schemas
+from govlake.domain import schemas
 from govlake.contracts.spec import ContractSpec
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.platform import lake
+from govlake.domain import levels
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -75,11 +76,10 @@ def load_policy(settings: Settings, path: Path | None = None) -> RetentionPolicy
     def bad(fld: str, problem: str) -> ConfigError:
         return ConfigError(f"retention policy `{path}` field `{fld}`: {problem}")
 
-    levels = level_ranks(settings)
     for level in policy.periods:
-        if level not in levels:
-            raise bad(f"periods.{level}", f"unknown level; the levels are {', '.join(levels)} (policies/classification.yaml)")
-    for level in levels:
+        if level not in levels.LEVELS:
+            raise bad(f"periods.{level}", f"unknown level; the levels are {', '.join(levels.LEVELS)} (policies/classification.yaml)")
+    for level in levels.LEVELS:
         if level not in policy.periods:
             raise bad(f"periods.{level}", "missing: give the days rows of this level are kept, or null to keep them")
     for name, rule in policy.tables.items():
@@ -99,13 +99,9 @@ def load_policy(settings: Settings, path: Path | None = None) -> RetentionPolicy
     return policy
 
 
-def level_ranks(settings: Settings) -> dict[str, int]:
-    return {lvl["id"]: lvl["rank"] for lvl in policies.load(settings, "classification.yaml")["levels"]}
-
-
-def table_level(column_levels: dict[str, str], ranks: dict[str, int]) -> str:
+def table_level(column_levels: dict[str, str]) -> str:
     """The highest level of the columns (就高从严)."""
-    return max(column_levels.values(), key=lambda lvl: ranks[lvl])
+    return levels.highest(column_levels.values())
 
 
 def cutoff(run_time: datetime, days: int) -> datetime:
@@ -145,7 +141,7 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
     from govlake.pii.proposals import effective
     from govlake.platform import lake
 
-    ranks, out = level_ranks(settings), []
+    out = []
     for tier, table in [(tier, f.stem) for tier in TIERS for f in schemas.all_schema_files(settings) if f.parent.name == tier]:
         name, rule = f"{tier}.{table}", policy.tables.get(f"{tier}.{table}")
         if rule is None:
@@ -154,7 +150,7 @@ def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, con
         if rule.keep:
             out.append(Target(name, skipped=f"kept: {rule.keep}"))
             continue
-        level = table_level({c: v["level"] for c, v in effective(settings, tier, table).items()}, ranks)
+        level = table_level({c: v["level"] for c, v in effective(settings, tier, table).items()})
         days = policy.periods[level]
         t = Target(name, lake.table_path(settings, tier, table), rule.time_column, level, days)
         if days is None:
@@ -206,7 +202,7 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
     if contracts is None:
         from govlake.contracts import workflow
 
-        contracts = workflow.active_specs(settings, run_time)
+        contracts = workflow.refresh_active(settings, run_time)
     report = RetentionReport(run_time, dry_run, policy.vacuum_retain_hours)
     for t in targets(settings, policy, run_time, contracts):
         if t.skipped is None and not DeltaTable.isDeltaTable(spark, t.path):

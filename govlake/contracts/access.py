@@ -228,12 +228,9 @@ def compile_rules(settings: Settings, active: list[ContractSpec]) -> dict:
     }
 
 
-def write_rules(settings: Settings, active: list[ContractSpec] | None = None) -> dict:
-    """Compile and atomically replace the rules file; returns the compiled rules and timing."""
-    if active is None:
-        from govlake.contracts import workflow
-
-        active = workflow.active_specs(settings)
+def write_rules(settings: Settings, active: list[ContractSpec]) -> dict:
+    """Compile the rules for the `active` contracts and atomically replace the rules file;
+    returns the compiled rules and timing."""
     t0 = time.perf_counter()
     rules = compile_rules(settings, active)
     path = rules_path(settings)

@@ -33,8 +33,8 @@ from govlake.contracts.spec import ContractSpec
 from govlake.departments import registry
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
+from govlake.domain import levels
 
-LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # a validity window Trino's rules render as timestamps
 
 
@@ -68,7 +68,7 @@ def granted_level(column: schemas.Column, method: str | None, methods: dict) -> 
     if method in (None, "identity"):
         return column.level
     result = methods[method].get("result_level", column.level)
-    return min(column.level, result, key=LEVEL_RANK.__getitem__)
+    return levels.lowest([column.level, result])
 
 
 def needs_compliance(spec: ContractSpec, settings: Settings) -> bool:
@@ -146,7 +146,7 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                     out.append(Problem(where, "purpose-category", f"purpose `{spec.purpose}` may not use `{category}` data{extra}"))
                 limit = purpose["max_level"]
                 level = granted_level(col, method, methods)
-                if LEVEL_RANK[level] > LEVEL_RANK[limit]:
+                if levels.exceeds(level, limit):
                     if method in (None, "identity"):
                         out.append(Problem(where, "level-unmasked", f"`{granted.name}` is {col.level}{' (' + col.pii_type + ')' if col.pii_type else ''} but purpose `{spec.purpose}` allows at most {limit}; name a masking method that lowers it, or drop the column"))
                     else:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 import yaml
 
 from govlake.domain import identities
-from govlake.contracts import validate
+from govlake.contracts import access, validate
 from govlake.contracts.spec import ContractSpec, parse
 from govlake.core.errors import GovlakeError, IdentityError
 from govlake.governance import audit, store
@@ -283,16 +283,21 @@ def refresh(settings: Settings, when: datetime) -> list[tuple[str, str, str]]:
 
 
 def _rules_changed(settings: Settings, when: datetime | None = None) -> None:
-    from govlake.contracts import access
-
-    access.write_rules(settings, active_specs(settings, when, refresh_first=False))
+    access.write_rules(settings, active_specs(settings))
 
 
-def active_specs(settings: Settings, when: datetime | None = None, *, refresh_first: bool = True) -> list[ContractSpec]:
-    """Specifications of the contracts active at `when` (default now), as approved."""
+def refresh_active(settings: Settings, when: datetime | None = None) -> list[ContractSpec]:
+    """Bring every contract's state up to `when` (default now) first, then return the active
+    specifications. This writes: state changes, their audit entries and, when the active set
+    changed, Trino's rules (see `refresh`). For a plain read use `active_specs`."""
     when = when or datetime.now(timezone.utc)
-    if refresh_first:
-        refresh(settings, when)
+    refresh(settings, when)
+    return active_specs(settings)
+
+
+def active_specs(settings: Settings) -> list[ContractSpec]:
+    """Specifications of the contracts in state `active`, as approved; reads only (states are as
+    the last `refresh` left them)."""
     with store.engine(settings).connect() as conn:
         rows = conn.execute(sa.select(C.c.id, C.c.spec_yaml).where(C.c.status == "active").order_by(C.c.id)).all()
     return [parse(r.spec_yaml, f"store:{r.id}") for r in rows]

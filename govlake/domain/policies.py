@@ -41,3 +41,10 @@ def fairness(settings: Settings) -> dict:
     if not 0 < float(data["low_confidence_threshold"]) <= 1 or float(data["gap_threshold_pp"]) < 0:
         raise ConfigError("policy file `policies/fairness.yaml`: `low_confidence_threshold` must be in (0, 1] and `gap_threshold_pp` >= 0")
     return data
+
+
+def deidentifications(settings: Settings) -> dict[str, str]:
+    """Transformation -> the level it lowers a column to at most."""
+    out = {m: spec["result_level"] for m, spec in masking_methods(settings).items() if spec.get("result_level")}
+    out.update(load(settings, "classification.yaml").get("deidentification") or {})
+    return out

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
+from govlake.domain import levels
 from govlake.platform import lake
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -58,6 +59,11 @@ class TableSchema(BaseModel):
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def level(self) -> str:
+        """The table's level: the highest of its columns' (就高从严)."""
+        return levels.highest(c.level for c in self.columns) or levels.LEVELS[0]
+
     def spark_schema(self) -> "StructType":
         from pyspark.sql.types import StructType
 
@@ -92,3 +98,10 @@ def all_schema_files(settings: Settings) -> list[Path]:
     return sorted(settings.path("schemas").glob("*/*.yaml"))
 
 
+def declared_levels(settings: Settings) -> dict[tuple[str, str], str]:
+    out = {}
+    for path in all_schema_files(settings):
+        tier, table = path.parent.name, path.stem
+        for c in load_schema(settings, tier, table).columns:
+            out[(f"{tier}.{table}", c.name)] = c.level
+    return out

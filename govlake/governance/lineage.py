@@ -1,5 +1,4 @@
-"""Lineage: OpenLineage run events in, dataset and column edges out, and the classification
-levels that follow from them.
+"""Lineage: OpenLineage run events in, dataset and column edges out.
 
 - `ingest(settings, event)` stores one OpenLineage RunEvent as received (table `lineage_events`)
   and, for a COMPLETE event, replaces the edges its job wrote into each output dataset with the
@@ -7,10 +6,8 @@ levels that follow from them.
   audit receiver calls it for `POST /api/v1/lineage`; events from any OpenLineage producer work.
 - Datasets are named logically (`base.detections`, `app_traffic.police_vehicle_sightings`): from a
   `symlinks` identifier in namespace `govlake`, else from the warehouse path.
-- `walk` follows column edges downstream or upstream; `effective_levels` propagates
-  classification along them: a derived column is at the highest level of its inputs unless the
-  edge applies a registered de-identification (policies/classification.yaml `deidentification`,
-  and every masking method with a `result_level`), and never below its own declared level.
+- `walk` follows column edges downstream or upstream; how classification levels travel along
+  them is domain knowledge (govlake/domain/levels.py), not the record's.
 """
 from __future__ import annotations
 
@@ -21,13 +18,11 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from govlake.domain import policies, schemas
 from govlake.core.errors import GovlakeError
 from govlake.governance import store
 from govlake.core.settings import Settings
 
 SYMLINK_NAMESPACE = "govlake"
-LEVEL_RANK = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
 
 
 class LineageEventError(GovlakeError):
@@ -221,64 +216,3 @@ def parse_target(target: str) -> tuple[str, str | None]:
     if len(parts) == 3:
         return f"{parts[0]}.{parts[1]}", parts[2]
     raise GovlakeError(f"`{target}` is not TABLE or TABLE.COLUMN; write it as e.g. base.detections.plate_no")
-
-
-# --- classification along lineage -------------------------------------------------------------
-
-def declared_levels(settings: Settings) -> dict[tuple[str, str], str]:
-    out = {}
-    for path in schemas.all_schema_files(settings):
-        tier, table = path.parent.name, path.stem
-        for c in schemas.load_schema(settings, tier, table).columns:
-            out[(f"{tier}.{table}", c.name)] = c.level
-    return out
-
-
-def deidentifications(settings: Settings) -> dict[str, str]:
-    """Transformation -> the level it lowers a column to at most."""
-    out = {m: spec["result_level"] for m, spec in policies.masking_methods(settings).items() if spec.get("result_level")}
-    out.update(policies.load(settings, "classification.yaml").get("deidentification") or {})
-    return out
-
-
-def _highest(levels) -> str | None:
-    levels = [lv for lv in levels if lv]
-    return max(levels, key=LEVEL_RANK.__getitem__) if levels else None
-
-
-def through(level: str | None, transformation: str, deid: dict[str, str]) -> str | None:
-    """The level a value at `level` has after `transformation` (its '+'-joined steps, in order)."""
-    for step in transformation.split("+"):
-        if level and step in deid and LEVEL_RANK[deid[step]] < LEVEL_RANK[level]:
-            level = deid[step]
-    return level
-
-
-def effective_levels(all_edges: list[Edge], declared: dict[tuple[str, str], str], deid: dict[str, str]) -> dict[tuple[str, str], str | None]:
-    """Every column's effective level: the highest of its declared level and of each input's
-    effective level carried through the edge's transformation."""
-    incoming: dict[tuple[str, str], list[Edge]] = defaultdict(list)
-    for e in all_edges:
-        incoming[e.target].append(e)
-    memo: dict[tuple[str, str], str | None] = {}
-
-    def level(node, active=frozenset()):
-        if node in memo:
-            return memo[node]
-        if node in active:  # a cycle: its own declaration only
-            return declared.get(node)
-        found = [through(level(e.source, active | {node}), e.transformation, deid) for e in incoming.get(node, [])]
-        memo[node] = _highest([declared.get(node), *found])
-        return memo[node]
-
-    nodes = set(declared) | {n for e in all_edges for n in (e.source, e.target)}
-    return {n: level(n) for n in nodes}
-
-
-def explain(node: tuple[str, str], all_edges: list[Edge], levels: dict, deid: dict[str, str]) -> str:
-    """`base.detections.plate_no (L4) -identity-> ...`: the path that sets a column's level."""
-    target = levels.get(node)
-    for e in all_edges:
-        if e.target == node and through(levels.get(e.source), e.transformation, deid) == target:
-            return f"{explain(e.source, [x for x in all_edges if x is not e], levels, deid)} -{e.transformation}-> {'.'.join(node)} ({target})"
-    return f"{'.'.join(node)} ({target})"

@@ -41,6 +41,7 @@ from govlake.platform.secrets import TokenKey
 from govlake.core.settings import Settings
 from govlake.platform import lake
 from govlake.platform import secrets
+from govlake.domain import levels
 
 
 @dataclass
@@ -97,13 +98,13 @@ def over_level(settings: Settings, spec: ContractSpec, found: list[lineage.Edge]
     limit = policies.purposes(settings)[spec.purpose]["max_level"]
     out_name = f"{spec.consumer_schema}.{spec.table}"
     graph = [e for e in known if e.out_dataset != out_name] + found
-    deid = lineage.deidentifications(settings)
-    levels = lineage.effective_levels(graph, lineage.declared_levels(settings), deid)
+    deid = policies.deidentifications(settings)
+    effective = levels.effective_levels(graph, schemas.declared_levels(settings), deid)
     reasons = []
     for column in dict.fromkeys(e.out_column for e in found):
-        level = levels.get((out_name, column))
-        if level and lineage.LEVEL_RANK[level] > lineage.LEVEL_RANK[limit]:
-            path = lineage.explain((out_name, column), graph, levels, deid)
+        level = effective.get((out_name, column))
+        if levels.exceeds(level, limit):
+            path = levels.explain((out_name, column), graph, effective, deid)
             reasons.append(f"contract `{spec.id}` column `{column}` is {level} along its lineage ({path}), above {limit} allowed "
                            f"for purpose `{spec.purpose}`; mask it with a method that lowers it (policies/masking.yaml) or drop it, then re-submit")
     return reasons

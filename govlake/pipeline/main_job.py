@@ -86,7 +86,7 @@ def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_
 def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
     """`govlake publish`: rules first (a revoked contract loses access before anything else), then
     the application tables of the active contracts, then Trino's catalog."""
-    active = workflow.active_specs(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
+    active = workflow.refresh_active(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
     access.write_rules(settings, active)
     published, refused = application.publish(spark, settings, active, token_key(settings), plain_utc(run_time))
     export.export(spark, settings)  # governance tables for compliance officers' SQL

@@ -40,6 +40,7 @@ class Layout(Protocol):
     description: str
     columns: list
     partitioned_by: list[str]
+    level: str  # the highest of its columns' levels
 
     def model_dump_json(self) -> str: ...
 
@@ -116,8 +117,7 @@ def _create_or_update(spark: "SparkSession", schema: Layout, path: str) -> None:
     for c in schema.columns:
         comment = f"{c.description} [{c.level}{', ' + c.pii_type if c.pii_type else ''}{', important' if c.important else ''}]"
         builder = builder.addColumn(c.name, SPARK_TYPES[c.type], nullable=c.nullable, comment=comment)
-    level = max((c.level for c in schema.columns), default="L1")
-    builder = builder.property("govlake.tier", schema.tier).property("govlake.level", level)
+    builder = builder.property("govlake.tier", schema.tier).property("govlake.level", schema.level)
     builder = builder.property(STATS_COLUMNS, ",".join(stats_columns(schema)))
     if schema.partitioned_by:
         builder = builder.partitionedBy(*schema.partitioned_by)

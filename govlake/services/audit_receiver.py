@@ -257,15 +257,15 @@ def _drain_forever(settings: Settings, wake: threading.Event) -> None:
 def _follow_registry(settings: Settings) -> None:
     """Apply identity-registry changes to the running Trino (passwords, groups, rules) while
     nobody runs `govlake up`: a removed user is locked out within seconds."""
-    from govlake.services import trino
+    from govlake.services import trino_security
 
-    seen = trino.registry_fingerprint(settings)
+    seen = trino_security.registry_fingerprint(settings)
     while True:
         time.sleep(1.0)
-        now = trino.registry_fingerprint(settings)
+        now = trino_security.registry_fingerprint(settings)
         if now != seen:
             try:
-                trino.sync_registry(settings)
+                trino_security.sync_registry(settings)
                 seen = now
                 log.info("identity registry changed: Trino's passwords, groups and rules rewritten")
             except Exception as exc:  # noqa: BLE001 - an invalid registry keeps the last good state

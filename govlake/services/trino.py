@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govlake.platform import artifacts
-from govlake.domain import identities
 from govlake.core import private
 from govlake.services import audit_receiver, trino_plugin, trino_security
 from govlake.platform.processes import alive
@@ -129,7 +128,7 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
         f"access-control.name=file\nsecurity.config-file={access.rules_path(settings)}\n"
         f"security.refresh-period={access.REFRESH_PERIOD}\n"
     )
-    sync_registry(settings)
+    trino_security.sync_registry(settings)
     listener = etc / "http-event-listener.properties"
     # HTTPS to the receiver, verified against the local certificate: should the receiver be down
     # and another local process take its port, Trino sends it neither the token nor a query text
@@ -152,29 +151,6 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
 
 
 REGISTRY_REFRESH = "1s"  # Trino re-reads the password and group files this often
-
-
-def registry_fingerprint(settings: Settings) -> tuple:
-    """Changes whenever the identity registry file does."""
-    try:
-        st = settings.identities_path.stat()
-    except FileNotFoundError:
-        return ()
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def sync_registry(settings: Settings) -> None:
-    """Bring the running (or about to start) server in line with the identity registry: a new
-    user gets a password, a removed user loses theirs, a moved user their old groups, and the
-    access rules follow (Trino re-reads all three within a second or two)."""
-    from govlake.contracts import access
-
-    etc = _dir(settings) / "etc"
-    private.private_dir(etc)
-    with private.exclusive(settings.run_dir / "registry.lock"):  # `govlake up` and the receiver's follower
-        trino_security.ensure(settings)
-        private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
-        access.write_rules(settings)
 
 
 def _to_mb(size: str) -> int:
@@ -236,7 +212,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     """Start the embedded server unless it is already running; wait until it answers queries."""
     current = status(settings)
     if current.state in ("running", "starting", "unhealthy") and current.pid:
-        sync_registry(settings)  # `govlake up` on a running server applies registry changes
+        trino_security.sync_registry(settings)  # `govlake up` on a running server applies registry changes
     if current.state == "running":
         _ensure_receiver(settings)
     if current.state in ("running", "external"):

@@ -140,3 +140,26 @@ def password(settings: Settings, user: str) -> str:
 def client_cert(settings: Settings) -> Path | None:
     path = settings.secrets_dir / "trino" / "tls-cert.pem"
     return path if path.is_file() else None
+
+
+def registry_fingerprint(settings: Settings) -> tuple:
+    """Changes whenever the identity registry file does."""
+    try:
+        st = settings.identities_path.stat()
+    except FileNotFoundError:
+        return ()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def sync_registry(settings: Settings) -> None:
+    """Bring the running (or about to start) server in line with the identity registry: a new
+    user gets a password, a removed user loses theirs, a moved user their old groups, and the
+    access rules follow (Trino re-reads all three within a second or two)."""
+    from govlake.contracts import access, workflow
+
+    etc = settings.state / "trino" / "etc"  # the server's configuration folder (services/trino.py)
+    private.private_dir(etc)
+    with private.exclusive(settings.run_dir / "registry.lock"):  # `govlake up` and the receiver's follower
+        ensure(settings)
+        private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
+        access.write_rules(settings, workflow.refresh_active(settings))

@@ -103,7 +103,7 @@ def test_steward_and_compliance_approve_then_it_is_active_and_in_the_rules(s, tm
     assert rec.status == "submitted" and rec.needs_compliance
     rec = workflow.approve(s, POLICE, "wang_police_steward", NOW)
     assert rec.status == "submitted" and [a["capacity"] for a in rec.approvals] == ["steward"]
-    assert workflow.active_specs(s, NOW) == []
+    assert workflow.refresh_active(s, NOW) == []
     rec = workflow.approve(s, POLICE, "zhao_compliance", NOW)
     assert rec.status == "active"
     compiled = json.loads(access.rules_path(s).read_text())
@@ -140,11 +140,11 @@ def test_separation_of_duties(s, tmp_path):
 def test_editing_an_active_contract_voids_its_approvals(s, tmp_path):
     _through_to_submitted(s, tmp_path, FLOWS)
     assert workflow.approve(s, FLOWS, "liu_traffic_steward", NOW).status == "active"
-    assert [x.id for x in workflow.active_specs(s, NOW)] == [FLOWS]
+    assert [x.id for x in workflow.refresh_active(s, NOW)] == [FLOWS]
     changed = _spec(s, FLOWS, tmp_path, columns=[{"name": "region_code"}, {"name": "observed_hour"}])
     rec = workflow.submit(s, FLOWS, "li_transport_analyst", NOW, changed)
     assert rec.status == "submitted" and rec.approvals == [] and "earlier approvals no longer apply" in rec.reason
-    assert workflow.active_specs(s, NOW) == []
+    assert workflow.refresh_active(s, NOW) == []
     compiled = json.loads(access.rules_path(s).read_text())
     assert not [r for r in compiled["tables"] if r.get("schema") == "app_transport"]
     diff = workflow.diff(s, FLOWS)
@@ -173,7 +173,7 @@ def test_reject_revoke_and_expiry_are_recorded(s, tmp_path):
     workflow.approve(s, POLICE, "zhao_compliance", NOW)
     later = workflow.get(s, POLICE).valid_to + timedelta(seconds=1)
     assert workflow.refresh(s, later) == [(POLICE, "active", "expired")]
-    assert workflow.active_specs(s, later) == []
+    assert workflow.refresh_active(s, later) == []
 
 
 def test_two_open_contracts_cannot_publish_the_same_application_table(s, tmp_path):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from govlake.governance import lineage, store
 from govlake.governance.lineage import Edge
+from govlake.domain import levels
 
 DEID = {"token": "L3", "hour": "L2", "aggregation": "L2"}
 
@@ -120,12 +121,12 @@ def test_levels_propagate_and_only_registered_deidentification_lowers_them():
     edges = [Edge("base.d", "plate_no", "analytic.t", "tok", "token"), Edge("analytic.t", "tok", "app.s", "tok", "identity"),
              Edge("base.d", "plate_no", "analytic.t", "colour", "derived"),  # a plate leaked into an L2 column
              Edge("analytic.t", "tok", "analytic.f", "n", "aggregation"), Edge("base.d", "plate_no", "analytic.t", "h", "hour+derived")]
-    lv = lineage.effective_levels(edges, declared, DEID)
+    lv = levels.effective_levels(edges, declared, DEID)
     assert lv[("analytic.t", "tok")] == "L3" and lv[("app.s", "tok")] == "L3"
     assert lv[("analytic.t", "colour")] == "L4", "derived is not a de-identification: highest input wins"
     assert lv[("analytic.f", "n")] == "L2" and lv[("analytic.t", "h")] == "L2"
-    assert lineage.effective_levels([], {("x.y", "z"): "L3"}, DEID)[("x.y", "z")] == "L3"
-    path = lineage.explain(("analytic.t", "colour"), edges, lv, DEID)
+    assert levels.effective_levels([], {("x.y", "z"): "L3"}, DEID)[("x.y", "z")] == "L3"
+    path = levels.explain(("analytic.t", "colour"), edges, lv, DEID)
     assert path.startswith("base.d.plate_no (L4) -derived-> analytic.t.colour (L4)")
 
 

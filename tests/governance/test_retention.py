@@ -70,9 +70,8 @@ def test_a_policy_that_is_not_a_mapping_or_missing_is_named(settings, tmp_path):
 
 
 def test_table_level_is_the_highest_column_level():
-    ranks = {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
-    assert retention.table_level({"a": "L2", "b": "L4", "c": "L3"}, ranks) == "L4"
-    assert retention.table_level({"a": "L1", "b": "L2"}, ranks) == "L2"
+    assert retention.table_level({"a": "L2", "b": "L4", "c": "L3"}) == "L4"
+    assert retention.table_level({"a": "L1", "b": "L2"}) == "L2"
 
 
 def test_cutoff_is_run_time_minus_days_in_utc_and_needs_an_offset():
