@@ -41,12 +41,11 @@ def main() -> int:
 
     state = Path(tempfile.mkdtemp(prefix="govlake-fresh-"))
     os.environ.update(GOVLAKE_STATE_DIR=str(state), GOVLAKE_TRINO_PORT=str(_free_port()))
-    from govlake.services import sql
+    from govlake.core.settings import load_settings
     from govlake.departments import generator, registry
     from govlake.pipeline import main_job
-    from govlake.services import airflow_env, trino
-    from govlake.core.settings import load_settings
     from govlake.platform.spark import get_spark
+    from govlake.services import airflow_env, sql, trino
 
     settings = load_settings()
     trino.start(settings, log=lambda m: print(m, file=sys.stderr))

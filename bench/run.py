@@ -22,14 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
-import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
 from govlake.platform import lake
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +61,10 @@ def bench_dagbag(args) -> dict:
 def bench_ingest(args) -> dict:
     from pyspark.sql import functions as F
 
-    from govlake.domain import schemas
-    from govlake.departments import generator, synthetic
-    from govlake.pipeline import ingest
     from govlake.core.settings import Settings
+    from govlake.departments import generator, synthetic
+    from govlake.domain import schemas
+    from govlake.pipeline import ingest
     from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
@@ -147,11 +148,11 @@ def bench_masking(args) -> dict:
 
     from pyspark.sql import functions as F
 
-    from govlake.domain import masking
+    from govlake.core.settings import Settings
     from govlake.departments import generator, registry
+    from govlake.domain import masking
     from govlake.pii import engine
     from govlake.platform.secrets import TokenKey
-    from govlake.core.settings import Settings
     from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
@@ -225,13 +226,12 @@ def bench_contracts(args) -> dict:
 
     import yaml
 
-    from govlake.services import serving, sql
     from govlake.contracts import access, spec as specs, workflow
+    from govlake.core.settings import Settings
     from govlake.pipeline import application
     from govlake.platform.secrets import token_key
-    from govlake.services import trino
-    from govlake.core.settings import Settings
     from govlake.platform.spark import get_spark
+    from govlake.services import serving, sql, trino
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -315,8 +315,8 @@ def bench_audit(args) -> dict:
     it, median of --repeat runs."""
     import sqlalchemy as sa
 
-    from govlake.governance import audit, store
     from govlake.core.settings import Settings
+    from govlake.governance import audit, store
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -359,8 +359,8 @@ def bench_lineage(args) -> dict:
     command runs it, levels propagated over the whole graph) is timed, median of --repeat; and the
     command itself once, as a process."""
     from govlake.cli.lineage import query
-    from govlake.governance import lineage
     from govlake.core.settings import Settings
+    from govlake.governance import lineage
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
     settings = Settings(state_dir=work / "state")
@@ -426,12 +426,12 @@ def bench_erasure(args) -> dict:
     DELETE in each of the three tables, then VACUUM with no history kept)."""
     from pyspark.sql import functions as F
 
-    from govlake.domain import masking, schemas
-    from govlake.contracts import workflow
     from govlake.compliance import erasure
+    from govlake.contracts import workflow
+    from govlake.core.settings import Settings
+    from govlake.domain import masking, schemas
     from govlake.pipeline import analytic, application
     from govlake.platform.secrets import token_key
-    from govlake.core.settings import Settings
     from govlake.platform.spark import get_spark
 
     work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
-from govlake.departments.registry import load_all
 from govlake.core.settings import load_settings
+from govlake.departments.registry import load_all
 
 BASE_DETECTIONS = Asset("govlake://base/detections")
 START = pendulum.datetime(2026, 11, 1, tz="UTC")
@@ -37,9 +37,9 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
         def ingest(**context) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
 
+            from govlake.core.settings import load_settings as settings_
             from govlake.departments import registry
             from govlake.pipeline.ingest import ingest_department
-            from govlake.core.settings import load_settings as settings_
             from govlake.platform.spark import get_spark
 
             settings = settings_()
@@ -56,16 +56,16 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 @task
 def publish(_after: dict | None = None, **context) -> list[dict]:
     """The application tier for the active contracts (after `_after`, when given)."""
-    from govlake.pipeline import main_job
     from govlake.core.settings import load_settings as settings_
+    from govlake.pipeline import main_job
 
     return main_job.stage_publish(settings_(), _run_time(context))
 
 
 @task
 def serve(published: list[dict]) -> dict:
-    from govlake.pipeline import main_job
     from govlake.core.settings import load_settings as settings_
+    from govlake.pipeline import main_job
 
     return main_job.stage_serve(settings_(), published)
 
@@ -83,8 +83,8 @@ def tiers_dag() -> DAG:
 
         @task
         def build_analytic() -> dict:
-            from govlake.pipeline import main_job
             from govlake.core.settings import load_settings as settings_
+            from govlake.pipeline import main_job
 
             return main_job.stage_analytic(settings_())
 

@@ -26,8 +26,8 @@ def _run_time(context):
 def govlake_main():
     @task
     def ingest(**context) -> dict:
-        from govlake.pipeline import main_job
         from govlake.core.settings import load_settings
+        from govlake.pipeline import main_job
 
         report = main_job.stage_ingest(load_settings(), _run_time(context))
         if report["failures"]:
@@ -37,22 +37,22 @@ def govlake_main():
 
     @task
     def build_analytic(_ingested: dict) -> dict:
-        from govlake.pipeline import main_job
         from govlake.core.settings import load_settings
+        from govlake.pipeline import main_job
 
         return main_job.stage_analytic(load_settings())
 
     @task
     def publish(_analytic: dict, **context) -> list[dict]:
-        from govlake.pipeline import main_job
         from govlake.core.settings import load_settings
+        from govlake.pipeline import main_job
 
         return main_job.stage_publish(load_settings(), _run_time(context))
 
     @task
     def serve(published: list[dict]) -> dict:
-        from govlake.pipeline import main_job
         from govlake.core.settings import load_settings
+        from govlake.pipeline import main_job
 
         return main_job.stage_serve(load_settings(), published)
 

@@ -12,8 +12,8 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from govlake.pipeline import main_job
 from govlake.core.settings import load_settings
+from govlake.pipeline import main_job
 from govlake.platform.spark import get_spark
 
 

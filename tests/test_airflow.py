@@ -54,8 +54,8 @@ def test_one_ingest_dag_per_registry_file_with_100_departments(settings, project
 @pytest.mark.spark
 @pytest.mark.trino
 def test_main_dag_runs_end_to_end(settings, project_root, lakehouse):
-    from govlake.services import sql
     from govlake.departments import generator, registry
+    from govlake.services import sql
     from tests.conftest import SAMPLE_START
 
     count = lambda: sql.query(settings, "ops_admin", "SELECT count(*) FROM base.detections WHERE department = 'police'").rows[0][0]  # noqa: E731

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import yaml
 
-from govlake.platform import artifacts
-from govlake.domain import identities, schemas
 from govlake.contracts import spec
 from govlake.departments import registry
+from govlake.domain import identities, schemas
+from govlake.platform import artifacts
 
 
 def test_every_schema_file_validates_and_classifies_every_column(settings):

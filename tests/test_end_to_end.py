@@ -11,12 +11,11 @@ from datetime import timezone
 
 import pytest
 
-from govlake.services import sql
 from govlake.departments import registry
 from govlake.domain.masking import token_py
 from govlake.pipeline import main_job
-from govlake.platform.secrets import contract_key
-from govlake.platform.secrets import token_key
+from govlake.platform.secrets import contract_key, token_key
+from govlake.services import sql
 from tests.conftest import RUN_TIME
 
 pytestmark = [pytest.mark.spark, pytest.mark.trino]

@@ -143,8 +143,8 @@ def test_no_log_carries_a_classified_value_a_result_uri_or_a_key(settings, lakeh
 
 def test_no_recorded_error_carries_a_key(settings, lakehouse):
     """Errors of failed and refused queries are kept in the audit log (compliance reads them)."""
-    from govlake.services import sql
     from govlake.core.errors import QueryError
+    from govlake.services import sql
 
     marker = f"errors-{time.time_ns()}"
     for query in (f"SELECT '{marker}' FROM base.detections", f"SELECT CAST('{marker}' AS integer)"):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from govlake.domain import identities
 from govlake.core.errors import IdentityError
+from govlake.domain import identities
 
 
 def test_group_file_gives_each_user_department_and_role(settings):

@@ -12,7 +12,6 @@ from pathlib import Path
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
 
-
 ACTIONS = ("review", "accept", "reject")
 
 

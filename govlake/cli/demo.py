@@ -8,14 +8,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from govlake.services import sql
-from govlake.core.errors import QueryError
 from govlake.cli._output import info
 from govlake.cli.generate import DEFAULT_START
 from govlake.cli.run import print_report
-from govlake.departments import generator, registry
-from govlake.services import trino
+from govlake.core.errors import QueryError
 from govlake.core.settings import load_settings
+from govlake.departments import generator, registry
 
 DEMO_ROWS = 2000
 DEMO_FAULT_RATE = 0.01  # the demo feeds carry realistic faults; they end in base.quarantine
@@ -78,6 +76,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from govlake.pipeline import main_job
     from govlake.platform.spark import get_spark
+    from govlake.services import sql, trino
 
     t0 = time.monotonic()
     settings = load_settings()

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from govlake.cli._output import emit_json
-from govlake.departments import registry
 from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
+from govlake.departments import registry
 
 
 def register(sub) -> None:

@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from govlake.cli._output import emit_json
-from govlake.departments import generator, registry, synthetic
 from govlake.core.settings import load_settings
+from govlake.departments import generator, registry, synthetic
 
 DEFAULT_START = "2026-11-20T00:00:00+00:00"
 

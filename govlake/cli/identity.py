@@ -3,9 +3,9 @@
 (the trino CLI, JDBC, Python): URL, certificate to trust, user; the local password only on request."""
 from __future__ import annotations
 
-from govlake.domain import identities
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
+from govlake.domain import identities
 
 
 def register(sub) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from govlake.cli._output import emit_json, info
 from govlake.cli.run import print_batch
-from govlake.departments import registry
 from govlake.core.settings import load_settings
+from govlake.departments import registry
 
 
 def register(sub) -> None:

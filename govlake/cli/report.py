@@ -29,9 +29,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.domain import policies
-    from govlake.departments import registry
     from govlake.compliance import reports
+    from govlake.departments import registry
+    from govlake.domain import policies
 
     if args.expiring_days < 0:
         raise ConfigError(f"--expiring-days `{args.expiring_days}` must be 0 or more")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from govlake.cli._output import emit_json, info
-from govlake.services import trino
 from govlake.core.settings import load_settings
 
 
@@ -30,6 +29,8 @@ def _show(statuses, as_json: bool) -> None:
 
 
 def up(args) -> int:
+    from govlake.services import trino
+
     settings = load_settings()
     st = trino.start(settings, log=info)
     _show([st], args.json)
@@ -37,12 +38,16 @@ def up(args) -> int:
 
 
 def down(args) -> int:
+    from govlake.services import trino
+
     settings = load_settings()
     _show([trino.stop(settings)], args.json)
     return 0
 
 
 def status(args) -> int:
+    from govlake.services import trino
+
     settings = load_settings()
     st = trino.status(settings)
     health = ingest_health(settings) if st.state in ("running", "external") else None
@@ -77,8 +82,8 @@ def contract_counts(settings) -> dict[str, int]:
 
 def ingest_health(settings) -> dict | None:
     """Batch accounting and quality-gate failures from base.batch_log, through Trino."""
-    from govlake.services import sql
     from govlake.core.errors import GovlakeError
+    from govlake.services import sql
 
     try:
         totals = sql.query(

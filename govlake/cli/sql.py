@@ -1,7 +1,6 @@
 """`govlake sql --as USER "QUERY" [--json]`: a query through Trino as a registered identity."""
 from __future__ import annotations
 
-from govlake.services import sql
 from govlake.core.settings import load_settings
 
 
@@ -14,6 +13,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from govlake.services import sql
+
     result = sql.query(load_settings(), args.user, args.query)
     print(result.to_json() if args.json else result.to_table())
     return 0

@@ -39,12 +39,13 @@ import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from govlake.domain import masking, schemas
+from govlake.contracts import workflow
 from govlake.core.errors import ConfigError, GovlakeError
-from govlake.governance import lineage
-from govlake.platform.secrets import TokenKey, token_key
 from govlake.core.settings import Settings
+from govlake.domain import masking, schemas
+from govlake.governance import audit, lineage, store
 from govlake.platform import lake
+from govlake.platform.secrets import TokenKey, contract_key, token_key
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -122,7 +123,6 @@ class Plan:
 
 def values_after(node: Node, edge: lineage.Edge, token: str, key: TokenKey) -> tuple[set[str], bool] | str:
     """The subject's values in `edge`'s output column, or why they cannot be matched there."""
-    from govlake.platform.secrets import contract_key
 
     values, raw = set(node.values), node.raw
     for step in edge.transformation.split("+"):
@@ -204,7 +204,6 @@ def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> li
     if settings.warehouse_is_local:
         root = Path(lake.table_path(settings, "application", schema))
         return sorted(str(p) for p in root.glob(f"{table}__*") if (p / "_delta_log").is_dir())
-    from govlake.contracts import workflow
 
     return [lake.app_table_path(settings, s) for s in workflow.refresh_active(settings, datetime.now(timezone.utc))
             if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, lake.app_table_path(settings, s))]
@@ -336,9 +335,6 @@ def scrub(message: str, secrets: set[str]) -> str:
 def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey, identifier: str | None, secrets: set[str], *,
            dry_run: bool, request: str | None, policy: ErasurePolicy, actor: str, run_time: datetime | None, verify: bool) -> ErasureReport:
     from pyspark.sql import functions as F
-
-    from govlake.contracts import workflow
-    from govlake.governance import audit
 
     started = time.monotonic()
     report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)
@@ -505,7 +501,6 @@ def landing_files(settings: Settings, raw: set[str]) -> list[str]:
 def audit_quoting(settings: Settings, raw: set[str]) -> int:
     """Audit entries (e.g. a query's text) that quote the raw identifier; kept, as the audit is
     append-only evidence readable by compliance officers only."""
-    from govlake.governance import store
 
     if not raw:
         return 0

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from pyspark.sql import SparkSession
 
-from govlake.governance import store
 from govlake.core.settings import Settings
+from govlake.governance import store
 from govlake.platform import lake
 
 TABLES = {

@@ -22,8 +22,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from govlake.contracts.spec import parse
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
+from govlake.domain import identities, schemas
+from govlake.governance import store
 from govlake.platform import lake
 
 SUPPRESS_BELOW = 10  # transparency report: every count under this is shown as "<10"
@@ -323,10 +326,6 @@ def gather(settings: Settings, start: datetime, end: datetime, *, spark=None) ->
     window), the schemas and the identity registry; with `spark`, also base.batch_log,
     base.quality_results and analytic.fairness_monitor (None for a table that does not exist yet)."""
     import sqlalchemy as sa
-
-    from govlake.domain import identities, schemas
-    from govlake.contracts.spec import parse
-    from govlake.governance import store
 
     C, E, T = store.contracts, store.contract_events, store.audit_log
     tables = [p.stem for p in sorted(settings.path("schemas", "analytic").glob("*.yaml"))]

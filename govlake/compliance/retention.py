@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from govlake.domain import schemas
+from govlake.contracts import workflow
 from govlake.contracts.spec import ContractSpec
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
+from govlake.domain import levels, schemas
+from govlake.governance import audit
+from govlake.pii.proposals import effective
 from govlake.platform import lake
-from govlake.domain import levels
+from govlake.platform.spark import get_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -138,8 +141,6 @@ class Target:
 
 def targets(settings: Settings, policy: RetentionPolicy, run_time: datetime, contracts: list[ContractSpec]) -> list[Target]:
     """Base and analytic tables by level, then each contract's application table by its period."""
-    from govlake.pii.proposals import effective
-    from govlake.platform import lake
 
     out = []
     for tier, table in [(tier, f.stem) for tier in TIERS for f in schemas.all_schema_files(settings) if f.parent.name == tier]:
@@ -195,12 +196,9 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
     records one `retention.run` audit entry with the per-table counts."""
     from delta.tables import DeltaTable
 
-    from govlake.governance import audit
-
     policy = policy or load_policy(settings)
     cutoff(run_time, 0)  # a naive run time fails here, before any work
     if contracts is None:
-        from govlake.contracts import workflow
 
         contracts = workflow.refresh_active(settings, run_time)
     report = RetentionReport(run_time, dry_run, policy.vacuum_retain_hours)
@@ -231,7 +229,6 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
 
 def stage_enforce(settings: Settings, run_time: datetime) -> dict:
     """The retention run as the Airflow DAG runs it (settings in, a JSON-able report out)."""
-    from govlake.platform.spark import get_spark
 
     report = enforce(get_spark(settings), settings, run_time)
     if report.failed:

@@ -36,11 +36,11 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from govlake.domain import identities, schemas
-from govlake.core import private
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
+from govlake.core import private
 from govlake.core.settings import Settings
+from govlake.domain import identities, schemas
 from govlake.platform import lake
 
 log = logging.getLogger("govlake.access")

@@ -25,15 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
 from sqlglot import exp
 
-from govlake.domain import identities, policies, schemas
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
-from govlake.departments import registry
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
-from govlake.domain import levels
+from govlake.departments import registry
+from govlake.domain import identities, levels, policies, schemas
 
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # a validity window Trino's rules render as timestamps
 

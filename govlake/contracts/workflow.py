@@ -26,12 +26,12 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 import yaml
 
-from govlake.domain import identities
 from govlake.contracts import access, validate
-from govlake.contracts.spec import ContractSpec, parse
+from govlake.contracts.spec import ContractSpec, load_all, parse
 from govlake.core.errors import GovlakeError, IdentityError
-from govlake.governance import audit, store
 from govlake.core.settings import Settings
+from govlake.domain import identities
+from govlake.governance import audit, store
 
 C, V, A, E = store.contracts, store.contract_versions, store.contract_approvals, store.contract_events
 SYSTEM = "system"
@@ -356,7 +356,6 @@ def bootstrap_samples(settings: Settings, when: datetime, *, log=lambda m: None)
     real workflow, acting as the people the identity registry names: the requester creates and
     submits, a steward of the provider approves, a compliance officer co-approves where needed.
     For the demo and the test suite; in production each person acts through the CLI."""
-    from govlake.contracts.spec import load_all
 
     ids = identities.load(settings).identities
     out = []

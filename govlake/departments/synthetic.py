@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from govlake.departments.registry import Department, load_department
 from govlake.core.settings import PROJECT_ROOT
+from govlake.departments.registry import Department, load_department
 
 TEMPLATES = ("police", "traffic", "transport")
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
+from pyspark.sql import Column, DataFrame, functions as F
 
+from govlake.pii.checksums import ID_CHECK, ID_WEIGHTS
+from govlake.pii.recognizers import scrub as scrub_one
 from govlake.platform.secrets import TokenKey
 
 BLOCK = 64
@@ -116,7 +117,6 @@ def age_band(col: Column, width: int = 10) -> Column:
 
 def id_check_ok(col: Column) -> Column:
     """GB 11643 check-digit validity of an 18-character identity number, as a native column."""
-    from govlake.pii.checksums import ID_CHECK, ID_WEIGHTS
 
     total = sum((F.substring(col, i + 1, 1).cast("int") * w for i, w in enumerate(ID_WEIGHTS)), F.lit(0))
     expected = F.substring(F.lit(ID_CHECK), (total % 11) + 1, 1)
@@ -134,7 +134,6 @@ def _scrub_udf():
     from pyspark.sql.functions import pandas_udf
 
     def scrub(texts):
-        from govlake.pii.recognizers import scrub as scrub_one
 
         return texts.map(lambda t: None if t is None else scrub_one(t))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 
 
@@ -32,7 +33,6 @@ def purposes(settings: Settings) -> dict:
 def fairness(settings: Settings) -> dict:
     """`policies/fairness.yaml`: low-confidence threshold, gap threshold (percentage points),
     metrics and dimensions compared by the algorithm-bias monitor."""
-    from govlake.core.errors import ConfigError
 
     data = load(settings, "fairness.yaml") or {}
     missing = [k for k in ("low_confidence_threshold", "gap_threshold_pp", "metrics", "dimensions") if k not in data]

@@ -45,8 +45,8 @@ import sqlalchemy as sa
 
 from govlake.core import private
 from govlake.core.errors import ConfigError
-from govlake.governance import store
 from govlake.core.settings import Settings
+from govlake.governance import store
 
 T = store.audit_log
 M = store.audit_meta

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from govlake.core.errors import GovlakeError
-from govlake.governance import store
 from govlake.core.settings import Settings
+from govlake.governance import store
 
 SYMLINK_NAMESPACE = "govlake"
 

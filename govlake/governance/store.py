@@ -9,7 +9,6 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from govlake.core import private
-
 from govlake.core.settings import Settings
 
 metadata = sa.MetaData()

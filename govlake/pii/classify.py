@@ -15,9 +15,10 @@ from pathlib import Path
 import yaml
 
 from govlake.core.errors import ConfigError, InputError
-from govlake.pii import recognizers as rec
 from govlake.core.settings import Settings
+from govlake.pii import recognizers as rec
 from govlake.platform import lake
+from govlake.platform.spark import get_spark
 
 SAMPLE = 1000  # values per column
 MIN_SHARE = 0.05  # share of sampled values an entity type needs before it decides the level
@@ -117,7 +118,6 @@ def classify_columns(settings: Settings, columns: dict[str, list]) -> list[Colum
 
 def table_sample(settings: Settings, table: str, n: int = SAMPLE) -> dict[str, list]:
     """Sample a lakehouse table `<tier>.<table>` with Spark."""
-    from govlake.platform.spark import get_spark
 
     try:
         tier, name = table.split(".", 1)

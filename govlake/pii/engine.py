@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from govlake.pii import recognizers as rec
 from govlake.core.settings import Settings
+from govlake.pii import recognizers as rec
 
 LANGUAGE = "zh"
 

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from govlake.domain import identities, schemas
 from govlake.core.errors import ConfigError, IdentityError
+from govlake.core.settings import Settings
+from govlake.domain import identities, schemas
 from govlake.governance import audit, store
 from govlake.pii.classify import ColumnReport
-from govlake.core.settings import Settings
 
 T = store.classification_proposals
 PLATFORM = "platform"

@@ -7,15 +7,13 @@ result.
 """
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession, functions as F
 
+from govlake.core.settings import Settings
 from govlake.domain import masking, policies, schemas
 from govlake.pipeline import lineage_capture
-from govlake.platform.secrets import TokenKey
-from govlake.core.settings import Settings
 from govlake.platform import lake
-
+from govlake.platform.secrets import TokenKey
 
 ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified", "fairness_monitor")
 

@@ -27,21 +27,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from govlake.domain import masking, policies, schemas
-from govlake.core import private
+from govlake.compliance import retention
 from govlake.contracts import filters
+from govlake.contracts.spec import ContractSpec
+from govlake.core import private
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
+from govlake.domain import levels, masking, policies, schemas
 from govlake.governance import lineage
 from govlake.pipeline import lineage_capture
-from govlake.contracts.spec import ContractSpec
-from govlake.core.errors import ConfigError
+from govlake.platform import lake, secrets
 from govlake.platform.secrets import TokenKey
-from govlake.core.settings import Settings
-from govlake.platform import lake
-from govlake.platform import secrets
-from govlake.domain import levels
 
 
 @dataclass
@@ -125,7 +123,6 @@ def within_retention(dataset: DataFrame, settings: Settings, spec: ContractSpec,
     dataset's time column in policies/retention.yaml (whether or not the contract grants it), so
     a publish never brings back rows the retention run deleted. A dataset without a time column
     is shared whole (its own retention rule applies)."""
-    from govlake.compliance import retention
 
     if run_time is None:
         return dataset

@@ -27,15 +27,16 @@ from functools import reduce
 from pathlib import Path
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 from pyspark.sql.types import StructType
 
 from govlake.core import coordinates
-from govlake.domain import quality, schemas
-from govlake.departments.registry import Department, FieldMap, Source
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
+from govlake.departments.registry import Department, FieldMap, Source
+from govlake.domain import quality, schemas
+from govlake.pii import classify, proposals
+from govlake.pipeline import lineage_capture, lines
 from govlake.platform import lake
 
 OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing", "scene")
@@ -584,8 +585,6 @@ def classification_flags(
     of the `key` columns if given (unique in `accepted`), else of every string column."""
     from pyspark.sql import Window
 
-    from govlake.pii import classify, proposals
-
     strings = [f.name for f in accepted.schema.fields if f.dataType.simpleString() == "string" and f.name not in ("batch_id", "source_file")]
     if not strings:
         return []
@@ -742,7 +741,6 @@ def _shape_frame(
 
 def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[_Plan]) -> DataFrame:
     """Rejected rows with `_line` filled in for CSV and JSON lines files (see lines.py)."""
-    from govlake.pipeline import lines
 
     by_batch = {p.batch_id: p for p in plans}
     wanted: dict[tuple[str, str], set[str]] = {}
@@ -1028,7 +1026,6 @@ def mapping_lineage(dept: Department, entity: str, time_columns: frozenset[str] 
 def _emit_lineage(settings: Settings, plan) -> None:
     """One OpenLineage event per ingested entity: the department's landing fields -> base columns.
     Lineage is evidence, not the data: a failure to record it is logged, not raised."""
-    from govlake.pipeline import lineage_capture
 
     for entity in plan.files:
         try:

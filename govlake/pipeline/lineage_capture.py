@@ -20,10 +20,11 @@ from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame
 
-from govlake.governance import lineage
-from govlake.domain.masking import MASK_KEY
 from govlake.core.settings import Settings
+from govlake.domain.masking import MASK_KEY
+from govlake.governance import lineage
 from govlake.platform import lake
+from govlake.services import audit_receiver
 
 log = logging.getLogger("govlake.lineage")
 
@@ -185,7 +186,6 @@ def mapping_event(settings: Settings, job: str, inputs: dict[str, str], out_path
 
 def emit(settings: Settings, event: dict) -> str:
     """Send to the receiver if it runs ('receiver'); else store directly ('store')."""
-    from govlake.services import audit_receiver
 
     port = audit_receiver.running_port(settings)
     if port is not None:

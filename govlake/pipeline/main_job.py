@@ -13,17 +13,18 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from govlake.services import serving
-from govlake.contracts import access, workflow
-from govlake.governance import audit
 from govlake.compliance import export
-from govlake.departments import registry
+from govlake.contracts import access, workflow
 from govlake.core.errors import PolicyError
+from govlake.core.settings import Settings
+from govlake.departments import registry
+from govlake.governance import audit
 from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
-from govlake.platform.secrets import token_key
-from govlake.core.settings import Settings
 from govlake.platform import lake
+from govlake.platform.secrets import token_key
+from govlake.platform.spark import get_spark
+from govlake.services import serving
 
 log = logging.getLogger("govlake.job")
 
@@ -108,19 +109,16 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
 
 # The stages as the Airflow DAGs run them, one task each (settings in, JSON-able results out).
 def stage_ingest(settings: Settings, run_time: datetime) -> dict:
-    from govlake.platform.spark import get_spark
 
     return ingest_all(get_spark(settings), settings, run_time, settings.landing_root).as_dict()
 
 
 def stage_analytic(settings: Settings) -> dict[str, int]:
-    from govlake.platform.spark import get_spark
 
     return analytic.build(get_spark(settings), settings, token_key(settings))
 
 
 def stage_publish(settings: Settings, run_time: datetime) -> list[dict]:
-    from govlake.platform.spark import get_spark
 
     published, _ = publish(get_spark(settings), settings, run_time, serve=False)
     return [p.__dict__ for p in published]

@@ -10,10 +10,10 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from govlake.platform import artifacts
 from govlake.core import private
-from govlake.platform.java import find_jdk
 from govlake.core.settings import Settings
+from govlake.platform import artifacts
+from govlake.platform.java import find_jdk
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

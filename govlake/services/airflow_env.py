@@ -10,17 +10,16 @@ import os
 from pathlib import Path
 
 from govlake.core.settings import PROJECT_ROOT, Settings
+from govlake.services import audit_receiver, trino_security
 
 NAMESPACE = "govlake-airflow"
 
 
 def openlineage(settings: Settings) -> dict[str, str]:
-    from govlake.services import audit_receiver
 
     port = audit_receiver.running_port(settings)
     if port is None:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
-    from govlake.services import trino_security
 
     transport = {"type": "http", "url": audit_receiver.url(port), "endpoint": audit_receiver.LINEAGE_PATH.lstrip("/"),
                  "timeout": 10, "auth": {"type": "api_key", "apiKey": audit_receiver.lineage_token(settings)},

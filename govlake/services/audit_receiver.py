@@ -41,8 +41,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from govlake.core import private
+from govlake.core.errors import ServiceError
+from govlake.core.settings import Settings, load_settings
+from govlake.governance import audit, lineage, store
 from govlake.platform.processes import alive
-from govlake.core.settings import Settings
+from govlake.services import trino_security
 
 PATH = "/trino/events"
 LINEAGE_PATH = "/api/v1/lineage"
@@ -56,7 +59,6 @@ def url(port: int) -> str:
 
 def client_context(settings: Settings) -> ssl.SSLContext:
     """TLS context that trusts only the local certificate the receiver serves."""
-    from govlake.services import trino_security
 
     return ssl.create_default_context(cafile=str(trino_security.tls_files(settings)[1]))
 
@@ -209,7 +211,6 @@ def _entries_in(path: Path) -> tuple[str, list[tuple[str, tuple]]]:
 def _reject(settings: Settings, path: Path, exc: Exception) -> None:
     """A spool file govlake cannot read is moved aside (never retried forever in front of the
     others) and the gap is recorded in the chain, naming the file, not its content."""
-    from govlake.governance import audit
 
     aside = private.private_dir(spool_dir(settings) / "rejected")
     audit.record(settings, "?", "audit.event_rejected", f"spool:{path.name}", {"error": type(exc).__name__, "kept": str(aside / path.name)})
@@ -219,8 +220,6 @@ def _reject(settings: Settings, path: Path, exc: Exception) -> None:
 
 def _drain(settings: Settings) -> int:
     import sqlalchemy as sa
-
-    from govlake.governance import audit, store
 
     added = 0
     for path in pending(settings):
@@ -257,7 +256,6 @@ def _drain_forever(settings: Settings, wake: threading.Event) -> None:
 def _follow_registry(settings: Settings) -> None:
     """Apply identity-registry changes to the running Trino (passwords, groups, rules) while
     nobody runs `govlake up`: a removed user is locked out within seconds."""
-    from govlake.services import trino_security
 
     seen = trino_security.registry_fingerprint(settings)
     while True:
@@ -280,8 +278,6 @@ def _authorized(header: str | None, expected: str) -> bool:
 
 
 def serve(settings: Settings, port: int) -> None:
-    from govlake.governance import lineage
-    from govlake.services import trino_security
 
     expected = {PATH: f"Bearer {token(settings)}", LINEAGE_PATH: f"Bearer {lineage_token(settings)}"}
     wake = threading.Event()
@@ -398,7 +394,6 @@ def start(settings: Settings, port: int | None = None) -> int:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     token(settings), lineage_token(settings)  # made before the receiver reads them
-    from govlake.services import trino_security
 
     trino_security.tls_files(settings)
     env = {**os.environ, **settings.as_env()}
@@ -415,7 +410,6 @@ def start(settings: Settings, port: int | None = None) -> int:
         if proc.poll() is not None:
             break
         time.sleep(0.2)
-    from govlake.core.errors import ServiceError
 
     raise ServiceError(f"the audit receiver did not start; see {settings.logs_dir / 'audit-receiver.log'}")
 
@@ -435,7 +429,6 @@ def stop(settings: Settings) -> None:
 
 
 def main() -> int:
-    from govlake.core.settings import load_settings
 
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)

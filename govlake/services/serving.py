@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from govlake.core.settings import Settings
 from govlake.services import sql
 from govlake.services.trino import SERVICE_ACCOUNT
-from govlake.core.settings import Settings
 
 SERVICE_USER = SERVICE_ACCOUNT
 

@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from govlake.domain import identities
 from govlake.core.errors import QueryError, ServiceError
 from govlake.core.settings import Settings
+from govlake.domain import identities
+from govlake.services import trino_security
 
 
 @dataclass
@@ -51,8 +52,6 @@ def _fmt(v):
 def connect(settings: Settings, user: str, *, password: str | None = None):
     """A DB-API connection authenticated as `user` (password from the local secret store)."""
     import trino
-
-    from govlake.services import trino_security
 
     identities.load(settings).get(user)
     url = urlparse(settings.trino_endpoint)

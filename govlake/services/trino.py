@@ -19,13 +19,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.platform import artifacts
+from govlake.contracts import access
 from govlake.core import private
-from govlake.services import audit_receiver, trino_plugin, trino_security
-from govlake.platform.processes import alive
 from govlake.core.errors import JavaError, ServiceError
-from govlake.platform.java import Jdk, find_jdk
 from govlake.core.settings import Settings
+from govlake.platform import artifacts
+from govlake.platform.java import Jdk, find_jdk
+from govlake.platform.processes import alive
+from govlake.services import audit_receiver, trino_plugin, trino_security
 
 MIN_JAVA = 24
 SERVICE_ACCOUNT = "etl_service"  # the scheduled ETL's identity: its failed sign-ins are recorded, it is never locked out
@@ -122,7 +123,6 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
     (etc / "group-provider.properties").write_text(
         f"group-provider.name=file\nfile.group-file={etc / 'groups.txt'}\nfile.refresh-period={REGISTRY_REFRESH}\n"
     )
-    from govlake.contracts import access
 
     access_file.write_text(
         f"access-control.name=file\nsecurity.config-file={access.rules_path(settings)}\n"

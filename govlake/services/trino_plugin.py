@@ -21,8 +21,8 @@ from pathlib import Path
 
 from govlake.core import private
 from govlake.core.errors import JavaError
-from govlake.platform.java import Jdk, candidates, inspect
 from govlake.core.settings import PROJECT_ROOT, Settings
+from govlake.platform.java import Jdk, candidates, inspect
 
 NAME = "govlake-sign-in"
 SOURCE = PROJECT_ROOT / "infra" / "trino" / "plugin" / "src"

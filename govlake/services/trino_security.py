@@ -19,10 +19,11 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.domain import identities
+from govlake.contracts import access, workflow
 from govlake.core import private
 from govlake.core.errors import ConfigError, IdentityError
 from govlake.core.settings import Settings
+from govlake.domain import identities
 
 BCRYPT_COST = 10
 
@@ -155,7 +156,6 @@ def sync_registry(settings: Settings) -> None:
     """Bring the running (or about to start) server in line with the identity registry: a new
     user gets a password, a removed user loses theirs, a moved user their old groups, and the
     access rules follow (Trino re-reads all three within a second or two)."""
-    from govlake.contracts import access, workflow
 
     etc = settings.state / "trino" / "etc"  # the server's configuration folder (services/trino.py)
     private.private_dir(etc)

@@ -11,14 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake.services import sql
-from govlake.contracts import spec as specs
-from govlake.contracts import validate, workflow
+from govlake.contracts import spec as specs, validate, workflow
 from govlake.core.errors import QueryError
 from govlake.pipeline import main_job
-from govlake.services import trino_security
-from tests.conftest import RUN_TIME
 from govlake.platform import lake
+from govlake.services import sql, trino_security
+from tests.conftest import RUN_TIME
 
 pytestmark = pytest.mark.trino
 

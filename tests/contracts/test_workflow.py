@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake.contracts import access, validate, workflow
-from govlake.contracts import spec as specs
+from govlake.contracts import access, spec as specs, validate, workflow
 from govlake.core.errors import GovlakeError, IdentityError
 
 NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from govlake.departments import registry
 from govlake.core.errors import ConfigError
+from govlake.departments import registry
 
 
 def _write(tmp_path, settings, **changes):

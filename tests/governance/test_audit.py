@@ -149,8 +149,7 @@ def test_verify_cli_exits_non_zero_and_names_the_entry(s, tmp_path):
 
 
 def test_contract_transitions_are_audited_in_their_transaction(make_settings, tmp_path):
-    from govlake.contracts import spec as specs
-    from govlake.contracts import workflow
+    from govlake.contracts import spec as specs, workflow
 
     s = make_settings()
     when = datetime(2026, 11, 21, tzinfo=timezone.utc)

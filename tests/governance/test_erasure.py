@@ -11,14 +11,13 @@ import sys
 
 import pytest
 
-from govlake.domain import masking
-from govlake.core.errors import ConfigError
-from govlake.governance import audit
 from govlake.compliance import erasure
-from govlake.governance.lineage import Edge
-from govlake.platform.secrets import contract_key
-from govlake.platform.secrets import TokenKey, token_key
+from govlake.core.errors import ConfigError
 from govlake.core.settings import PROJECT_ROOT, Settings
+from govlake.domain import masking
+from govlake.governance import audit
+from govlake.governance.lineage import Edge
+from govlake.platform.secrets import TokenKey, contract_key, token_key
 
 PLATE_IN_TEXT = re.compile(r"[\u4e00-\u9fff][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}")  # GA 36, as the sample notes write plates
 KEY = TokenKey("k1", bytes(range(32)))
@@ -60,8 +59,9 @@ def test_the_platform_token_is_matched_even_when_base_no_longer_holds_the_identi
 
 
 def test_a_token_of_a_token_and_contracts_without_lineage(settings):
-    from govlake.contracts.spec import ContractSpec
     import yaml
+
+    from govlake.contracts.spec import ContractSpec
 
     pol = erasure.ErasurePolicy(identifiers=["base.detections.plate_no"])
     edges = _edges() + [Edge("app_x.copy", "plate_token", "app_z.re", "t", "token")]  # a platform token of a token

@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
+from govlake.domain import levels
 from govlake.governance import lineage, store
 from govlake.governance.lineage import Edge
-from govlake.domain import levels
 
 DEID = {"token": "L3", "hour": "L2", "aggregation": "L2"}
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from govlake.core.errors import ConfigError
 from govlake.compliance import reports
+from govlake.core.errors import ConfigError
 from govlake.platform import lake
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -201,12 +201,11 @@ def test_html_is_self_contained_and_escaped(make_contract):
 def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
     import sqlalchemy as sa
 
-    from govlake.domain import policies
-    from govlake.services import sql
     from govlake.contracts.spec import parse
     from govlake.core.errors import QueryError
+    from govlake.domain import policies
     from govlake.governance import store
-
+    from govlake.services import sql
     from tests.conftest import RUN_TIME
 
     A, C, E = store.audit_log, store.contracts, store.contract_events

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake.domain import schemas
+from govlake.compliance import retention
 from govlake.contracts import spec as specs
 from govlake.core.errors import ConfigError
+from govlake.domain import schemas
 from govlake.governance import audit
-from govlake.compliance import retention
 from govlake.platform import lake
 
 RUN = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from govlake.departments import generator, registry
 from govlake.core.errors import IdentityError
+from govlake.departments import generator, registry
 from govlake.pii import classify, proposals
 from govlake.pipeline import ingest
-from tests.conftest import RUN_TIME, SAMPLE_START
 from govlake.platform import lake
+from tests.conftest import RUN_TIME, SAMPLE_START
 
 pytestmark = pytest.mark.spark
 

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from govlake.departments import personal
-from govlake.pii import engine, evaluate
-from govlake.pii import recognizers as rec
+from govlake.pii import engine, evaluate, recognizers as rec
 
 CORPUS = Path(__file__).resolve().parents[1] / "cases" / "pii_corpus.jsonl"
 

@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 from pyspark.sql import functions as F
 
-from govlake.domain import schemas
 from govlake.departments import generator, registry
+from govlake.domain import schemas
 from govlake.pipeline import ingest
-from tests.conftest import RUN_TIME, SAMPLE_START
 from govlake.platform import lake
+from tests.conftest import RUN_TIME, SAMPLE_START
 
 pytestmark = pytest.mark.spark
 

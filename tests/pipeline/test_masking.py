@@ -6,8 +6,8 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from govlake.domain import masking
 from govlake.departments import personal
+from govlake.domain import masking
 from govlake.pii import recognizers as rec
 
 pytestmark = pytest.mark.spark

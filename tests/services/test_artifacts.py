@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from govlake.platform import artifacts
 from govlake.core.errors import DownloadError
+from govlake.platform import artifacts
 
 
 def _repo(tmp_path, content: bytes):

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from govlake.services import sql
 from govlake.governance import audit
-from govlake.services import audit_receiver
+from govlake.services import audit_receiver, sql
 
 pytestmark = pytest.mark.trino
 

@@ -5,8 +5,8 @@ import socket
 import pytest
 
 from govlake.core.errors import JavaError, ServiceError
-from govlake.services import trino
 from govlake.platform import java
+from govlake.services import trino
 
 
 def test_missing_jdk_error_says_what_was_found_and_what_to_do():
