@@ -1,26 +1,32 @@
 """Every declarative file in the repository validates through its typed model."""
 from __future__ import annotations
 
+import re
+
+import pytest
 import yaml
 
+from govlake.compliance import erasure, retention
 from govlake.contracts import spec
+from govlake.core import config
+from govlake.core.errors import ConfigError
 from govlake.departments import registry
-from govlake.domain import identities, schemas
+from govlake.domain import identities, levels, policies, schemas
 from govlake.platform import artifacts
 
 
 def test_every_schema_file_validates_and_classifies_every_column(settings):
     files = schemas.all_schema_files(settings)
     assert len(files) >= 5
-    classification = yaml.safe_load(settings.path("policies", "classification.yaml").read_text())
-    known_levels = {lvl["id"] for lvl in classification["levels"]}
+    classification = policies.classification(settings)
+    known_levels = {lvl.id for lvl in classification.levels}
     for f in files:
         schema = schemas.load_schema(settings, f.parent.name, f.stem)
         assert schema.tier == f.parent.name
         for col in schema.columns:
             assert col.level in known_levels, f"{f}: {col.name}"
             if col.pii_type:
-                assert col.pii_type in classification["pii_types"], f"{f}: {col.name} has unknown PII type"
+                assert col.pii_type in classification.pii_types, f"{f}: {col.name} has unknown PII type"
 
 
 def test_every_department_file_validates(settings):
@@ -31,7 +37,7 @@ def test_every_department_file_validates(settings):
 
 def test_every_contract_file_validates(settings):
     depts = {d.id for d in registry.load_all(settings)}
-    purposes = yaml.safe_load(settings.path("policies", "purposes.yaml").read_text())["purposes"]
+    purposes = policies.purposes(settings)
     users = {i.user for i in identities.load(settings).identities}
     for c in spec.load_all(settings):
         assert c.provider in depts and c.consumer in depts
@@ -52,3 +58,31 @@ def test_stewards_are_registered_stewards_of_their_department(settings):
         for s in d.stewards:
             ident = reg.get(s)
             assert ident.role.value == "steward" and ident.department == d.id
+
+
+def test_every_policy_file_validates_through_its_typed_model(settings):
+    """classification, masking, purposes, fairness, retention and erasure: typed, nothing unknown."""
+    for name in policies.FILES:
+        assert policies.load(settings, name) is not None
+    assert retention.load_policy(settings).periods and erasure.load_policy(settings).identifiers
+    assert policies.classification(settings).levels[-1].id == levels.LEVELS[-1]
+
+
+@pytest.mark.parametrize("name", [*policies.FILES, "retention.yaml", "erasure.yaml"])
+def test_an_unknown_field_in_a_policy_file_is_refused_naming_file_and_field(settings, tmp_path, name):
+    data = yaml.safe_load(settings.path("policies", name).read_text())
+    data["max_levle"] = "L2"  # a misspelt key must not be silently ignored
+    bad = tmp_path / name
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True))
+    model = {"retention.yaml": retention.RetentionPolicy, "erasure.yaml": erasure.ErasurePolicy}.get(name) or policies.FILES[name]
+    with pytest.raises(ConfigError, match=rf"`{re.escape(str(bad))}` is invalid: field `max_levle`: Extra inputs are not permitted"):
+        config.load_model(bad, model, "policy file")
+
+
+def test_a_reordered_level_ladder_is_refused(settings, tmp_path):
+    data = yaml.safe_load(settings.path("policies", "classification.yaml").read_text())
+    data["levels"][0]["rank"], data["levels"][1]["rank"] = 2, 1
+    bad = tmp_path / "classification.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ConfigError, match="govlake's ladder is"):
+        config.load_model(bad, policies.ClassificationPolicy, "policy file")

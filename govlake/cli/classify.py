@@ -70,15 +70,14 @@ def run(args) -> int:
     columns = classify.read_sample(path) if is_file else classify.table_sample(settings, args.target)
     reports = classify.classify_columns(settings, columns)
     decl = {} if is_file else declared(settings, args.target)
-    ranks = {lv["id"]: lv["rank"] for lv in classify.policy(settings)["levels"]}
     out = []
     for r in reports:
         d = r.as_dict()
         if r.name in decl:
             d["declared"] = decl[r.name]
-            d["disagrees"] = proposals.disagrees(r, decl[r.name], ranks)
+            d["disagrees"] = proposals.disagrees(r, decl[r.name])
         out.append(d)
-    recorded = proposals.propose(settings, args.target, reports, args.user, ranks) if args.propose and decl else []
+    recorded = proposals.propose(settings, args.target, reports, args.user) if args.propose and decl else []
     if args.json:
         emit_json({"target": args.target, "columns": out, "proposals": recorded})
         return 0

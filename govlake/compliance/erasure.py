@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from govlake.contracts import workflow
+from govlake.core import config
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.domain import masking, schemas
@@ -65,12 +65,7 @@ class ErasurePolicy(BaseModel):
 
 def load_policy(settings: Settings, path: Path | None = None) -> ErasurePolicy:
     path = path or settings.path("policies", "erasure.yaml")
-    try:
-        policy = ErasurePolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no erasure policy: expected `{path}` (see policies/erasure.yaml in the repository)") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"erasure policy `{path}` is invalid: {exc}") from exc
+    policy = config.load_model(path, ErasurePolicy, "erasure policy", hint=" (see policies/erasure.yaml in the repository)")
     for where, name in [("identifiers", n) for n in policy.identifiers] + [("free_text", n) for n in policy.free_text]:
         dataset, column = lineage.parse_target(name)
         tier, _, table = dataset.partition(".")

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from govlake.contracts.spec import parse
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
-from govlake.domain import identities, schemas
+from govlake.domain import identities, policies, schemas
 from govlake.governance import store
 from govlake.platform import lake
 
@@ -259,10 +259,10 @@ def fairness_gaps(rows: list[dict] | None, threshold_pp: float, metrics: list[st
             "flags": [c for c in comparisons if c["flagged"]], "not_measurable": unmeasured}
 
 
-def compliance(inputs: Inputs, *, expiring_days: int = 30, fairness_policy: dict | None = None) -> dict:
+def compliance(inputs: Inputs, *, expiring_days: int = 30, fairness_policy: policies.FairnessPolicy | None = None) -> dict:
     """The compliance report over [inputs.start, inputs.end); contract states are taken at the end."""
-    policy = fairness_policy or {"gap_threshold_pp": 5, "metrics": ["mean_confidence", "false_positive_rate"],
-                                 "dimensions": ["department", "region_code", "model_version"]}
+    policy = fairness_policy or policies.FairnessPolicy(low_confidence_threshold=0.6, gap_threshold_pp=5, metrics=["mean_confidence", "false_positive_rate"],
+                                                        dimensions=["department", "region_code", "model_version"])
     events = _by_contract(inputs.events)
     return {
         "window": {"from": inputs.start.isoformat(), "to": inputs.end.isoformat()},
@@ -271,7 +271,7 @@ def compliance(inputs: Inputs, *, expiring_days: int = 30, fairness_policy: dict
         "contract_turnaround": turnaround(events, inputs.start, inputs.end),
         "expiring_contracts": {"within_days": expiring_days, "contracts": expiring(inputs.contracts, events, inputs.end, expiring_days)},
         "quality_gate": quality_gate(inputs.batches, inputs.quality, inputs.start, inputs.end),
-        "fairness": fairness_gaps(inputs.fairness, float(policy["gap_threshold_pp"]), list(policy["metrics"]), list(policy["dimensions"])),
+        "fairness": fairness_gaps(inputs.fairness, policy.gap_threshold_pp, list(policy.metrics), list(policy.dimensions)),
     }
 
 
@@ -293,7 +293,7 @@ def suppressed_total(values: list[int], k: int = SUPPRESS_BELOW) -> int | str:
     return f">={sum(visible)}" if visible else "suppressed"
 
 
-def transparency(inputs: Inputs, departments: dict[str, str], purposes: dict[str, dict], k: int = SUPPRESS_BELOW) -> dict:
+def transparency(inputs: Inputs, departments: dict[str, str], purposes: dict[str, policies.Purpose], k: int = SUPPRESS_BELOW) -> dict:
     """The public disclosure: for contracts active at any time in the window, grouped by provider,
     consumer and purpose: the data categories shared and how often they were read (query.completed
     entries whose tables include the contract's application table). Department names, purposes and
@@ -309,7 +309,7 @@ def transparency(inputs: Inputs, departments: dict[str, str], purposes: dict[str
         g = groups.setdefault(key, {"categories": set(), "accesses": 0})
         g["categories"] |= set(c["categories"])
         g["accesses"] += reads[f"{inputs.catalog}.app_{c['consumer']}.{c['table']}"]
-    rows = [{"provider": p, "consumer": cons, "purpose": pur, "purpose_description": (purposes.get(pur) or {}).get("description", pur),
+    rows = [{"provider": p, "consumer": cons, "purpose": pur, "purpose_description": purposes[pur].description if pur in purposes else pur,
              "categories": sorted(g["categories"]), "accesses": suppress(g["accesses"], k)} for (p, cons, pur), g in sorted(groups.items())]
     return {
         "period": {"from": inputs.start.isoformat(), "to": inputs.end.isoformat()}, "suppressed_below": k, "sharing": rows,

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from govlake.contracts import workflow
 from govlake.contracts.spec import ContractSpec
+from govlake.core import config
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.domain import levels, schemas
@@ -62,19 +62,7 @@ def load_policy(settings: Settings, path: Path | None = None) -> RetentionPolicy
     """`policies/retention.yaml` (or `path`), checked against the classification levels and the
     table schemas; every error names the file and the field."""
     path = path or settings.path("policies", "retention.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no retention policy: expected `{path}` (see policies/retention.yaml in the repository)") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"retention policy `{path}` is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"retention policy `{path}` must be a mapping with `vacuum_retain_hours`, `periods` and `tables`")
-    try:
-        policy = RetentionPolicy.model_validate(data)
-    except ValidationError as exc:
-        where = "; ".join(f"field `{'.'.join(map(str, e['loc'])) or '(file)'}`: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"retention policy `{path}` is invalid: {where}") from exc
+    policy = config.load_model(path, RetentionPolicy, "retention policy", hint=" (see policies/retention.yaml in the repository)")
 
     def bad(fld: str, problem: str) -> ConfigError:
         return ConfigError(f"retention policy `{path}` field `{fld}`: {problem}")

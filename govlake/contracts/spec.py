@@ -12,9 +12,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from govlake.core import config
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 
@@ -62,17 +62,9 @@ class ContractSpec(BaseModel):
 
 def parse(text: str, origin: str) -> ContractSpec:
     """A specification from YAML text; errors name `origin` and each bad field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"contract `{origin}` is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"contract `{origin}` must be a mapping of fields (id, provider, consumer, ...)")
-    try:
-        return ContractSpec.model_validate(data)
-    except ValidationError as exc:
-        where = "; ".join(f"field `{'.'.join(map(str, e['loc'])) or '(file)'}`: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"contract `{data.get('id', origin)}` ({origin}) is invalid: {where}") from exc
+    data = config.parse_yaml(text, f"contract `{origin}`")
+    name = data.get("id", origin) if isinstance(data, dict) else origin
+    return config.validate(ContractSpec, data, f"contract `{name}` ({origin})")
 
 
 def load_contract(path: Path) -> ContractSpec:

@@ -67,7 +67,7 @@ def granted_level(column: schemas.Column, method: str | None, methods: dict) -> 
     """The level a consumer receives: the column's, lowered by the masking method's result level."""
     if method in (None, "identity"):
         return column.level
-    result = methods[method].get("result_level", column.level)
+    result = methods[method].result_level or column.level
     return levels.lowest([column.level, result])
 
 
@@ -131,7 +131,7 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                     usable = sorted(m for m in methods if m != "grid")
                     out.append(Problem(f"{where}.masking", "unknown-masking", f"`{method}` is not a column masking method; use one of {', '.join(usable)}"))
                     continue
-                applies = methods[method].get("applies_to", "any")
+                applies = methods[method].applies_to
                 if applies != "any" and col.type not in applies.split("|"):
                     out.append(Problem(f"{where}.masking", "masking-type", f"`{method}` applies to {applies} columns; `{granted.name}` is {col.type}"))
                     continue
@@ -141,10 +141,10 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
                 out.append(Problem(f"{where}.masking", "platform-token", f"`{granted.name}` holds platform tokens, which every consumer could join on and which name erasure subjects; grant it with `masking: token` (re-keyed for this contract) or `suppress`"))
             category = col.category or schema.category
             if purpose is not None:
-                if category not in purpose["categories"]:
+                if category not in purpose.categories:
                     extra = " (PIPL art. 26: images and identity data from public cameras serve public security only)" if category in ("images", "identity") else ""
                     out.append(Problem(where, "purpose-category", f"purpose `{spec.purpose}` may not use `{category}` data{extra}"))
-                limit = purpose["max_level"]
+                limit = purpose.max_level
                 level = granted_level(col, method, methods)
                 if levels.exceeds(level, limit):
                     if method in (None, "identity"):

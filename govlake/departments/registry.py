@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from govlake.core import config
 from govlake.core.coordinates import CRS
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
@@ -117,23 +117,8 @@ class Department(BaseModel):
         return v
 
 
-def _format_error(path: Path, exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(file)"
-        problems.append(f"field `{where}`: {err['msg']}")
-    return f"department registry file `{path}` is invalid: " + "; ".join(problems)
-
-
 def load_department(path: Path) -> Department:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"department registry file `{path}` is not valid YAML: {exc}") from exc
-    try:
-        dept = Department.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc)) from exc
+    dept = config.load_model(path, Department, "department registry file")
     if dept.id != path.stem:
         raise ConfigError(f"department registry file `{path}`: field `id` is `{dept.id}` but the file is named `{path.stem}.yaml`; make them equal")
     return dept

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from enum import Enum
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from govlake.core.errors import ConfigError, IdentityError
+from govlake.core import config
+from govlake.core.errors import IdentityError
 from govlake.core.settings import Settings
 
 
@@ -57,10 +57,7 @@ class IdentityRegistry(BaseModel):
 
 def load(settings: Settings) -> IdentityRegistry:
     path = settings.identities_path
-    try:
-        return IdentityRegistry.model_validate(yaml.safe_load(path.read_text()))
-    except ValidationError as exc:
-        raise ConfigError(f"identity registry `{path}` is invalid: {exc}") from exc
+    return config.load_model(path, IdentityRegistry, "identity registry")
 
 
 def trino_group_file(registry: IdentityRegistry) -> str:

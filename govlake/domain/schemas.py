@@ -9,15 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from govlake.core import config
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import levels
 from govlake.platform import lake
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 if TYPE_CHECKING:
     from pyspark.sql.types import StructType
@@ -79,12 +77,10 @@ def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         if key not in _parsed:  # a job loads the same few schemas hundreds of times
-            _parsed[key] = TableSchema.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER))
+            _parsed[key] = config.validate(TableSchema, config.parse_yaml(path.read_text(encoding="utf-8"), f"schema file `{path}`"), f"schema file `{path}`")
         schema = _parsed[key].model_copy(deep=True)
     except FileNotFoundError as exc:
         raise ConfigError(f"no schema for `{tier}.{table}`: expected {path}") from exc
-    except ValidationError as exc:
-        raise ConfigError(f"schema file `{path}` is invalid: {exc}") from exc
     for cat in [schema.category] + [c.category for c in schema.columns]:
         if cat is not None and cat not in CATEGORIES:
             raise ConfigError(f"schema file `{path}`: unknown data category `{cat}`; known: {', '.join(CATEGORIES)}")

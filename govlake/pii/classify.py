@@ -12,10 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from govlake.core.errors import ConfigError, InputError
 from govlake.core.settings import Settings
+from govlake.domain import levels, policies
 from govlake.pii import recognizers as rec
 from govlake.platform import lake
 from govlake.platform.spark import get_spark
@@ -37,17 +36,11 @@ class ColumnReport:
         return {"name": self.name, "sampled": self.sampled, "entities": self.entities, "level": self.level, "pii_types": self.pii_types}
 
 
-def policy(settings: Settings) -> dict:
-    return yaml.safe_load(settings.path("policies", "classification.yaml").read_text(encoding="utf-8"))
+def level_of(types: list[str], pol: policies.ClassificationPolicy) -> str:
+    return levels.highest(pol.pii_types.get(t) for t in types) or NO_PII_LEVEL
 
 
-def level_of(types: list[str], pol: dict) -> str:
-    ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
-    levels = [pol["pii_types"][t] for t in types if t in pol["pii_types"]]
-    return max(levels, key=lambda lv: ranks[lv]) if levels else NO_PII_LEVEL
-
-
-def classify_values(name: str, values: list, pol: dict) -> ColumnReport:
+def classify_values(name: str, values: list, pol: policies.ClassificationPolicy) -> ColumnReport:
     texts = [str(v) for v in values if v is not None and str(v).strip() != ""][:SAMPLE]
     hits: Counter = Counter()
     multi = 0
@@ -112,7 +105,7 @@ def read_sample(path: Path, n: int = SAMPLE) -> dict[str, list]:
 
 
 def classify_columns(settings: Settings, columns: dict[str, list]) -> list[ColumnReport]:
-    pol = policy(settings)
+    pol = policies.classification(settings)
     return [classify_values(name, values, pol) for name, values in columns.items()]
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from govlake.core.errors import ConfigError, IdentityError
 from govlake.core.settings import Settings
-from govlake.domain import identities, schemas
+from govlake.domain import identities, levels, schemas
 from govlake.governance import audit, store
 from govlake.pii.classify import ColumnReport
 
@@ -39,13 +39,13 @@ def effective(settings: Settings, tier: str, table: str) -> dict[str, dict]:
     return out
 
 
-def disagrees(report: ColumnReport, declared: dict, level_rank: dict[str, int]) -> bool:
+def disagrees(report: ColumnReport, declared: dict) -> bool:
     """Detected personal information above the declared level (declassifying is never proposed
     from a sample: absence in a sample is not proof)."""
-    return bool(report.pii_types) and level_rank[report.level] > level_rank[declared["level"]]
+    return bool(report.pii_types) and levels.exceeds(report.level, declared["level"])
 
 
-def propose(settings: Settings, target: str, reports: list[ColumnReport], actor: str, level_rank: dict[str, int]) -> list[int]:
+def propose(settings: Settings, target: str, reports: list[ColumnReport], actor: str) -> list[int]:
     tier, _, table = target.partition(".")
     current = effective(settings, tier, table)
     now = datetime.now(timezone.utc)
@@ -53,7 +53,7 @@ def propose(settings: Settings, target: str, reports: list[ColumnReport], actor:
     with audit.transaction(settings) as conn:
         for r in reports:
             decl = current.get(r.name)
-            if decl is None or not disagrees(r, decl, level_rank):
+            if decl is None or not disagrees(r, decl):
                 continue
             conn.execute(sa.update(T).where(T.c.target == target, T.c.column_name == r.name, T.c.status == "pending")
                          .values(status="superseded", decided_at=now, reason="superseded by a newer proposal"))

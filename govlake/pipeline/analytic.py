@@ -18,7 +18,7 @@ from govlake.platform.secrets import TokenKey
 ANALYTIC_TABLES = ("detections_deidentified", "flow_hourly", "events_deidentified", "fairness_monitor")
 
 
-def masking_policy(settings: Settings) -> dict:
+def masking_policy(settings: Settings) -> dict[str, policies.MaskingMethod]:
     return policies.masking_methods(settings)
 
 
@@ -104,12 +104,12 @@ def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, i
     policy = masking_policy(settings)
     base = lambda t: spark.read.format("delta").load(lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", t)))  # noqa: E731
     detections = promotable(base("detections"), base("batch_log"))
-    deid = detections_deidentified(detections, base("cameras"), key, policy["grid"]["cell_size_deg"])
+    deid = detections_deidentified(detections, base("cameras"), key, policy["grid"].cell_size_deg)
     _overwrite(spark, settings, "analytic", "detections_deidentified", deid)
     stored = spark.read.format("delta").load(lake.table_path(settings, "analytic", "detections_deidentified"))
-    _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"]["k"]))
-    low = float(policies.fairness(settings)["low_confidence_threshold"])
-    _overwrite(spark, settings, "analytic", "fairness_monitor", fairness_monitor(stored, policy["small_group_suppression"]["k"], low))
+    _overwrite(spark, settings, "analytic", "flow_hourly", flow_hourly(stored, policy["small_group_suppression"].k))
+    low = policies.fairness(settings).low_confidence_threshold
+    _overwrite(spark, settings, "analytic", "fairness_monitor", fairness_monitor(stored, policy["small_group_suppression"].k, low))
     events = promotable(base("events"), base("batch_log"))
     _overwrite(spark, settings, "analytic", "events_deidentified", events_deidentified(events, base("cameras"), key))
     return {

@@ -93,7 +93,7 @@ class Refused:
 
 def over_level(settings: Settings, spec: ContractSpec, found: list[lineage.Edge], known: list[lineage.Edge]) -> list[str]:
     """Columns of the contract's table whose effective level (along lineage) exceeds its purpose's."""
-    limit = policies.purposes(settings)[spec.purpose]["max_level"]
+    limit = policies.purposes(settings)[spec.purpose].max_level
     out_name = f"{spec.consumer_schema}.{spec.table}"
     graph = [e for e in known if e.out_dataset != out_name] + found
     deid = policies.deidentifications(settings)

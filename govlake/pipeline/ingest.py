@@ -34,7 +34,7 @@ from govlake.core import coordinates
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.departments.registry import Department, FieldMap, Source
-from govlake.domain import quality, schemas
+from govlake.domain import policies, quality, schemas
 from govlake.pii import classify, proposals
 from govlake.pipeline import lineage_capture, lines
 from govlake.platform import lake
@@ -598,8 +598,7 @@ def classification_flags(
             F.col("_h") < F.element_at(literal_map(cut), F.col("batch_id")))
     w = Window.partitionBy("batch_id").orderBy("_h", "_x")
     sample = rows.withColumn("_n", F.row_number().over(w)).where(F.col("_n") <= FLAG_SAMPLE).collect()
-    pol = classify.policy(settings)
-    ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
+    pol = policies.classification(settings)
     declared = proposals.effective(settings, "base", entity)
     by_batch: dict[str, list] = {}
     for r in sample:
@@ -609,7 +608,7 @@ def classification_flags(
         mine = by_batch.get(batch_id, [])
         for col in strings:
             report = classify.classify_values(col, [r[col] for r in mine], pol)
-            if col in declared and proposals.disagrees(report, declared[col], ranks):
+            if col in declared and proposals.disagrees(report, declared[col]):
                 rows.append((batch_id, batches[batch_id], entity, col, declared[col]["level"], json.dumps(report.entities),
                              report.level, report.sampled, run_time))
     return rows

@@ -15,10 +15,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, field_validator
 
-from govlake.core.errors import ConfigError, DownloadError
+from govlake.core import config
+from govlake.core.errors import DownloadError
 from govlake.core.settings import Settings
 
 
@@ -66,10 +66,7 @@ class ArtifactManifest(BaseModel):
 
 def load_manifest(settings: Settings) -> ArtifactManifest:
     path = settings.path("infra", "artifacts.yaml")
-    try:
-        return ArtifactManifest.model_validate(yaml.safe_load(path.read_text()))
-    except Exception as exc:  # pydantic or YAML error: name the file
-        raise ConfigError(f"artifact manifest `{path}` is invalid: {exc}") from exc
+    return config.load_model(path, ArtifactManifest, "artifact manifest")
 
 
 def sha256_file(path: Path) -> str:

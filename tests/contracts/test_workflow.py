@@ -78,10 +78,8 @@ def test_a_column_above_the_purpose_level_needs_a_lowering_mask(s, tmp_path, mon
     strict = _spec(s, POLICE, tmp_path, purpose="urban_planning", columns=[{"name": "camera_id"}, {"name": "observed_hour"}])
     assert rules(validate.problems(strict, s, NOW)) == {"purpose-category"}  # detection rows are not for planning
     # an L3 column under an L2 purpose: unmasked is refused, a token (L3) too, suppression passes
-    import copy
-
-    stricter = copy.deepcopy(validate.purposes(s))
-    stricter["public_security"]["max_level"] = "L2"
+    stricter = dict(validate.purposes(s))
+    stricter["public_security"] = stricter["public_security"].model_copy(update={"max_level": "L2"})
     monkeypatch.setattr(validate, "purposes", lambda _s: stricter)
     unmasked = _spec(s, POLICE, tmp_path, columns=[{"name": "plate_token"}])
     assert rules(validate.problems(unmasked, s, NOW)) == {"level-unmasked", "platform-token"}

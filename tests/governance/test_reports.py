@@ -244,7 +244,7 @@ def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
     expected: dict[tuple, list[float]] = {}
     for d in read("analytic", "detections_deidentified").collect():
         expected.setdefault((d.department, d.region_code, d.model_version), []).append(d.confidence)
-    k = policies.masking_methods(settings)["small_group_suppression"]["k"]
+    k = policies.masking_methods(settings)["small_group_suppression"].k
     monitor = {(m["department"], m["region_code"], m["model_version"]): m for m in inputs.fairness}
     assert set(monitor) == {g for g, v in expected.items() if len(v) >= k} and len(monitor) >= 6
     for g, m in monitor.items():

@@ -28,10 +28,8 @@ def test_personal_data_in_an_internal_column_is_flagged_proposed_and_decided(spa
     ]
     assert "1390000" not in flags[0].detected  # shares only, never values
 
-    pol = classify.policy(settings)
-    ranks = {lv["id"]: lv["rank"] for lv in pol["levels"]}
     reports = classify.classify_columns(settings, classify.table_sample(settings, "base.detections"))
-    ids = proposals.propose(settings, "base.detections", reports, "etl_service", ranks)
+    ids = proposals.propose(settings, "base.detections", reports, "etl_service")
     pending = proposals.listing(settings)
     assert [(p["id"], p["column_name"], p["proposed_level"], p["proposed_pii_types"]) for p in pending] == [(ids[0], "model_version", "L3", ["PHONE"])]
     assert proposals.effective(settings, "base", "detections")["model_version"]["level"] == "L2"  # not applied until decided
