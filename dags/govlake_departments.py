@@ -11,15 +11,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
+from govlake.core import times
 from govlake.core.settings import load_settings
+from govlake.dag_tasks import RETRIES, RETRY_DELAY, retried_if_transient
 from govlake.departments.registry import load_all
 
 BASE_DETECTIONS = Asset("govlake://base/detections")
 START = pendulum.datetime(2026, 11, 1, tz="UTC")
-
-
-def _run_time(context):
-    return context.get("logical_date") or context["run_after"]
 
 
 def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
@@ -33,7 +31,8 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
         doc_md=f"Ingest new landing files of {name} into the base tier.",
     ) as dag:
 
-        @task(outlets=[BASE_DETECTIONS])
+        @task(outlets=[BASE_DETECTIONS], retries=RETRIES, retry_delay=RETRY_DELAY)
+        @retried_if_transient
         def ingest(**context) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
 
@@ -44,7 +43,7 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 
             settings = settings_()
             dept = registry.get(settings, department_id)
-            result = ingest_department(get_spark(settings), settings, dept, settings.landing_root / dept.id, _run_time(context))
+            result = ingest_department(get_spark(settings), settings, dept, settings.landing_root / dept.id, times.logical_time(context))
             if result is None:
                 raise AirflowSkipException("no new landing files")  # no asset event, no tier rebuild
             return result.as_dict()
@@ -53,16 +52,18 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
     return dag
 
 
-@task
+@task(retries=RETRIES, retry_delay=RETRY_DELAY)
+@retried_if_transient
 def publish(_after: dict | None = None, **context) -> list[dict]:
     """The application tier for the active contracts (after `_after`, when given)."""
     from govlake.core.settings import load_settings as settings_
     from govlake.pipeline import main_job
 
-    return main_job.stage_publish(settings_(), _run_time(context))
+    return main_job.stage_publish(settings_(), times.logical_time(context))
 
 
-@task
+@task(retries=RETRIES, retry_delay=RETRY_DELAY)
+@retried_if_transient
 def serve(published: list[dict]) -> dict:
     from govlake.core.settings import load_settings as settings_
     from govlake.pipeline import main_job
@@ -81,7 +82,8 @@ def tiers_dag() -> DAG:
         doc_md="Rebuild the analytic and application tiers and refresh Trino when base data changed.",
     ) as dag:
 
-        @task
+        @task(retries=RETRIES, retry_delay=RETRY_DELAY)
+        @retried_if_transient
         def build_analytic() -> dict:
             from govlake.core.settings import load_settings as settings_
             from govlake.pipeline import main_job

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-
-def _run_time(context):
-    return context.get("logical_date") or context["run_after"]
+from govlake.core import times
+from govlake.dag_tasks import RETRIES, RETRY_DELAY, retried_if_transient
 
 
 @dag(
@@ -24,32 +23,36 @@ def _run_time(context):
     doc_md=__doc__,
 )
 def govlake_main():
-    @task
+    @task(retries=RETRIES, retry_delay=RETRY_DELAY)
+    @retried_if_transient
     def ingest(**context) -> dict:
         from govlake.core.settings import load_settings
         from govlake.pipeline import main_job
 
-        report = main_job.stage_ingest(load_settings(), _run_time(context))
+        report = main_job.stage_ingest(load_settings(), times.logical_time(context))
         if report["failures"]:
             # other departments were ingested; the failure is reported, not hidden
             print(f"departments with failed ingest: {report['failures']}")
         return report
 
-    @task
+    @task(retries=RETRIES, retry_delay=RETRY_DELAY)
+    @retried_if_transient
     def build_analytic(_ingested: dict) -> dict:
         from govlake.core.settings import load_settings
         from govlake.pipeline import main_job
 
         return main_job.stage_analytic(load_settings())
 
-    @task
+    @task(retries=RETRIES, retry_delay=RETRY_DELAY)
+    @retried_if_transient
     def publish(_analytic: dict, **context) -> list[dict]:
         from govlake.core.settings import load_settings
         from govlake.pipeline import main_job
 
-        return main_job.stage_publish(load_settings(), _run_time(context))
+        return main_job.stage_publish(load_settings(), times.logical_time(context))
 
-    @task
+    @task(retries=RETRIES, retry_delay=RETRY_DELAY)
+    @retried_if_transient
     def serve(published: list[dict]) -> dict:
         from govlake.core.settings import load_settings
         from govlake.pipeline import main_job

@@ -12,9 +12,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-
-def _run_time(context):
-    return context.get("logical_date") or context["run_after"]
+from govlake.core import times
+from govlake.dag_tasks import RETRIES, retried_if_transient
 
 
 @dag(
@@ -27,12 +26,13 @@ def _run_time(context):
     doc_md=__doc__,
 )
 def govlake_retention():
-    @task(retries=2, retry_delay=timedelta(minutes=10))
+    @task(retries=RETRIES, retry_delay=timedelta(minutes=10))  # a store or lock held by another run
+    @retried_if_transient
     def enforce(**context) -> dict:
         from govlake.compliance import retention
         from govlake.core.settings import load_settings
 
-        return retention.stage_enforce(load_settings(), _run_time(context))
+        return retention.stage_enforce(load_settings(), times.logical_time(context))
 
     enforce()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
 
@@ -19,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--action", dest="prefix", metavar="PREFIX", help="list: only actions starting with PREFIX, e.g. contract.")
     p.add_argument("--anchor", type=Path, metavar="FILE", help="verify: also check the heads kept in FILE (from `audit anchor`)")
     p.add_argument("--out", type=Path, metavar="FILE", help="anchor: append the head to FILE instead of printing it")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
 
@@ -22,10 +23,10 @@ def register(sub) -> None:
     p.add_argument("target", help="a .csv/.jsonl/.parquet file, a table such as base.detections, or review/accept/reject")
     p.add_argument("proposal", nargs="?", type=int, help="proposal id (accept, reject)")
     p.add_argument("--propose", action="store_true", help="record proposals for columns that disagree with their classification")
-    p.add_argument("--as", dest="user", default="etl_service", help="acting user (deciding needs the owner's steward or compliance)")
+    options.add_as(p, default="etl_service", help="acting user (deciding needs the owner's steward or compliance)")
     p.add_argument("--reason", help="why (required to reject)")
     p.add_argument("--all", action="store_true", help="review: every proposal, not only pending ones")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 

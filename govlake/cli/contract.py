@@ -6,9 +6,9 @@ whether that person may (see govlake/contracts/workflow.py). `--at` sets the act
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
@@ -23,21 +23,12 @@ def register(sub) -> None:
                                    "list | show ID | diff ID [--file FILE]")
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("target", nargs="?", help="contract id, or a contract file (new, validate)")
-    p.add_argument("--as", dest="user", help="acting identity (catalog/identities.yaml)")
+    options.add_as(p, help="acting identity (catalog/identities.yaml)")
     p.add_argument("--file", type=Path, help="submit/diff: a changed specification")
     p.add_argument("--reason", help="why (required to reject or revoke)")
-    p.add_argument("--at", help="acting time, ISO 8601 with offset (default: now)")
-    p.add_argument("--json", action="store_true")
+    options.add_time(p, "--at", help="acting time, ISO 8601 with offset (default: now)")
+    options.add_json(p)
     p.set_defaults(func=run)
-
-
-def _when(args) -> datetime:
-    if not args.at:
-        return datetime.now(timezone.utc)
-    t = datetime.fromisoformat(args.at)
-    if t.tzinfo is None:
-        raise ConfigError(f"--at `{args.at}` needs a timezone offset, e.g. 2026-11-21T08:00:00+08:00")
-    return t.astimezone(timezone.utc)
 
 
 def _need(args, *names: str) -> None:
@@ -60,7 +51,7 @@ def run(args) -> int:
     from govlake.contracts import validate, workflow
 
     settings = load_settings()
-    when = _when(args)
+    when = options.when(args)
     act = args.action
     if act == "list":
         rows = [r.as_dict() for r in workflow.list_all(settings)]

@@ -1,6 +1,7 @@
 """`govlake department list|validate [--json]`: the department registry."""
 from __future__ import annotations
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
@@ -11,11 +12,11 @@ def register(sub) -> None:
     p = sub.add_parser("department", help="the department registry (catalog/departments)")
     s = p.add_subparsers(dest="action", required=True)
     q = s.add_parser("list", help="list registered departments")
-    q.add_argument("--json", action="store_true")
+    options.add_json(q)
     q.set_defaults(func=list_)
     q = s.add_parser("validate", help="validate every registry file (or the given ones)")
     q.add_argument("files", nargs="*")
-    q.add_argument("--json", action="store_true")
+    options.add_json(q)
     q.set_defaults(func=validate)
 
 

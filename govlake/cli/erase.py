@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
@@ -21,7 +22,7 @@ def register(sub) -> None:
     who.add_argument("--identifier-stdin", action="store_true", help="read the raw identifier (e.g. a plate) from standard input")
     p.add_argument("--request", metavar="REF", help="the erasure request's reference (ticket), recorded in the audit")
     p.add_argument("--dry-run", action="store_true", help="count the rows that would change; change nothing")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
 from govlake.departments import generator, registry, synthetic
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--faults", default=",".join(generator.ROW_FAULTS + generator.FILE_FAULTS),
                    help="comma-separated fault kinds to inject")
     p.add_argument("--start", default=DEFAULT_START, help="start of the 24 h window (ISO 8601 with offset)")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 

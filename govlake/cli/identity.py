@@ -3,6 +3,7 @@
 (the trino CLI, JDBC, Python): URL, certificate to trust, user; the local password only on request."""
 from __future__ import annotations
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.settings import load_settings
 from govlake.domain import identities
@@ -12,12 +13,12 @@ def register(sub) -> None:
     p = sub.add_parser("identity", help="identities (users, departments, roles)")
     s = p.add_subparsers(dest="action", required=True)
     q = s.add_parser("list", help="list identities")
-    q.add_argument("--json", action="store_true")
+    options.add_json(q)
     q.set_defaults(func=list_)
     c = s.add_parser("connect", help="connection parameters for any Trino client as USER")
     c.add_argument("user")
     c.add_argument("--show-password", action="store_true", help="print the local password too (it is never logged)")
-    c.add_argument("--json", action="store_true")
+    options.add_json(c)
     c.set_defaults(func=connect)
 
 

@@ -1,9 +1,9 @@
 """`govlake ingest --department ID [--landing DIR] [--json]`: one department's new files into base."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.cli.run import print_batch
 from govlake.core.settings import load_settings
@@ -14,8 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("ingest", help="ingest a department's new landing files into the base tier")
     p.add_argument("--department", required=True)
     p.add_argument("--landing", type=Path, help="landing folder (default <state>/landing/<department>)")
-    p.add_argument("--run-time", help="logical time, ISO 8601 with offset (default: now)")
-    p.add_argument("--json", action="store_true")
+    options.add_time(p, "--run-time", help="logical time, ISO 8601 with offset (default: now)")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -26,7 +26,7 @@ def run(args) -> int:
     settings = load_settings()
     dept = registry.get(settings, args.department)
     landing = args.landing or settings.landing_root / dept.id
-    run_time = datetime.fromisoformat(args.run_time) if args.run_time else datetime.now(timezone.utc)
+    run_time = options.when(args)
     info("starting Spark")
     result = ingest_department(get_spark(settings), settings, dept, landing, run_time)
     if result is None:

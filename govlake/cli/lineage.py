@@ -4,6 +4,7 @@ each column's effective classification level along lineage, and the sharing cont
 consumer departments that receive it."""
 from __future__ import annotations
 
+from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.errors import GovlakeError
 from govlake.core.settings import load_settings
@@ -15,7 +16,7 @@ def register(sub) -> None:
     way = p.add_mutually_exclusive_group()
     way.add_argument("--downstream", dest="direction", action="store_const", const="downstream")
     way.add_argument("--upstream", dest="direction", action="store_const", const="upstream")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run, direction="downstream")
 
 

@@ -2,16 +2,15 @@
 tables (granted columns, masked, row-filtered), retraction of the others, and Trino's catalog."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
     p = sub.add_parser("publish", help="materialise the application tier for every active contract; compile Trino's rules")
-    p.add_argument("--at", help="logical time, ISO 8601 with offset (default: now)")
-    p.add_argument("--json", action="store_true")
+    options.add_time(p, "--at", help="logical time, ISO 8601 with offset (default: now)")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -20,7 +19,7 @@ def run(args) -> int:
     from govlake.platform.spark import get_spark
 
     settings = load_settings()
-    when = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)
+    when = options.when(args)
     info("publishing the application tier (Spark + Delta)")
     published, catalog = main_job.publish(get_spark(settings), settings, when)
     if args.json:

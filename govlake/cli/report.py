@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import info
 from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
@@ -22,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--to", dest="end", metavar="D", help="window end, ISO date (inclusive, UTC) or date-time with offset; default now")
     p.add_argument("--expiring-days", type=int, default=30, metavar="N", help="compliance: list active contracts ending within N days")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="one JSON object")
+    options.add_json(fmt, help="one JSON object")
     fmt.add_argument("--html", action="store_true", help="a self-contained HTML page")
     p.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=run)

@@ -6,19 +6,18 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
-from govlake.core.errors import ConfigError
 from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
     p = sub.add_parser("retention", help="enforce the retention policy: delete expired rows, purge their bytes, vacuum")
     p.add_argument("action", choices=("run",))
-    p.add_argument("--at", help="run time, ISO 8601 with offset (default: now); rows older than it minus their period go")
+    options.add_time(p, "--at", help="run time, ISO 8601 with offset (default: now); rows older than it minus their period go")
     p.add_argument("--dry-run", action="store_true", help="count the rows that would be deleted; change nothing")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -40,11 +39,7 @@ def run(args) -> int:
     from govlake.platform.spark import get_spark
 
     settings = load_settings()
-    try:
-        when = datetime.fromisoformat(args.at) if args.at else datetime.now(timezone.utc)
-    except ValueError as exc:
-        raise ConfigError(f"--at `{args.at}` is not an ISO 8601 time; e.g. 2026-11-21T00:00:00+00:00") from exc
-    retention.cutoff(when, 0)  # a time without offset fails here, before Spark starts
+    when = options.when(args)  # a time without offset fails here, before Spark starts
     policy = retention.load_policy(settings)
     info(f"retention {'dry run' if args.dry_run else 'run'} at {when.isoformat()} (Spark + Delta)")
     with _stdout_to_stderr():  # the JVM started here inherits it: Delta's VACUUM prints to its stdout

@@ -1,9 +1,9 @@
 """`govlake run`: the main job (landing -> base -> analytic -> application -> Trino)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.core.settings import load_settings
 
@@ -11,9 +11,9 @@ from govlake.core.settings import load_settings
 def register(sub) -> None:
     p = sub.add_parser("run", help="run the main job end to end")
     p.add_argument("--landing", type=Path, help="landing root with one folder per department (default <state>/landing)")
-    p.add_argument("--run-time", help="logical time of the run, ISO 8601 with offset (default: now)")
+    options.add_time(p, "--run-time", help="logical time of the run, ISO 8601 with offset (default: now)")
     p.add_argument("--no-serve", action="store_true", help="do not register tables in Trino")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -52,7 +52,7 @@ def run(args) -> int:
     from govlake.platform.spark import get_spark
 
     settings = load_settings()
-    run_time = datetime.fromisoformat(args.run_time) if args.run_time else datetime.now(timezone.utc)
+    run_time = options.when(args)
     info("starting Spark")
     spark = get_spark(settings)
     report = main_job.run(spark, settings, run_time, landing_root=args.landing, serve=not args.no_serve)

@@ -12,13 +12,14 @@ import io
 import json
 import sys
 
+from govlake.cli import options
 from govlake.core.errors import InputError
 from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
     p = sub.add_parser("scrub", help="replace personal information in stdin lines with typed placeholders")
-    p.add_argument("--json", action="store_true", help="one JSON object per line with the entities found")
+    options.add_json(p, help="one JSON object per line with the entities found")
     p.set_defaults(func=run)
 
 

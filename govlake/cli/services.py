@@ -1,19 +1,20 @@
 """`govlake up|down|status`: the local services (Trino now; the console and Airflow later)."""
 from __future__ import annotations
 
+from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
     p = sub.add_parser("up", help="start the local services and wait until they are healthy")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the local services")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=down)
     p = sub.add_parser("status", help="report the local services")
-    p.add_argument("--json", action="store_true")
+    options.add_json(p)
     p.set_defaults(func=status)
     register_fetch(sub)
 

@@ -1,14 +1,15 @@
 """`govlake sql --as USER "QUERY" [--json]`: a query through Trino as a registered identity."""
 from __future__ import annotations
 
+from govlake.cli import options
 from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
     p = sub.add_parser("sql", help="run a SQL query through Trino as USER")
-    p.add_argument("--as", dest="user", required=True, help="identity from catalog/identities.yaml")
+    options.add_as(p, required=True, help="identity from catalog/identities.yaml")
     p.add_argument("query")
-    p.add_argument("--json", action="store_true", help="print rows as a JSON array of objects")
+    options.add_json(p, help="print rows as a JSON array of objects")
     p.set_defaults(func=run)
 
 

@@ -22,7 +22,7 @@ import logging
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import reduce
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 from pyspark.sql.types import StructType
 
-from govlake.core import coordinates
+from govlake.core import coordinates, times
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.departments.registry import Department, FieldMap, Source
@@ -96,14 +96,6 @@ class BatchResult:
             "balanced": all(e.balanced for e in self.entities),
             "entities": [asdict(e) | {"balanced": e.balanced} for e in self.entities],
         }
-
-
-def plain_utc(when: datetime) -> datetime:
-    """The run's logical time as a plain UTC datetime (Airflow hands in pendulum DateTimes,
-    which Spark's row conversion rejects)."""
-    if when.tzinfo is None:
-        raise ValueError("run time must be timezone-aware")
-    return datetime.fromtimestamp(when.timestamp(), tz=timezone.utc)
 
 
 def sql_literal(value: str | int | float) -> str:
@@ -946,7 +938,7 @@ def ingest_department(
 ) -> BatchResult | None:
     """Ingest the new landing files of `dept` exactly once; None when there is nothing new.
     Errors propagate (the caller is one department's task)."""
-    run_time = plain_utc(run_time)
+    run_time = times.as_utc(run_time)
     plan = _plan(dept, landing, _processed_hashes(spark, settings).get(dept.id, set()))
     return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
 
@@ -959,7 +951,7 @@ def ingest_departments(
     A department whose files or mapping fail is reported in `failures` and the others go on; if
     the shared pass fails while running, every department is retried on its own.
     """
-    run_time = plain_utc(run_time)
+    run_time = times.as_utc(run_time)
     failures: dict[str, str] = {}
     done = _processed_hashes(spark, settings)
     plans = []

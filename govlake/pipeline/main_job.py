@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from govlake.compliance import export
 from govlake.contracts import access, workflow
+from govlake.core import times
 from govlake.core.errors import PolicyError
 from govlake.core.settings import Settings
 from govlake.departments import registry
 from govlake.governance import audit
 from govlake.pipeline import analytic, application
-from govlake.pipeline.ingest import BatchResult, ingest_departments, plain_utc
+from govlake.pipeline.ingest import BatchResult, ingest_departments
 from govlake.platform import lake
 from govlake.platform.secrets import token_key
 from govlake.platform.spark import get_spark
@@ -62,7 +63,7 @@ class RunReport:
 
 def ingest_all(spark: SparkSession, settings: Settings, run_time: datetime, landing_root: Path, only: list[str] | None = None) -> RunReport:
     """Every registered department's new files, in one shared pass (see `ingest.ingest_departments`)."""
-    report = RunReport(plain_utc(run_time))
+    report = RunReport(times.as_utc(run_time))
     work = [(d, landing_root / d.id) for d in registry.load_all(settings) if not only or d.id in only]
     report.batches, report.failures = ingest_departments(spark, settings, work, run_time)
     return report
@@ -77,7 +78,7 @@ def served_tables(settings: Settings, published: list[application.Published]) ->
 
 
 def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> RunReport:
-    run_time = plain_utc(run_time)
+    run_time = times.as_utc(run_time)
     report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
     report.analytic_rows = analytic.build(spark, settings, token_key(settings))
     report.published, report.catalog = publish(spark, settings, run_time, serve=serve)
@@ -87,9 +88,9 @@ def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_
 def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
     """`govlake publish`: rules first (a revoked contract loses access before anything else), then
     the application tables of the active contracts, then Trino's catalog."""
-    active = workflow.refresh_active(settings, plain_utc(run_time).replace(tzinfo=timezone.utc))
+    active = workflow.refresh_active(settings, times.as_utc(run_time))
     access.write_rules(settings, active)
-    published, refused = application.publish(spark, settings, active, token_key(settings), plain_utc(run_time))
+    published, refused = application.publish(spark, settings, active, token_key(settings), times.as_utc(run_time))
     export.export(spark, settings)  # governance tables for compliance officers' SQL
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
     policy_hashes = audit.policy_fingerprints(settings)

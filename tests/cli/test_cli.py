@@ -67,3 +67,19 @@ def test_sql_without_a_running_server_says_how_to_start_it(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "govlake", "sql", "--as", "ops_admin", "SELECT 1"], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 1
     assert "cannot reach Trino" in proc.stderr and "govlake up" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--run-time", "2026-11-21T00:05:00", "--no-serve"],
+    ["ingest", "--department", "police", "--run-time", "2026-11-21T00:05:00"],
+    ["publish", "--at", "2026-11-21T00:05:00"],
+    ["retention", "run", "--at", "2026-11-21T00:05:00", "--dry-run"],
+    ["contract", "list", "--at", "2026-11-21T00:05:00"],
+])
+def test_every_time_option_refuses_a_time_without_offset_the_same_way(argv, capsys):
+    """One timezone rule for `--run-time` and `--at`: a bare wall-clock time is refused before any
+    work starts, with the same message (`run` and `ingest` used to pass it on to fail deep inside)."""
+    from govlake.cli import main
+
+    assert main(argv) == 1
+    assert f"{argv[argv.index('--run-time') + 1 if '--run-time' in argv else argv.index('--at') + 1]}` has no timezone offset" in capsys.readouterr().err

@@ -1,0 +1,38 @@
+"""Times at govlake's edges: one rule, applied once where a time enters.
+
+A time given by a person (`--run-time`, `--at`) must carry its offset: a bare wall-clock time is
+refused, not guessed. A time from Airflow (a pendulum DateTime) is aware already. Inside, govlake
+works with plain `datetime` objects in UTC (`as_utc`); Spark's row conversion rejects pendulum's.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from govlake.core.errors import ConfigError
+
+
+def as_utc(when: datetime) -> datetime:
+    """`when` as a plain datetime in UTC; a time without an offset is refused."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ConfigError(f"time `{when.isoformat()}` has no timezone offset; give one, e.g. `2026-11-21T08:00:00+08:00`")
+    return datetime.fromtimestamp(when.timestamp(), tz=timezone.utc)
+
+
+def parse(text: str, flag: str = "time") -> datetime:
+    """An ISO 8601 time with offset, from a person, as UTC (`flag` names it in the error)."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} `{text}` is not an ISO 8601 time; e.g. 2026-11-21T08:00:00+08:00") from exc
+    if t.tzinfo is None:
+        raise ConfigError(f"{flag} `{text}` has no timezone offset; give one, e.g. `2026-11-21T08:00:00+08:00`")
+    return as_utc(t)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def logical_time(context: dict) -> datetime:
+    """An Airflow task's logical time (a manual run without one: when it was triggered), as UTC."""
+    return as_utc(context.get("logical_date") or context["run_after"])
