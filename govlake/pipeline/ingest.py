@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import reduce
 from pathlib import Path
@@ -166,38 +166,62 @@ def digest_and_clean(path: Path, source: Source) -> tuple[str, bool]:
     return h.hexdigest(), clean
 
 
-def unreadable_reason(path: Path, source: Source) -> str | None:
-    """Why a whole file cannot be ingested (it is then kept aside and reported), or None."""
-    if path.stat().st_size == 0:
-        return "EMPTY_FILE"
+@dataclass(frozen=True)
+class LandingFile:
+    """One landing file, as planning found it: read once for these facts (content hash and clean
+    text in one pass, then the header, Parquet footer or JSON sample) and passed down, so no later
+    step opens the file again to learn them."""
+
+    path: Path
+    entity: str
+    content_hash: str
+    size: int
+    clean: bool = False                   # text that decodes strictly and holds no U+FFFD
+    fields: tuple[str, ...] = ()          # source fields present: CSV header, Parquet schema, keys of the first JSON records
+    arrays: frozenset[str] = frozenset()  # JSON lines: sampled fields that held an array
+    reject: str | None = None             # why the whole file cannot be ingested (kept aside, reported), or None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def inspect(path: Path, entity: str, source: Source, content_hash: str, clean: bool, sample_lines: int = 50) -> LandingFile:
+    """The `LandingFile` of a file whose hash and cleanliness `digest_and_clean` found."""
+    seen = LandingFile(path, entity, content_hash, path.stat().st_size, clean)
+    if seen.size == 0:
+        return replace(seen, reject="EMPTY_FILE")
     if source.format == "parquet":
         import pyarrow.parquet as pq
 
         try:
-            pq.ParquetFile(path)
+            names = pq.ParquetFile(path).schema_arrow.names
         except Exception as exc:  # pyarrow raises several types for a corrupt footer
-            return f"UNREADABLE_PARQUET: {str(exc)[:200]}"
-        return None
+            return replace(seen, reject=f"UNREADABLE_PARQUET: {str(exc)[:200]}")
+        return replace(seen, fields=tuple(names))
     if source.format == "csv":
         try:
             header = _csv_header(path, source)
         except UnicodeDecodeError:
-            return f"HEADER_NOT_{source.encoding.upper()}"
+            return replace(seen, reject=f"HEADER_NOT_{source.encoding.upper()}")
         mapped = {fm.source for fm in source.fields.values()}
         if not mapped & set(header):
-            return "HEADER_MISMATCH: none of the mapped fields is in the header"
-    return None
+            return replace(seen, fields=tuple(header), reject="HEADER_MISMATCH: none of the mapped fields is in the header")
+        return replace(seen, fields=tuple(header))
+    sampled = _json_sample([path], source, sample_lines)
+    return replace(seen, fields=tuple(sampled), arrays=frozenset(k for k, is_array in sampled.items() if is_array))
 
 
-def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFrame:
+def read_source(spark: SparkSession, source: Source, files: list[LandingFile]) -> DataFrame:
     """Raw records as the department sent them, plus the file each came from and, for a line
     that could not be parsed, its text in `_corrupt_record`."""
+    paths = [str(f.path) for f in files]
     if source.format == "csv":
         from pyspark.sql.types import StringType, StructField
 
         by_header: dict[tuple[str, ...], list[str]] = {}
         for f in files:
-            by_header.setdefault(tuple(_csv_header(Path(f), source)), []).append(f)
+            by_header.setdefault(f.fields, []).append(str(f.path))
         frames = []
         for header, group in by_header.items():
             schema = StructType([StructField(c, StringType()) for c in header] + [StructField(CORRUPT, StringType())])
@@ -222,27 +246,30 @@ def read_source(spark: SparkSession, source: Source, files: list[str]) -> DataFr
             spark.read.option("encoding", source.encoding)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", CORRUPT)
-            .schema(json_schema([Path(f) for f in files], source))
-            .json(files)
+            .schema(json_schema(files, source))
+            .json(paths)
         )
     else:
         df = (
-            spark.read.option("mergeSchema", True).parquet(*files).withColumn(CORRUPT, F.lit(None).cast("string"))
+            spark.read.option("mergeSchema", True).parquet(*paths).withColumn(CORRUPT, F.lit(None).cast("string"))
             .withColumn("_row_index", F.col("_metadata.row_index"))
         )
     return df.withColumn("_source_file", F.col("_metadata.file_name")).withColumn("_source_uri", F.col("_metadata.file_path"))
 
 
-def json_schema(paths: list[Path], source: Source, sample_lines: int = 50) -> StructType:
+def json_schema(files: list[LandingFile], source: Source) -> StructType:
     """The read schema of JSON lines files, without a pass over the data: every field is text
     (a nested value keeps its JSON text) except arrays. Fields are the mapped ones plus those in
-    the first `sample_lines` records of each file (as in the schema-drift report), so unmapped
+    the first records of each file sampled by `inspect` (as in the schema-drift report), so unmapped
     fields still reach quarantined rows' `_raw`. A field is an array if the sample shows one, or
     if the mapping indexes into it and the sample does not show it at all; a mapping that indexes
     into a field the sample shows as a plain value fails as a mapping error, as it should."""
     from pyspark.sql.types import ArrayType, StringType, StructField
 
-    sampled = _json_sample(paths, source, sample_lines)
+    sampled: dict[str, bool] = {}
+    for f in files:
+        for name in f.fields:
+            sampled[name] = sampled.get(name, False) or name in f.arrays
     indexed = {fm.source for fm in source.fields.values() if fm.index is not None}
     names = dict.fromkeys([fm.source for fm in source.fields.values()] + list(sampled))
     names.pop(CORRUPT, None)
@@ -286,22 +313,6 @@ def file_uris(spark: SparkSession, paths: list[str]) -> dict[str, str]:
     return out
 
 
-def file_columns(paths: list[Path], source: Source, sample_lines: int = 50) -> list[str]:
-    """Source fields present in the files (CSV header, Parquet schema, or the keys of the first
-    `sample_lines` JSON records), read without Spark, for schema-drift reports."""
-    cols: dict[str, None] = {}
-    for p in paths:
-        if source.format == "csv":
-            cols.update(dict.fromkeys(_csv_header(p, source)))
-        elif source.format == "parquet":
-            import pyarrow.parquet as pq
-
-            cols.update(dict.fromkeys(pq.read_schema(p).names))
-        else:
-            cols.update(dict.fromkeys(_json_sample([p], source, sample_lines)))
-    return list(cols)
-
-
 def _field_expr(raw: DataFrame, name: str, fm: FieldMap, dept: Department) -> tuple[Column, Column | None]:
     """(unified value, raw value) for one mapped field; the raw value is kept for code checks."""
     c = F.col(f"`{fm.source}`")
@@ -339,9 +350,16 @@ def drift_of(columns: list[str], source: Source) -> Drift:
     return Drift(sorted(mapped - present), sorted(present - mapped))
 
 
+def drift_of_files(files: list[LandingFile], source: Source) -> Drift:
+    """The schema drift of a batch's readable files of one entity (none without files)."""
+    if not files:
+        return Drift([], [])
+    return drift_of(list(dict.fromkeys(c for f in files for c in f.fields)), source)
+
+
 def to_unified(
     raw: DataFrame, source: Source, dept: Department, schema: schemas.TableSchema, check_encoding: bool = True
-) -> tuple[DataFrame, Drift]:
+) -> DataFrame:
     """Map raw records to the unified schema, with `_pre_reason` / `_code_reason` for validation
     and the record as read (each field as `RAW_FIELD` + its name, a malformed line as `RAW_LINE`)
     for `with_raw`.
@@ -352,7 +370,6 @@ def to_unified(
     `check_encoding=False`: the files are known to be clean text (`digest_and_clean`), so the
     per-row byte checks are left out."""
     present = set(raw.columns) - HELPERS
-    drift = drift_of(raw.columns, source)
     exprs: dict[str, Column] = {}
     unknown_code: list[Column] = []
     for name, fm in source.fields.items():
@@ -397,7 +414,7 @@ def to_unified(
         out = raw.select(*columns)
     except AnalysisException as exc:
         raise _mapping_error(raw, exprs, source, dept, exc) from exc
-    return out, drift
+    return out
 
 
 def _mapping_error(raw: DataFrame, exprs: dict[str, Column], source: Source, dept: Department, exc: Exception) -> ConfigError:
@@ -637,46 +654,48 @@ def _archive(paths: list[Path], landing: Path, batch_id: str) -> None:
 
 @dataclass
 class _Plan:
-    """One department's batch: its new files by entity and what is known before Spark runs."""
+    """One department's batch: its new landing files by entity, as planning found them."""
 
     dept: Department
     landing: Path
     batch_id: str
-    files: dict[str, list[Path]]
-    rejected: dict[str, dict[str, str]]
-    manifest_rows: list[tuple]
-    clean: set[Path] = field(default_factory=set)  # text files without a byte invalid in their encoding
+    files: dict[str, list[LandingFile]]
 
-    def readable(self, entity: str) -> list[Path]:
-        return [p for p in self.files.get(entity, []) if p.name not in self.rejected.get(entity, {})]
+    def readable(self, entity: str) -> list[LandingFile]:
+        return [f for f in self.files.get(entity, []) if f.reject is None]
+
+    @property
+    def rejected(self) -> dict[str, dict[str, str]]:
+        return {entity: {f.name: f.reject for f in files if f.reject} for entity, files in self.files.items()}
+
+    def drift(self, entity: str) -> Drift:
+        return drift_of_files(self.readable(entity), self.dept.sources[entity])
+
+    @property
+    def manifest_rows(self) -> list[tuple]:
+        return [(self.dept.id, f.content_hash, f.name, entity, f.size, self.batch_id, "rejected" if f.reject else "ingested")
+                for entity, files in self.files.items() for f in files]
 
 
 def _plan(dept: Department, landing: Path, done: set[str]) -> _Plan | None:
-    """Find `dept`'s new files (by content hash); archive re-dropped ones; None if nothing is new."""
-    files: dict[str, list[Path]] = {}
-    hashes: dict[Path, str] = {}
-    clean: set[Path] = set()
+    """Find `dept`'s new files (by content hash); archive re-dropped ones; None if nothing is new.
+    Each new file is read here, once, for everything the run needs to know of it (`inspect`)."""
+    found: dict[str, list[tuple[Path, str, bool]]] = {}
     already: list[Path] = []
     for entity, source in dept.sources.items():
         for p in landing_files(source, landing):
-            hashes[p], is_clean = digest_and_clean(p, source)
-            if is_clean:
-                clean.add(p)
-            (already if hashes[p] in done else files.setdefault(entity, [])).append(p)
+            digest, is_clean = digest_and_clean(p, source)
+            if digest in done:
+                already.append(p)
+            else:
+                found.setdefault(entity, []).append((p, digest, is_clean))
     if already:
         _archive(already, landing, "already-ingested")
-    if not files:
+    if not found:
         return None
-    batch_id = hashlib.sha256("".join(sorted(hashes[p] for ps in files.values() for p in ps)).encode()).hexdigest()[:16]
-    rejected: dict[str, dict[str, str]] = {}
-    manifest_rows = []
-    for entity, paths in files.items():
-        source = dept.sources[entity]
-        rejected[entity] = {p.name: r for p in paths if (r := unreadable_reason(p, source))}
-        for p in paths:
-            status = "rejected" if p.name in rejected[entity] else "ingested"
-            manifest_rows.append((dept.id, hashes[p], p.name, entity, p.stat().st_size, batch_id, status))
-    return _Plan(dept, landing, batch_id, files, rejected, manifest_rows, clean)
+    batch_id = hashlib.sha256("".join(sorted(d for seen in found.values() for _, d, _ in seen)).encode()).hexdigest()[:16]
+    files = {entity: [inspect(p, entity, dept.sources[entity], d, c) for p, d, c in seen] for entity, seen in found.items()}
+    return _Plan(dept, landing, batch_id, files)
 
 
 def describe_failure(exc: Exception) -> str:
@@ -692,7 +711,7 @@ def feed_shape(dept: Department, entity: str) -> str:
 
 
 def _shape_frame(
-    spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime, drift: dict[str, Drift],
+    spark: SparkSession, group: list[_Plan], entity: str, schema: schemas.TableSchema, run_time: datetime,
     cameras: "DataFrame | frozenset[str] | None" = None,
 ) -> DataFrame:
     """The validated rows of every batch in `group` (one feed shape): one read over all their
@@ -700,17 +719,14 @@ def _shape_frame(
     the per-row byte checks); each row's batch and department come from its file.
     `cameras`: the known cameras, for entities that name one."""
     source = group[0].dept.sources[entity]
-    by_clean: dict[bool, list[str]] = {}
+    by_clean: dict[bool, list[LandingFile]] = {}
     batches: list[str] = []
     depts: list[str] = []
     index: dict[str, int] = {}
-    found: dict[str, Drift] = {}
     for plan in group:
-        paths = plan.readable(entity)
-        found[plan.batch_id] = drift_of(file_columns(paths, source), source)
-        for p in paths:
-            by_clean.setdefault(p in plan.clean, []).append(str(p))
-            index[str(p.resolve())] = len(batches)
+        for f in plan.readable(entity):
+            by_clean.setdefault(f.clean, []).append(f)
+            index[str(f.path.resolve())] = len(batches)
             batches.append(plan.batch_id)
             depts.append(plan.dept.id)
     # each row's file -> its position in `batches` / `depts`: one map lookup by the URI Spark
@@ -724,9 +740,8 @@ def _shape_frame(
         raw = read_source(spark, source, files).withColumn("_position", position)
         raw = raw.withColumn("_batch", F.element_at(literal_array(batches), F.col("_position"))).withColumn(
             "_department", F.element_at(literal_array(depts), F.col("_position"))).drop("_position")
-        unified, _ = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
+        unified = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
         frames.append(with_raw(validate(unified, entity, run_time, cameras)))
-    drift.update(found)
     return reduce(lambda a, b: a.unionByName(b), frames)
 
 
@@ -804,16 +819,15 @@ def _ingest_cached(
     q_path = lake.ensure_table(spark, settings, q_schema)
     quarantine: list[DataFrame] = []
     known: DataFrame | frozenset[str] | None = None  # the cameras base knows
-    done: list[tuple] = []  # (entity, counts, accepted, drift, future of (gates, quality rows, flag rows))
+    done: list[tuple] = []  # (entity, counts, accepted, future of (gates, quality rows, flag rows))
     checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-checks")
     try:
         for entity in ENTITIES:
             schema = schemas.load_schema(settings, "base", entity)
             path = lake.ensure_table(spark, settings, schema)
-            drift: dict[str, Drift] = {}
             if entity != "cameras" and known is None:  # read once, after this run's cameras are in base
                 known = _cameras(spark, settings)
-            frames = _entity_frames(spark, plans, entity, schema, run_time, drift, failures, None if entity == "cameras" else known)
+            frames = _entity_frames(spark, plans, entity, schema, run_time, failures, None if entity == "cameras" else known)
             counts: dict[str, tuple[int, int]] = {}
             accepted: dict[str, int] = {}
             future = None
@@ -845,21 +859,21 @@ def _ingest_cached(
                         F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                     ))
                 lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
-            done.append((entity, counts, accepted, drift, future))
+            done.append((entity, counts, accepted, future))
         outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
     finally:
         checks.shutdown(wait=True)
     entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
     quality_rows = [r for _, rows, _ in outcomes.values() for r in rows]
     flag_rows = [r for _, _, flags in outcomes.values() for r in flags]
-    for entity, counts, accepted, drift, _ in done:
+    for entity, counts, accepted, _ in done:
         gates = outcomes[entity][0]
         for plan in plans:
             if entity not in plan.files:
                 continue
             read, quarantined = counts.get(plan.batch_id, (0, 0))
             ok = accepted.get(plan.batch_id, 0)
-            d = drift.get(plan.batch_id, Drift([], []))
+            d = plan.drift(entity)
             gate = gates.get(plan.batch_id)
             entity_results[plan.batch_id].append(EntityResult(
                 entity, [p.name for p in plan.readable(entity)], read, ok, quarantined, read - ok - quarantined,
@@ -894,13 +908,13 @@ def _ingest_cached(
         for entity, rejected in plan.rejected.items():
             for name, reason in rejected.items():
                 _set_aside(plan.landing / name, plan.landing, reason)
-        _archive([p for ps in plan.files.values() for p in ps], plan.landing, plan.batch_id)
+        _archive([f.path for fs in plan.files.values() for f in fs], plan.landing, plan.batch_id)
     return batches
 
 
 def _entity_frames(
     spark: SparkSession, plans: list[_Plan], entity: str, schema: schemas.TableSchema,
-    run_time: datetime, drift: dict[str, Drift], failures: dict[str, str] | None,
+    run_time: datetime, failures: dict[str, str] | None,
     cameras: "DataFrame | frozenset[str] | None",
 ) -> list[DataFrame]:
     """The validated frames of `entity`, one per feed shape. With `failures`, a department whose
@@ -913,7 +927,7 @@ def _entity_frames(
             groups.setdefault(feed_shape(plan.dept, entity), []).append(plan)
     for group in groups.values():
         try:
-            frames.append(_shape_frame(spark, group, entity, schema, run_time, drift, cameras))
+            frames.append(_shape_frame(spark, group, entity, schema, run_time, cameras))
             continue
         except Exception as exc:
             if len(group) == 1 and failures is None:
@@ -923,7 +937,7 @@ def _entity_frames(
                             [p.dept.id for p in group], describe_failure(exc))
         for plan in group:
             try:
-                frames.append(_shape_frame(spark, [plan], entity, schema, run_time, drift, cameras))
+                frames.append(_shape_frame(spark, [plan], entity, schema, run_time, cameras))
             except Exception as exc:
                 if failures is None:
                     raise

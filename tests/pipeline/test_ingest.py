@@ -23,10 +23,11 @@ def test_unified_rows_equal_the_canonical_records(spark, settings, tmp_path, dep
     for entity, records in (("cameras", data.cameras), ("detections", data.detections)):
         source = dept.sources[entity]
         path = generator.write(records, source, dept, tmp_path / source.pattern.replace("*", "x"))
-        raw = ingest.read_source(spark, source, [str(path)])
-        unified, drift = ingest.to_unified(raw, source, dept, schemas.load_schema(settings, "base", entity))
+        seen = ingest.inspect(path, entity, source, *ingest.digest_and_clean(path, source))
+        assert seen.reject is None and ingest.drift_of_files([seen], source) == ingest.Drift([], [])
+        raw = ingest.read_source(spark, source, [seen])
+        unified = ingest.to_unified(raw, source, dept, schemas.load_schema(settings, "base", entity))
         checked = ingest.validate(unified, entity, RUN_TIME)
-        assert drift == ingest.Drift([], [])
         assert checked.where(F.col("_reason").isNotNull()).count() == 0
         key = "camera_id" if entity == "cameras" else "detection_id"
         got = {r[key]: r.asDict() for r in checked.collect()}
@@ -229,11 +230,9 @@ def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, m
     def vanishing(spark_, source, files):  # a police file disappears after planning, before Spark reads it
         df = real_read(spark_, source, files)
         for f in files:
-            if "/police/detections" in f:
-                Path(f).unlink()
+            if "/police/detections" in str(f.path):
+                f.path.unlink()
         return df
-
-    from pathlib import Path
 
     monkeypatch.setattr(ingest, "read_source", vanishing)
     spark.catalog.clearCache()
@@ -313,6 +312,28 @@ def test_only_clean_text_files_skip_the_row_byte_checks(settings, tmp_path):
     parquet = tmp_path / "x.parquet"
     parquet.write_bytes(b"PAR1")
     assert ingest.digest_and_clean(parquet, registry.get(settings, "transport").sources["detections"])[1] is False
+
+
+@pytest.mark.parametrize("name, data, entity, dept_id, fields, reject", [
+    ("h.csv", "抓拍编号,设备编码,extra\nd1,1,x\n".encode("gbk"), "detections", "police", ("抓拍编号", "设备编码", "extra"), None),
+    ("other.csv", "a,b\n1,2\n".encode("gbk"), "detections", "police", ("a", "b"), "HEADER_MISMATCH: none of the mapped fields is in the header"),
+    ("bad.csv", b"\xff\xfe\xff,\n", "detections", "police", (), "HEADER_NOT_GBK"),
+    ("empty.csv", b"", "detections", "police", (), "EMPTY_FILE"),
+    ("r.jsonl", b'{"recordId": "d1", "tags": [1]}\n{"plateNo": "x"}\n', "detections", "traffic", ("recordId", "tags", "plateNo"), None),
+    ("x.parquet", b"PAR1 not a footer", "detections", "transport", (), "UNREADABLE_PARQUET"),
+])
+def test_a_landing_file_is_inspected_once_for_all_its_facts(settings, tmp_path, name, data, entity, dept_id, fields, reject):
+    """Planning learns a file's hash, cleanliness, fields (CSV header, JSON keys, Parquet schema)
+    and reject reason in one place; later steps take them from this value."""
+    source = registry.get(settings, dept_id).sources[entity]
+    path = tmp_path / name
+    path.write_bytes(data)
+    seen = ingest.inspect(path, entity, source, *ingest.digest_and_clean(path, source))
+    assert (seen.fields, seen.size) == (fields, len(data))
+    assert (seen.reject or "").startswith(reject or "") and (seen.reject is None) == (reject is None)
+    if name.endswith(".jsonl"):
+        assert seen.arrays == {"tags"}
+        assert ingest.drift_of_files([seen], source).extra == ["tags"]
 
 
 def test_quality_passes_read_the_columns_the_suite_names(settings):
