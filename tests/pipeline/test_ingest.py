@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from govlake.departments import generator, registry
 from govlake.domain import schemas
 from govlake.pipeline import ingest
+from govlake.pipeline.ingest import run as ingest_run
 from govlake.platform import lake
 from tests.conftest import RUN_TIME, SAMPLE_START
 
@@ -234,7 +235,7 @@ def test_a_failure_while_running_falls_back_to_one_department_at_a_time(spark, m
                 f.path.unlink()
         return df
 
-    monkeypatch.setattr(ingest, "read_source", vanishing)
+    monkeypatch.setattr(ingest_run, "read_source", vanishing)  # the run reads through its own name
     spark.catalog.clearCache()
     batches, failures = ingest.ingest_departments(spark, settings, [(d, tmp_path / d.id) for d in depts], RUN_TIME)
     assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # the failed pass released its cached rows too

@@ -1,0 +1,47 @@
+"""What an ingest reports: per entity and per department batch."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class EntityResult:
+    entity: str
+    files: list[str]
+    read: int
+    accepted: int
+    quarantined: int
+    duplicates: int
+    missing_fields: list[str] = field(default_factory=list)
+    extra_fields: list[str] = field(default_factory=list)
+    rejected_files: dict[str, str] = field(default_factory=dict)
+    quality_status: str = "not_run"
+    quality_failures: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.quarantined + self.duplicates and self.duplicates >= 0
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    department: str
+    entities: list[EntityResult]
+
+    @property
+    def totals(self) -> dict:
+        keys = ("read", "accepted", "quarantined", "duplicates")
+        return {k: sum(getattr(e, k) for e in self.entities) for k in keys}
+
+    def as_dict(self) -> dict:
+        return {
+            "batch_id": self.batch_id,
+            "department": self.department,
+            "files": sorted(f for e in self.entities for f in e.files),
+            **self.totals,
+            "rejected_files": {k: v for e in self.entities for k, v in e.rejected_files.items()},
+            "schema_drift": {e.entity: {"missing": e.missing_fields, "extra": e.extra_fields} for e in self.entities if e.missing_fields or e.extra_fields},
+            "balanced": all(e.balanced for e in self.entities),
+            "entities": [asdict(e) | {"balanced": e.balanced} for e in self.entities],
+        }
