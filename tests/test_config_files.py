@@ -10,8 +10,8 @@ from govlake.compliance import erasure, retention
 from govlake.contracts import spec
 from govlake.core import config
 from govlake.core.errors import ConfigError
-from govlake.departments import registry
-from govlake.domain import identities, levels, policies, schemas
+from govlake.departments import generator, registry
+from govlake.domain import identities, levels, policies, quality, schemas
 from govlake.platform import artifacts
 
 
@@ -86,3 +86,54 @@ def test_a_reordered_level_ladder_is_refused(settings, tmp_path):
     bad.write_text(yaml.safe_dump(data, allow_unicode=True))
     with pytest.raises(ConfigError, match="govlake's ladder is"):
         config.load_model(bad, policies.ClassificationPolicy, "policy file")
+
+
+# The schema YAML is the one source of the values a row may hold: the ingest reads them from it
+# (rules._declared) and every expectation suite must state the same, so this compares them.
+CONSTRAINT_EXPECTATIONS = {
+    "expect_column_values_to_be_in_set": lambda kw: ("allowed", sorted(kw["value_set"])),
+    "expect_column_values_to_be_between": lambda kw: ("range", (float(kw["min_value"]), float(kw["max_value"]))),
+    "expect_column_values_to_match_regex": lambda kw: ("pattern", kw["regex"]),
+}
+
+
+def _declared(column: schemas.Column) -> dict:
+    found = {"allowed": sorted(column.allowed) if column.allowed else None,
+             "range": tuple(map(float, column.range)) if column.range else None, "pattern": column.pattern}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+@pytest.mark.parametrize("table", ["cameras", "detections", "events"])
+def test_expectation_suites_state_the_codes_ranges_and_patterns_the_schema_declares(settings, table):
+    schema = schemas.load_schema(settings, "base", table)
+    suite = quality.load_suite(settings, "base", table)
+    stated: dict[str, dict] = {}
+    for e in suite["expectations"]:
+        if e["type"] in CONSTRAINT_EXPECTATIONS:
+            kind, value = CONSTRAINT_EXPECTATIONS[e["type"]](e["kwargs"])
+            stated.setdefault(e["kwargs"]["column"], {})[kind] = value
+    declared = {c.name: _declared(c) for c in schema.columns if _declared(c)}
+    assert stated == declared, f"expectations/base.{table}.json and schemas/base/{table}.yaml disagree"
+
+
+def test_the_synthetic_feeds_only_send_codes_the_schema_allows(settings):
+    allowed = schemas.load_schema(settings, "base", "detections").column("object_type").allowed
+    assert {kind for kind, _ in generator.OBJECT_TYPES} == set(allowed)
+
+
+@pytest.mark.parametrize(("column", "error"), [
+    ({"name": "status", "type": "string", "allowed": []}, "non-empty list of codes"),
+    ({"name": "severity", "type": "int", "allowed": ["1"]}, "non-empty list of codes for a string column"),
+    ({"name": "severity", "type": "int", "range": [4, 1]}, "min <= max"),
+    ({"name": "status", "type": "string", "range": [0, 1]}, "for a numeric column"),
+    ({"name": "camera_id", "type": "string", "pattern": "[0-9]{20}"}, "anchored"),
+    ({"name": "camera_id", "type": "string", "pattern": "^[0-9{20}$"}, "not a regular expression"),
+])
+def test_a_constraint_that_cannot_hold_is_refused_naming_file_and_column(settings, tmp_path, column, error):
+    data = yaml.safe_load(settings.path("schemas", "base", "events.yaml").read_text())
+    data["columns"].append({**column, "level": "L2", "description": "a column under test"})
+    bad = tmp_path / "schemas" / "base" / "events.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ConfigError, match=re.escape(f"schema file `{bad}`") + ".*" + re.escape(f"column `{column['name']}`") + ".*" + re.escape(error)):
+        config.load_model(bad, schemas.TableSchema, "schema file")

@@ -6,10 +6,11 @@ tables at `<warehouse>/<tier>/<table>`; Trino sees them as `<catalog>.<tier>.<ta
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from govlake.core import config
 from govlake.core.errors import ConfigError
@@ -36,6 +37,27 @@ class Column(BaseModel):
     # the value is a platform token (keyed with the platform key): joinable across every consumer
     # and equal to the erasure subject's token, so a contract must re-key it (`token`) or drop it
     platform_token: bool = False
+    # the values a row may hold: ingest rejects others (UNKNOWN_CODE / OUT_OF_RANGE_* / the
+    # column's INVALID_* reason) and the quality suites expect the same (a test checks both)
+    allowed: list[str] | None = None                    # code list
+    range: tuple[float, float] | None = None            # inclusive [min, max]
+    pattern: str | None = None                          # regular expression the whole value matches
+
+    @model_validator(mode="after")
+    def _constraints_fit(self) -> "Column":
+        numeric = self.type in ("double", "int", "long")
+        if self.allowed is not None and (self.type != "string" or not self.allowed):
+            raise ValueError(f"column `{self.name}`: `allowed` is a non-empty list of codes for a string column")
+        if self.range is not None and (not numeric or self.range[0] > self.range[1]):
+            raise ValueError(f"column `{self.name}`: `range` is [min, max] with min <= max, for a numeric column")
+        if self.pattern is not None:
+            if self.type != "string" or not (self.pattern.startswith("^") and self.pattern.endswith("$")):
+                raise ValueError(f"column `{self.name}`: `pattern` is an anchored regular expression (^...$) for a string column")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"column `{self.name}`: `pattern` is not a regular expression: {exc}") from exc
+        return self
 
 
 CATEGORIES = ("camera_metadata", "aggregate_flows", "detection_records", "incident_reports", "pseudonymous_tracks", "identity", "images")
@@ -56,6 +78,12 @@ class TableSchema(BaseModel):
 
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise ConfigError(f"table `{self.tier}.{self.table}` has no column `{name}`")
 
     @property
     def level(self) -> str:

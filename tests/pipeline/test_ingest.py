@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from pyspark.sql import functions as F
 
+from govlake.core.errors import ConfigError
 from govlake.departments import generator, registry
 from govlake.domain import schemas
 from govlake.pipeline import ingest
@@ -27,8 +28,8 @@ def test_unified_rows_equal_the_canonical_records(spark, settings, tmp_path, dep
         seen = ingest.inspect(path, entity, source, *ingest.digest_and_clean(path, source))
         assert seen.reject is None and ingest.drift_of_files([seen], source) == ingest.Drift([], [])
         raw = ingest.read_source(spark, source, [seen])
-        unified = ingest.to_unified(raw, source, dept, schemas.load_schema(settings, "base", entity))
-        checked = ingest.validate(unified, entity, RUN_TIME)
+        schema = schemas.load_schema(settings, "base", entity)
+        checked = ingest.validate(ingest.to_unified(raw, source, dept, schema), schema, RUN_TIME)
         assert checked.where(F.col("_reason").isNotNull()).count() == 0
         key = "camera_id" if entity == "cameras" else "detection_id"
         got = {r[key]: r.asDict() for r in checked.collect()}
@@ -366,3 +367,23 @@ def test_literals_parsed_in_one_expression_keep_every_character(spark):
     assert row["arr"] == tricky
     hits = spark.createDataFrame([(k,) for k in tricky] + [("absent",)], "camera_id string").where(ingest.in_literals("camera_id", tricky))
     assert sorted(r.camera_id for r in hits.collect()) == sorted(tricky)
+
+
+def test_the_row_rules_take_codes_ranges_and_patterns_from_the_schema(spark, settings):
+    schema = schemas.load_schema(settings, "base", "cameras")
+    row = {"camera_id": "3" * 20, "region_code": "110101", "longitude": 116.4, "latitude": 39.9, "status": "offline",
+           "_pre_reason": None, "_code_reason": None}
+    df = spark.createDataFrame([row], "camera_id string, region_code string, longitude double, latitude double, status string, "
+                                      "_pre_reason string, _code_reason string")
+    reason = lambda s: ingest.validate(df, s, RUN_TIME).first()["_reason"]  # noqa: E731
+    assert reason(schema) is None
+
+    def narrowed(column: str, **constraint) -> schemas.TableSchema:
+        cols = [c.model_copy(update=constraint) if c.name == column else c for c in schema.columns]
+        return schema.model_copy(update={"columns": cols})
+
+    assert reason(narrowed("status", allowed=["online"])) == "UNKNOWN_CODE:status"
+    assert reason(narrowed("latitude", range=(40.0, 54.0))) == "OUT_OF_RANGE_POSITION"
+    assert reason(narrowed("camera_id", pattern="^[0-9]{18}$")) == "INVALID_DEVICE_ID"
+    with pytest.raises(ConfigError, match=r"schema `base.cameras`: column `status` declares no `allowed`.*schemas/base/cameras.yaml"):
+        reason(narrowed("status", allowed=None))

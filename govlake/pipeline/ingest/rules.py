@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F
 
+from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import schemas
 from govlake.pipeline.ingest.literals import in_literals
@@ -12,60 +13,59 @@ from govlake.pipeline.ingest.mapping import RAW_FIELD
 from govlake.pipeline.ingest.read import RAW_LINE
 from govlake.platform import lake
 
-OBJECT_TYPES = ("person", "face", "motor_vehicle", "non_motor_vehicle", "thing", "scene")
+
+def _declared(schema: schemas.TableSchema, column: str, kind: str):
+    """The `kind` constraint (`allowed`, `range`, `pattern`) the schema declares for `column`:
+    the schema YAML is the one source of the values a row may hold."""
+    value = getattr(schema.column(column), kind)
+    if value is None:
+        raise ConfigError(f"schema `{schema.tier}.{schema.table}`: column `{column}` declares no `{kind}`, which the "
+                          f"ingest checks; add it to schemas/{schema.tier}/{schema.table}.yaml")
+    return value
 
 
-CAMERA_STATUSES = ("online", "offline", "fault")
-
-
-# China's bounding box (WGS-84), generous: positions outside are not plausible camera sites.
-LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
-
-
-EVENT_TYPES = ("alarm", "report")
-
-
-def camera_reasons(df: DataFrame) -> Column:
+def camera_reasons(df: DataFrame, schema: schemas.TableSchema) -> Column:
+    lon, lat = _declared(schema, "longitude", "range"), _declared(schema, "latitude", "range")
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
-        F.when(~F.col("camera_id").rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
-        F.when(~F.coalesce(F.col("region_code"), F.lit("")).rlike(r"^\d{6}$"), F.lit("INVALID_REGION_CODE")),
+        F.when(~F.col("camera_id").rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
+        F.when(~F.coalesce(F.col("region_code"), F.lit("")).rlike(_declared(schema, "region_code", "pattern")), F.lit("INVALID_REGION_CODE")),
         F.col("_code_reason"),
         F.when(
-            ~F.col("longitude").between(*LON_RANGE) | ~F.col("latitude").between(*LAT_RANGE)
+            ~F.col("longitude").between(*lon) | ~F.col("latitude").between(*lat)
             | F.col("longitude").isNull() | F.col("latitude").isNull(),
             F.lit("OUT_OF_RANGE_POSITION"),
         ),
-        F.when(~F.col("status").isin(*CAMERA_STATUSES), F.lit("UNKNOWN_CODE:status")),
+        F.when(~F.col("status").isin(*_declared(schema, "status", "allowed")), F.lit("UNKNOWN_CODE:status")),
     )
 
 
-def detection_reasons(df: DataFrame, run_time: datetime) -> Column:
+def detection_reasons(df: DataFrame, schema: schemas.TableSchema, run_time: datetime) -> Column:
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("detection_id").isNull() | (F.trim(F.col("detection_id")) == ""), F.lit("MISSING_KEY")),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
-        F.when(~F.col("camera_id").rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
+        F.when(~F.col("camera_id").rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
         F.when(F.col("observed_at").isNull(), F.lit("INVALID_TIME")),
         F.when(F.col("observed_at") > F.lit(run_time).cast("timestamp") + F.expr("INTERVAL 5 MINUTES"), F.lit("FUTURE_TIME")),
         F.col("_code_reason"),
-        F.when(~F.col("object_type").isin(*OBJECT_TYPES), F.lit("UNKNOWN_CODE:object_type")),
-        F.when(~F.coalesce(F.col("confidence"), F.lit(-1.0)).between(0.0, 1.0), F.lit("OUT_OF_RANGE_CONFIDENCE")),
+        F.when(~F.col("object_type").isin(*_declared(schema, "object_type", "allowed")), F.lit("UNKNOWN_CODE:object_type")),
+        F.when(~F.coalesce(F.col("confidence"), F.lit(-1.0)).between(*_declared(schema, "confidence", "range")), F.lit("OUT_OF_RANGE_CONFIDENCE")),
     )
 
 
-def event_reasons(df: DataFrame, run_time: datetime) -> Column:
+def event_reasons(df: DataFrame, schema: schemas.TableSchema, run_time: datetime) -> Column:
     camera = F.col("camera_id")
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("event_id").isNull() | (F.trim(F.col("event_id")) == ""), F.lit("MISSING_KEY")),
-        F.when(camera.isNotNull() & ~camera.rlike(r"^\d{20}$"), F.lit("INVALID_DEVICE_ID")),
+        F.when(camera.isNotNull() & ~camera.rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
         F.when(F.col("occurred_at").isNull(), F.lit("INVALID_TIME")),
         F.when(F.col("occurred_at") > F.lit(run_time).cast("timestamp") + F.expr("INTERVAL 5 MINUTES"), F.lit("FUTURE_TIME")),
         F.col("_code_reason"),
-        F.when(~F.col("event_type").isin(*EVENT_TYPES), F.lit("UNKNOWN_CODE:event_type")),
-        F.when(F.col("severity").isNotNull() & ~F.col("severity").between(1, 4), F.lit("OUT_OF_RANGE_SEVERITY")),
+        F.when(~F.col("event_type").isin(*_declared(schema, "event_type", "allowed")), F.lit("UNKNOWN_CODE:event_type")),
+        F.when(F.col("severity").isNotNull() & ~F.col("severity").between(*_declared(schema, "severity", "range")), F.lit("OUT_OF_RANGE_SEVERITY")),
     )
 
 
@@ -108,12 +108,13 @@ def known_cameras(spark: SparkSession, settings: Settings) -> "DataFrame | froze
     return table if len(ids) > CAMERA_SET_LIMIT else frozenset(r.camera_id for r in ids)
 
 
-def validate(df: DataFrame, entity: str, run_time: datetime, cameras: "DataFrame | frozenset[str] | None" = None) -> DataFrame:
-    """`_reason` for each row (None: accepted); with `cameras`, a row naming a camera the base tier
-    does not know is rejected too."""
-    reasons = {"cameras": lambda: camera_reasons(df), "detections": lambda: detection_reasons(df, run_time),
-               "events": lambda: event_reasons(df, run_time)}
-    checked = df.withColumn("_reason", reasons[entity]())
+def validate(df: DataFrame, schema: schemas.TableSchema, run_time: datetime, cameras: "DataFrame | frozenset[str] | None" = None) -> DataFrame:
+    """`_reason` for each row of the base table `schema` (None: accepted), by the codes, ranges and
+    patterns the schema declares; with `cameras`, a row naming a camera the base tier does not
+    know is rejected too."""
+    reasons = {"cameras": lambda: camera_reasons(df, schema), "detections": lambda: detection_reasons(df, schema, run_time),
+               "events": lambda: event_reasons(df, schema, run_time)}
+    checked = df.withColumn("_reason", reasons[schema.table]())
     return checked if cameras is None else known_cameras_only(checked, cameras)
 
 

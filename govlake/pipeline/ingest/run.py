@@ -83,7 +83,7 @@ def _shape_frame(
         raw = raw.withColumn("_batch", F.element_at(literal_array(batches), F.col("_position"))).withColumn(
             "_department", F.element_at(literal_array(depts), F.col("_position"))).drop("_position")
         unified = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
-        frames.append(with_raw(validate(unified, entity, run_time, cameras)))
+        frames.append(with_raw(validate(unified, schema, run_time, cameras)))
     return reduce(lambda a, b: a.unionByName(b), frames)
 
 
