@@ -358,7 +358,7 @@ def bench_lineage(args) -> dict:
     events go in through `lineage.ingest` as the receiver stores them, then the query (as the
     command runs it, levels propagated over the whole graph) is timed, median of --repeat; and the
     command itself once, as a process."""
-    from govlake.cli.lineage import query
+    from govlake.context import Context
     from govlake.core.settings import Settings
     from govlake.governance import lineage
 
@@ -402,7 +402,7 @@ def bench_lineage(args) -> dict:
     times, result = [], None
     for _ in range(args.repeat):
         t = time.perf_counter()
-        result = query(settings, "base.detections.plate_no", "downstream")
+        result = Context(settings).lineage("base.detections.plate_no", "downstream")
         times.append(time.perf_counter() - t)
     assert len(result["edges"]) == args.rows + 1 and len(result["contracts"]) == args.rows, (len(result["edges"]), len(result["contracts"]))
     env = {**os.environ, "GOVLAKE_STATE_DIR": str(settings.state)}

@@ -12,9 +12,7 @@ import pendulum
 from airflow.sdk import DAG, Asset, task
 
 from govlake.core import times
-from govlake.core.settings import load_settings
-from govlake.dag_tasks import RETRIES, RETRY_DELAY, retried_if_transient
-from govlake.departments.registry import load_all
+from govlake.dag_tasks import RETRIES, RETRY_DELAY, retried_if_transient, scheduled_departments
 
 BASE_DETECTIONS = Asset("govlake://base/detections")
 START = pendulum.datetime(2026, 11, 1, tz="UTC")
@@ -36,17 +34,12 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
         def ingest(**context) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from govlake.core.settings import load_settings as settings_
-            from govlake.departments import registry
-            from govlake.pipeline.ingest import ingest_department
-            from govlake.platform.spark import get_spark
+            from govlake.context import Context
 
-            settings = settings_()
-            dept = registry.get(settings, department_id)
-            result = ingest_department(get_spark(settings), settings, dept, settings.landing_root / dept.id, times.logical_time(context))
+            result = Context().stage_ingest_department(department_id, times.logical_time(context))
             if result is None:
                 raise AirflowSkipException("no new landing files")  # no asset event, no tier rebuild
-            return result.as_dict()
+            return result
 
         ingest()
     return dag
@@ -56,19 +49,17 @@ def ingest_dag(department_id: str, schedule: str, name: str) -> DAG:
 @retried_if_transient
 def publish(_after: dict | None = None, **context) -> list[dict]:
     """The application tier for the active contracts (after `_after`, when given)."""
-    from govlake.core.settings import load_settings as settings_
-    from govlake.pipeline import main_job
+    from govlake.context import Context
 
-    return main_job.stage_publish(settings_(), times.logical_time(context))
+    return Context().stage_publish(times.logical_time(context))
 
 
 @task(retries=RETRIES, retry_delay=RETRY_DELAY)
 @retried_if_transient
 def serve(published: list[dict]) -> dict:
-    from govlake.core.settings import load_settings as settings_
-    from govlake.pipeline import main_job
+    from govlake.context import Context
 
-    return main_job.stage_serve(settings_(), published)
+    return Context().stage_serve(published)
 
 
 def tiers_dag() -> DAG:
@@ -85,10 +76,9 @@ def tiers_dag() -> DAG:
         @task(retries=RETRIES, retry_delay=RETRY_DELAY)
         @retried_if_transient
         def build_analytic() -> dict:
-            from govlake.core.settings import load_settings as settings_
-            from govlake.pipeline import main_job
+            from govlake.context import Context
 
-            return main_job.stage_analytic(settings_())
+            return Context().stage_analytic()
 
         serve(publish(build_analytic()))
     return dag
@@ -111,7 +101,7 @@ def contracts_dag() -> DAG:
     return dag
 
 
-for _dept in load_all(load_settings()):
-    globals()[f"govlake_ingest_{_dept.id}"] = ingest_dag(_dept.id, _dept.schedule, _dept.name)
+for _id, _schedule, _name in scheduled_departments():
+    globals()[f"govlake_ingest_{_id}"] = ingest_dag(_id, _schedule, _name)
 globals()["govlake_tiers"] = tiers_dag()
 globals()["govlake_publish"] = contracts_dag()

@@ -26,10 +26,9 @@ def govlake_main():
     @task(retries=RETRIES, retry_delay=RETRY_DELAY)
     @retried_if_transient
     def ingest(**context) -> dict:
-        from govlake.core.settings import load_settings
-        from govlake.pipeline import main_job
+        from govlake.context import Context
 
-        report = main_job.stage_ingest(load_settings(), times.logical_time(context))
+        report = Context().stage_ingest(times.logical_time(context))
         if report["failures"]:
             # other departments were ingested; the failure is reported, not hidden
             print(f"departments with failed ingest: {report['failures']}")
@@ -38,26 +37,23 @@ def govlake_main():
     @task(retries=RETRIES, retry_delay=RETRY_DELAY)
     @retried_if_transient
     def build_analytic(_ingested: dict) -> dict:
-        from govlake.core.settings import load_settings
-        from govlake.pipeline import main_job
+        from govlake.context import Context
 
-        return main_job.stage_analytic(load_settings())
+        return Context().stage_analytic()
 
     @task(retries=RETRIES, retry_delay=RETRY_DELAY)
     @retried_if_transient
     def publish(_analytic: dict, **context) -> list[dict]:
-        from govlake.core.settings import load_settings
-        from govlake.pipeline import main_job
+        from govlake.context import Context
 
-        return main_job.stage_publish(load_settings(), times.logical_time(context))
+        return Context().stage_publish(times.logical_time(context))
 
     @task(retries=RETRIES, retry_delay=RETRY_DELAY)
     @retried_if_transient
     def serve(published: list[dict]) -> dict:
-        from govlake.core.settings import load_settings
-        from govlake.pipeline import main_job
+        from govlake.context import Context
 
-        return main_job.stage_serve(load_settings(), published)
+        return Context().stage_serve(published)
 
     serve(publish(build_analytic(ingest())))
 

@@ -29,10 +29,9 @@ def govlake_retention():
     @task(retries=RETRIES, retry_delay=timedelta(minutes=10))  # a store or lock held by another run
     @retried_if_transient
     def enforce(**context) -> dict:
-        from govlake.compliance import retention
-        from govlake.core.settings import load_settings
+        from govlake.context import Context
 
-        return retention.stage_enforce(load_settings(), times.logical_time(context))
+        return Context().stage_retention(times.logical_time(context))
 
     enforce()
 

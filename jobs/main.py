@@ -11,10 +11,8 @@ import argparse
 import json
 import sys
 
+from govlake.context import Context
 from govlake.core import times
-from govlake.core.settings import load_settings
-from govlake.pipeline import main_job
-from govlake.platform.spark import get_spark
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,9 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-time", help="logical time, ISO 8601 with offset (default: now)")
     parser.add_argument("--no-serve", action="store_true")
     args = parser.parse_args(argv)
-    settings = load_settings()
     run_time = times.parse(args.run_time, "--run-time") if args.run_time else times.now()
-    report = main_job.run(get_spark(settings), settings, run_time, serve=not args.no_serve)
+    report = Context().run(run_time, serve=not args.no_serve)
     print(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
     return 1 if report.failures else 0
 

@@ -15,6 +15,7 @@ from tests import importgraph
 # Top to bottom. A module may import its own layer and any layer below it, never one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("shells", ("govlake.cli", "govlake.__main__", "govlake.dag_tasks", "dags", "jobs")),
+    ("facade", ("govlake.context",)),
     ("jobs", ("govlake.pipeline",)),
     ("compliance", ("govlake.compliance",)),
     ("services", ("govlake.services",)),
@@ -54,6 +55,20 @@ def test_every_module_has_a_layer(project_root):
 
 def test_imports_point_only_downward(edges):
     assert upward(edges) == []
+
+
+# What a shell may import of govlake besides the facade: its own layer, and the ground (settings,
+# errors, times). The DAG factory also reads the department registry at parse time, to lay out one
+# DAG per department (dag_tasks.scheduled_departments).
+SHELL_REACH = ("govlake.context", "govlake.core", "govlake.cli", "govlake.dag_tasks", "govlake.__main__")
+PARSE_TIME_READS = {"govlake.dag_tasks": ("govlake.departments.registry",)}
+
+
+def test_shells_reach_the_engine_only_through_the_facade(edges):
+    shells = LAYERS[0][1]
+    stray = [f"{e.source}:{e.line} imports {e.target}" for e in edges
+             if e.source.startswith(shells) and not e.target.startswith(SHELL_REACH + PARSE_TIME_READS.get(e.source, ()))]
+    assert stray == [], "a CLI command, DAG task or job calls the engine past govlake.context: add the operation to Context"
 
 
 def test_no_import_circles(edges):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from govlake.cli import options
 from govlake.cli._output import emit_json
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -25,22 +24,21 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.governance import audit
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     if args.action == "anchor":
-        head = audit.head(settings)
+        head = ctx.anchor_audit(args.out) if args.out else ctx.audit_head()
         if head is None:
             print("the audit log is empty: nothing to anchor")
             return 1
         if args.out:
-            audit.append_anchor(args.out, head["seq"], head["hash"])
             print(f"head {head['seq']} appended to {args.out}; keep it where govlake's service account cannot rewrite it")
         else:
             print(json.dumps(head))
         return 0
     if args.action == "verify":
-        result = audit.verify(settings, anchors=args.anchor)
+        result = ctx.verify_audit(args.anchor)
         if args.json:
             emit_json(result.as_dict())
         elif result.ok:
@@ -49,7 +47,7 @@ def run(args) -> int:
         else:
             print(f"audit log TAMPERED: first bad entry {result.first_bad}: {result.problem}")
         return 0 if result.ok else 1
-    rows = audit.entries(settings, args.limit, args.prefix)
+    rows = ctx.audit_entries(args.limit, args.prefix)
     if args.json:
         emit_json(rows)
     else:

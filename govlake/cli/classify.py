@@ -7,11 +7,9 @@ matched, and the proposed classification level. For a table, the declared classi
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from govlake.cli import options
 from govlake.cli._output import emit_json
-from govlake.core.settings import load_settings
+from govlake.core.errors import ConfigError
 
 ACTIONS = ("review", "accept", "reject")
 
@@ -30,12 +28,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _review(args, settings) -> int:
-    from govlake.core.errors import ConfigError
-    from govlake.pii import proposals
-
+def _review(args, ctx) -> int:
     if args.target == "review":
-        rows = proposals.listing(settings, None if args.all else "pending")
+        rows = ctx.classification_proposals(pending_only=not args.all)
         if args.json:
             emit_json({"proposals": rows})
             return 0
@@ -47,40 +42,21 @@ def _review(args, settings) -> int:
         return 0
     if args.proposal is None:
         raise ConfigError(f"`govlake classify {args.target}` needs a proposal id; see `govlake classify review`")
-    row = proposals.decide(settings, args.proposal, args.user, args.target == "accept", args.reason)
+    row = ctx.decide_proposal(args.proposal, args.user, args.target == "accept", args.reason)
     emit_json(row) if args.json else print(f"proposal #{row['id']} {row['status']} by {row['decided_by']}")
     return 0
 
 
-def declared(settings, target: str) -> dict[str, dict]:
-    """The effective classification of a table's columns (schema + accepted proposals)."""
-    from govlake.pii import proposals
-
-    tier, _, name = target.partition(".")
-    return proposals.effective(settings, tier, name)
-
-
 def run(args) -> int:
-    from govlake.pii import classify, proposals
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     if args.target in ACTIONS:
-        return _review(args, settings)
-    path = Path(args.target)
-    is_file = path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet") or path.exists()
-    columns = classify.read_sample(path) if is_file else classify.table_sample(settings, args.target)
-    reports = classify.classify_columns(settings, columns)
-    decl = {} if is_file else declared(settings, args.target)
-    out = []
-    for r in reports:
-        d = r.as_dict()
-        if r.name in decl:
-            d["declared"] = decl[r.name]
-            d["disagrees"] = proposals.disagrees(r, decl[r.name])
-        out.append(d)
-    recorded = proposals.propose(settings, args.target, reports, args.user) if args.propose and decl else []
+        return _review(args, ctx)
+    result = ctx.classify(args.target, propose=args.propose, actor=args.user)
+    out, recorded = result["columns"], result["proposals"]
     if args.json:
-        emit_json({"target": args.target, "columns": out, "proposals": recorded})
+        emit_json(result)
         return 0
     print(f"{args.target}: {len(out)} columns")
     for d in out:

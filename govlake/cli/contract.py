@@ -11,7 +11,6 @@ from pathlib import Path
 from govlake.cli import options
 from govlake.cli._output import emit_json
 from govlake.core.errors import ConfigError
-from govlake.core.settings import load_settings
 
 ACTIONS = ("new", "validate", "submit", "approve", "reject", "revoke", "list", "show", "diff")
 
@@ -38,23 +37,14 @@ def _need(args, *names: str) -> None:
             raise ConfigError(f"`govlake contract {args.action}` needs {flag}")
 
 
-def _spec_from(target: str, settings):
-    from govlake.contracts import spec as specs
-
-    path = Path(target)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return specs.load_contract(path)
-    return None
-
-
 def run(args) -> int:
-    from govlake.contracts import validate, workflow
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     when = options.when(args)
     act = args.action
     if act == "list":
-        rows = [r.as_dict() for r in workflow.list_all(settings)]
+        rows = [r.as_dict() for r in ctx.contracts()]
         if args.json:
             emit_json({"contracts": rows})
         else:
@@ -67,20 +57,20 @@ def run(args) -> int:
         return 0
     _need(args, "target")
     if act == "validate":
-        spec = _spec_from(args.target, settings) or workflow.get(settings, args.target).spec
-        found = validate.problems(spec, settings, when)
+        check = ctx.check_contract(args.target, when)
+        spec, found = check.spec, check.problems
         if args.json:
             emit_json({"contract": spec.id, "valid": not found, "problems": [p.__dict__ for p in found],
-                       "needs_compliance": not found and validate.needs_compliance(spec, settings)})
+                       "needs_compliance": check.needs_compliance})
         else:
             for p in found:
                 print(p.render(spec.id))
             if not found:
                 print(f"contract `{spec.id}` is valid (spec {spec.content_hash()[:12]}; compliance co-approval "
-                      f"{'required' if validate.needs_compliance(spec, settings) else 'not required'})")
+                      f"{'required' if check.needs_compliance else 'not required'})")
         return 1 if found else 0
     if act == "show":
-        rec = workflow.get(settings, args.target)
+        rec = ctx.contract(args.target)
         if args.json:
             emit_json(rec.as_dict(full=True))
         else:
@@ -93,8 +83,7 @@ def run(args) -> int:
                       f"  spec {e['spec_hash'][:12]}{'  (' + e['reason'] + ')' if e['reason'] else ''}")
         return 0
     if act == "diff":
-        other = _spec_from(str(args.file), settings) if args.file else None
-        text = workflow.diff(settings, args.target, other)
+        text = ctx.contract_diff(args.target, args.file)
         if args.json:
             emit_json({"contract": args.target, "diff": text})
         else:
@@ -102,18 +91,14 @@ def run(args) -> int:
         return 0
     _need(args, "user")
     if act == "new":
-        spec = _spec_from(args.target, settings)
-        if spec is None:
-            raise ConfigError(f"`{args.target}` is not a contract file; `govlake contract new` takes a YAML file")
-        rec = workflow.new(settings, spec, args.user, when)
+        rec = ctx.new_contract(args.target, args.user, when)
     elif act == "submit":
-        spec = _spec_from(str(args.file), settings) if args.file else None
-        rec = workflow.submit(settings, args.target, args.user, when, spec)
+        rec = ctx.submit_contract(args.target, args.user, when, args.file)
     elif act == "approve":
-        rec = workflow.approve(settings, args.target, args.user, when)
+        rec = ctx.approve_contract(args.target, args.user, when)
     elif act in ("reject", "revoke"):
         _need(args, "reason")
-        rec = getattr(workflow, act)(settings, args.target, args.user, args.reason, when)
+        rec = getattr(ctx, f"{act}_contract")(args.target, args.user, args.reason, when)
     else:  # pragma: no cover - argparse restricts the choices
         raise ConfigError(f"unknown action {act}")
     if args.json:

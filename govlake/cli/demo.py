@@ -6,14 +6,12 @@ the main job, and shows what analysts of two departments and the platform operat
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from govlake.cli._output import info
 from govlake.cli.generate import DEFAULT_START
 from govlake.cli.run import print_report
+from govlake.core import times
 from govlake.core.errors import QueryError
-from govlake.core.settings import load_settings
-from govlake.departments import generator, registry
 
 DEMO_ROWS = 2000
 DEMO_FAULT_RATE = 0.01  # the demo feeds carry realistic faults; they end in base.quarantine
@@ -74,42 +72,38 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.pipeline import main_job
-    from govlake.platform.spark import get_spark
-    from govlake.services import sql, trino
+    from govlake.context import Context
 
     t0 = time.monotonic()
-    settings = load_settings()
+    ctx = Context()
+    settings = ctx.settings
     info("== starting services")
-    st = trino.start(settings, log=info)
+    st = ctx.start_services(log=info)
     info(f"   Trino {st.state} at {st.url}")
-    start = datetime.fromisoformat(DEFAULT_START)
-    for dept in registry.load_all(settings):
-        landing = settings.landing_root / dept.id
+    start = times.parse(DEFAULT_START)
+    for dept in ctx.departments():
+        landing = ctx.landing_of(dept.id)
         if not landing.exists():
-            feed = generator.generate(dept, landing, rows=DEMO_ROWS, seed=1, start=start, fault_rate=DEMO_FAULT_RATE)
+            feed = ctx.generate_feeds(landing, department=dept.id, rows=DEMO_ROWS, seed=1, start=start, fault_rate=DEMO_FAULT_RATE)[dept.id]
             faults = ", ".join(f"{k} {v}" for k, v in sorted(feed.faults.items()))
             info(f"== sample feed for {dept.id} ({dept.sources['detections'].format}): "
                  f"{', '.join(p.name for p in feed.paths.values())}; injected faults: {faults}")
-    from govlake.contracts import workflow
-
-    run_time = datetime.fromisoformat(DEMO_RUN_TIME)
-    workflow.bootstrap_samples(settings, run_time, log=lambda m: info(f"== {m}"))
-    for rec in workflow.list_all(settings):
+    run_time = times.parse(DEMO_RUN_TIME)
+    ctx.bootstrap_sample_contracts(run_time, log=lambda m: info(f"== {m}"))
+    for rec in ctx.contracts():
         info(f"   contract {rec.id}: {rec.status}, {rec.provider} -> {rec.consumer}, approved by "
              f"{', '.join(a['actor'] for a in rec.approvals) or 'nobody yet'}")
     info("== running the main job (Spark + Delta)")
-    spark = get_spark(settings)
-    report = main_job.run(spark, settings, run_time)
+    report = ctx.run(run_time)
     print_report(report)
     for user, title, query in EXAMPLES:
         print(f"\n-- {title}\n-- govlake sql --as {user} \"{query}\"")
-        print(sql.query(settings, user, query).to_table())
+        print(ctx.sql(user, query).to_table())
     refused_all = True
     for user, title, query in DENIED:
         print(f"\n-- {title}\n-- govlake sql --as {user} \"{query}\"")
         try:
-            sql.query(settings, user, query)
+            ctx.sql(user, query)
         except QueryError as exc:
             print(f"refused: {str(exc).split(': ', 1)[-1]}")
         else:

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from govlake.cli import options
 from govlake.cli._output import emit_json
-from govlake.core.errors import ConfigError
-from govlake.core.settings import load_settings
-from govlake.departments import registry
 
 
 def register(sub) -> None:
@@ -21,7 +18,9 @@ def register(sub) -> None:
 
 
 def list_(args) -> int:
-    depts = registry.load_all(load_settings())
+    from govlake.context import Context
+
+    depts = Context().departments()
     rows = [
         {"id": d.id, "name": d.name, "timezone": d.timezone, "coordinate_system": d.coordinate_system,
          "schedule": d.schedule, "formats": {e: s.format for e, s in d.sources.items()}, "stewards": d.stewards}
@@ -39,15 +38,10 @@ def list_(args) -> int:
 def validate(args) -> int:
     from pathlib import Path
 
-    settings = load_settings()
-    files = [Path(f) for f in args.files] or sorted(registry.registry_dir(settings).glob("*.yaml"))
-    results = []
-    for f in files:
-        try:
-            registry.load_department(f)
-            results.append({"file": str(f), "ok": True})
-        except ConfigError as exc:
-            results.append({"file": str(f), "ok": False, "error": str(exc)})
+    from govlake.context import Context
+
+    found = Context().check_department_files([Path(f) for f in args.files])
+    results = [{"file": str(f), "ok": True} if error is None else {"file": str(f), "ok": False, "error": error} for f, error in found.items()]
     if args.json:
         emit_json(results)
     else:

@@ -12,7 +12,6 @@ import sys
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.core.errors import ConfigError
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -28,26 +27,22 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from govlake.cli.retention import _stdout_to_stderr
-    from govlake.compliance import erasure
-    from govlake.platform.secrets import token_key
-    from govlake.platform.spark import get_spark
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     identifier = None
     if args.identifier_stdin:
         identifier = sys.stdin.readline().strip()
         if not identifier:
             raise ConfigError("--identifier-stdin read an empty line; pipe the identifier in, e.g. `govlake erase --identifier-stdin < request.txt`")
-        token = erasure.subject_token(identifier, token_key(settings, create=False))
+        token = ctx.subject_token(identifier=identifier)
     elif args.subject_token == "-":  # kept out of process listings and shell history
-        token = sys.stdin.readline().strip()
+        token = ctx.subject_token(token=sys.stdin.readline())
     else:
-        token = args.subject_token.strip()
-    erasure.check_token(token, token_key(settings, create=False))
-    erasure.load_policy(settings)
-    info(f"erasure {'dry run ' if args.dry_run else ''}of subject {erasure.fingerprint(token)} (Spark + Delta)")
+        token = ctx.subject_token(token=args.subject_token)
+    info(f"erasure {'dry run ' if args.dry_run else ''}of subject {ctx.subject_fingerprint(token)} (Spark + Delta)")
     with _stdout_to_stderr():  # Delta's VACUUM prints to the JVM's stdout
-        report = erasure.erase(get_spark(settings), settings, token, identifier=identifier, dry_run=args.dry_run, request=args.request)
+        report = ctx.erase(token, identifier=identifier, dry_run=args.dry_run, request=args.request)
     if args.json:
         emit_json(report.as_dict())
     else:

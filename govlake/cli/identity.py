@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from govlake.cli import options
 from govlake.cli._output import emit_json
-from govlake.core.settings import load_settings
-from govlake.domain import identities
 
 
 def register(sub) -> None:
@@ -23,15 +21,9 @@ def register(sub) -> None:
 
 
 def connect(args) -> int:
-    from govlake.services import trino_security
+    from govlake.context import Context
 
-    settings = load_settings()
-    identities.load(settings).get(args.user)
-    cert = trino_security.client_cert(settings)
-    out = {"url": settings.trino_endpoint, "user": args.user, "catalog": settings.trino_catalog,
-           "certificate": str(cert) if cert else None}
-    if args.show_password:
-        out["password"] = trino_security.password(settings, args.user)
+    out = Context().connection(args.user, with_password=args.show_password)
     if args.json:
         emit_json(out)
     else:
@@ -43,8 +35,9 @@ def connect(args) -> int:
 
 
 def list_(args) -> int:
-    reg = identities.load(load_settings())
-    rows = [{"user": i.user, "department": i.department, "role": i.role.value, "groups": i.groups, "name": i.name} for i in reg.identities]
+    from govlake.context import Context
+
+    rows = [{"user": i.user, "department": i.department, "role": i.role.value, "groups": i.groups, "name": i.name} for i in Context().identities()]
     if args.json:
         emit_json(rows)
     else:

@@ -6,8 +6,6 @@ from pathlib import Path
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
 from govlake.cli.run import print_batch
-from govlake.core.settings import load_settings
-from govlake.departments import registry
 
 
 def register(sub) -> None:
@@ -20,18 +18,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.pipeline.ingest import ingest_department
-    from govlake.platform.spark import get_spark
+    from govlake.context import Context
 
-    settings = load_settings()
-    dept = registry.get(settings, args.department)
-    landing = args.landing or settings.landing_root / dept.id
+    ctx = Context()
+    landing = args.landing or ctx.landing_of(args.department)
     run_time = options.when(args)
     info("starting Spark")
-    result = ingest_department(get_spark(settings), settings, dept, landing, run_time)
+    result = ctx.ingest(args.department, run_time, landing)
     if result is None:
-        out = {"batch_id": None, "department": dept.id, "files": [], "read": 0, "accepted": 0, "quarantined": 0, "duplicates": 0}
-        emit_json(out) if args.json else print(f"ingest {dept.id}: no new files in {landing}")
+        dept = args.department
+        out = {"batch_id": None, "department": dept, "files": [], "read": 0, "accepted": 0, "quarantined": 0, "duplicates": 0}
+        emit_json(out) if args.json else print(f"ingest {dept}: no new files in {landing}")
         return 0
     if args.json:
         emit_json(result.as_dict())

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from govlake.cli import options
 from govlake.cli._output import emit_json
-from govlake.core.errors import GovlakeError
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -20,34 +18,10 @@ def register(sub) -> None:
     p.set_defaults(func=run, direction="downstream")
 
 
-def query(settings, target: str, direction: str) -> dict:
-    from govlake.domain import levels, policies, schemas
-    from govlake.governance import lineage
-
-    dataset, column = lineage.parse_target(target)
-    edges = lineage.edges(settings)
-    declared = schemas.declared_levels(settings)
-    known = {n for e in edges for n in (e.source, e.target)} | set(declared)
-    start = sorted(n for n in known if n[0] == dataset and (column is None or n[1] == column))
-    if not start:
-        raise GovlakeError(f"`{target}` has no lineage and no schema; check the name (`govlake lineage base.detections --downstream` lists what exists)")
-    effective = levels.effective_levels(edges, declared, policies.deidentifications(settings))
-    found = lineage.walk(edges, start, direction)
-    contracts = sorted({(e.contract, e.consumer) for _, e in found if e.contract})
-    name = lambda n: ".".join(n)  # noqa: E731
-    return {
-        "target": target, "direction": direction,
-        "start": [{"column": name(n), "level": effective.get(n)} for n in start],
-        "edges": [{"depth": d, "from": name(e.source), "to": name(e.target), "transformation": e.transformation,
-                   "masking": e.masking, "from_level": effective.get(e.source), "to_level": effective.get(e.target),
-                   "contract": e.contract, "consumer": e.consumer, "job": e.job} for d, e in found],
-        "contracts": [{"contract": c, "consumer": d} for c, d in contracts],
-        "consumers": sorted({d for _, d in contracts if d}),
-    }
-
-
 def run(args) -> int:
-    result = query(load_settings(), args.target, args.direction)
+    from govlake.context import Context
+
+    result = Context().lineage(args.target, args.direction)
     if args.json:
         emit_json(result)
         return 0

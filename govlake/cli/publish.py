@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -15,13 +14,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.pipeline import main_job
-    from govlake.platform.spark import get_spark
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     when = options.when(args)
     info("publishing the application tier (Spark + Delta)")
-    published, catalog = main_job.publish(get_spark(settings), settings, when)
+    published, catalog = ctx.publish(when)
     if args.json:
         emit_json({"published": [p.__dict__ for p in published], "catalog": catalog})
     else:

@@ -5,13 +5,10 @@ suppressed). See govlake/compliance/reports.py for what each number counts."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from govlake.cli import options
 from govlake.cli._output import info
-from govlake.core.errors import ConfigError
-from govlake.core.settings import load_settings
 
 TITLES = {"compliance": "govlake compliance report", "transparency": "Public disclosure: data sharing between departments (信息公开)"}
 
@@ -30,32 +27,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.compliance import reports
-    from govlake.departments import registry
-    from govlake.domain import policies
+    from govlake.context import Context
 
-    if args.expiring_days < 0:
-        raise ConfigError(f"--expiring-days `{args.expiring_days}` must be 0 or more")
-    settings = load_settings()
-    start, end = reports.window(args.start, args.end, datetime.now(timezone.utc))
-    if args.kind == "compliance":
-        from govlake.platform.spark import get_spark
-
-        info("reading the governance store and the lakehouse tables (Spark)")
-        inputs = reports.gather(settings, start, end, spark=get_spark(settings))
-        report = reports.compliance(inputs, expiring_days=args.expiring_days, fairness_policy=policies.fairness(settings))
-        sections = reports.compliance_sections(report)
-    else:
-        inputs = reports.gather(settings, start, end)
-        names = {d.id: d.name for d in registry.load_all(settings)}
-        report = reports.transparency(inputs, names, policies.purposes(settings))
-        sections = reports.transparency_sections(report)
+    ctx = Context()
+    report, sections = ctx.report(args.kind, args.start, args.end, expiring_days=args.expiring_days, log=info)
     if args.json:
         text = json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n"
     elif args.html:
-        text = reports.render_html(TITLES[args.kind], sections)
+        text = ctx.render_report(TITLES[args.kind], sections, html=True)
     else:
-        text = reports.render_text(TITLES[args.kind], sections) + "\n"
+        text = ctx.render_report(TITLES[args.kind], sections) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
         info(f"wrote {args.out}")

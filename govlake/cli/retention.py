@@ -9,7 +9,6 @@ from contextlib import contextmanager
 
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -35,15 +34,13 @@ def _stdout_to_stderr():
 
 
 def run(args) -> int:
-    from govlake.compliance import retention
-    from govlake.platform.spark import get_spark
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     when = options.when(args)  # a time without offset fails here, before Spark starts
-    policy = retention.load_policy(settings)
     info(f"retention {'dry run' if args.dry_run else 'run'} at {when.isoformat()} (Spark + Delta)")
     with _stdout_to_stderr():  # the JVM started here inherits it: Delta's VACUUM prints to its stdout
-        report = retention.enforce(get_spark(settings), settings, when, dry_run=args.dry_run, policy=policy)
+        report = ctx.enforce_retention(when, dry_run=args.dry_run)
     if args.json:
         emit_json(report.as_dict())
     else:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -48,14 +47,13 @@ def print_report(report) -> None:
 
 
 def run(args) -> int:
-    from govlake.pipeline import main_job
-    from govlake.platform.spark import get_spark
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     run_time = options.when(args)
     info("starting Spark")
-    spark = get_spark(settings)
-    report = main_job.run(spark, settings, run_time, landing_root=args.landing, serve=not args.no_serve)
+    ctx.spark  # started here, after saying so
+    report = ctx.run(run_time, landing_root=args.landing, serve=not args.no_serve)
     if args.json:
         emit_json(report.as_dict())
     else:

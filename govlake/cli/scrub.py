@@ -14,7 +14,6 @@ import sys
 
 from govlake.cli import options
 from govlake.core.errors import InputError
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -24,9 +23,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.pii import engine
+    from govlake.context import Context
 
-    settings = load_settings()
+    ctx = Context()
     stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline="")
     out = sys.stdout
     n = 0
@@ -34,8 +33,7 @@ def run(args) -> int:
         for line in stdin:
             n += 1
             text = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
-            entities = engine.analyze(settings, text)
-            scrubbed = engine.anonymize(text, entities)
+            scrubbed, entities = ctx.scrub(text)
             if args.json:
                 out.write(json.dumps({"text": scrubbed, "entities": [e.as_dict() for e in entities]}, ensure_ascii=False) + "\n")
             else:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from govlake.cli import options
-from govlake.core.settings import load_settings
 
 
 def register(sub) -> None:
@@ -14,8 +13,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from govlake.services import sql
+    from govlake.context import Context
 
-    result = sql.query(load_settings(), args.user, args.query)
+    result = Context().sql(args.user, args.query)
     print(result.to_json() if args.json else result.to_table())
     return 0

@@ -22,13 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from govlake.contracts import workflow
 from govlake.contracts.spec import ContractSpec
 from govlake.core import config
-from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import levels, schemas
 from govlake.governance import audit
 from govlake.pii.proposals import effective
 from govlake.platform import lake
-from govlake.platform.spark import get_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -213,13 +212,3 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
     if not dry_run:
         audit.record(settings, actor, "retention.run", "policy:retention", report.as_dict())
     return report
-
-
-def stage_enforce(settings: Settings, run_time: datetime) -> dict:
-    """The retention run as the Airflow DAG runs it (settings in, a JSON-able report out)."""
-
-    report = enforce(get_spark(settings), settings, run_time)
-    if report.failed:
-        raise GovlakeError(f"retention failed for {', '.join(f'`{t}`' for t in report.failed)}: {report.failed}; the other tables were "
-                           "enforced (audit entry `retention.run`); fix the cause and rerun", transient=True)
-    return report.as_dict()

@@ -24,7 +24,6 @@ from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments
 from govlake.platform import lake
 from govlake.platform.secrets import token_key
-from govlake.platform.spark import get_spark
 from govlake.services import serving
 
 log = logging.getLogger("govlake.job")
@@ -106,24 +105,3 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     if refused:
         raise PublishRefused(refused)
     return published, catalog
-
-
-# The stages as the Airflow DAGs run them, one task each (settings in, JSON-able results out).
-def stage_ingest(settings: Settings, run_time: datetime) -> dict:
-
-    return ingest_all(get_spark(settings), settings, run_time, settings.landing_root).as_dict()
-
-
-def stage_analytic(settings: Settings) -> dict[str, int]:
-
-    return analytic.build(get_spark(settings), settings, token_key(settings))
-
-
-def stage_publish(settings: Settings, run_time: datetime) -> list[dict]:
-
-    published, _ = publish(get_spark(settings), settings, run_time, serve=False)
-    return [p.__dict__ for p in published]
-
-
-def stage_serve(settings: Settings, published: list[dict]) -> dict[str, list[str]]:
-    return serving.sync(settings, served_tables(settings, [application.Published(**p) for p in published]))

@@ -1,0 +1,378 @@
+"""One face over govlake's operations, for every shell: the CLI, the Airflow DAGs, `jobs/` and the
+coming web console all call a `Context` and only present what it returns.
+
+A `Context` holds the settings and, once an operation needs it, the Spark session. Each method is
+one operation a user of govlake asks for (run the main job, approve a contract, walk the lineage,
+erase a subject, report the services); what it returns is data, never text: printing, JSON and
+HTML are the shells' business. Errors are govlake's own (`core.errors`), with the message a user
+acts on, whichever shell shows it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from govlake.compliance import erasure, reports, retention
+from govlake.contracts import spec as specs, validate, workflow
+from govlake.contracts.spec import ContractSpec
+from govlake.contracts.workflow import ContractRecord
+from govlake.core import times
+from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.settings import Settings, load_settings
+from govlake.departments import generator, registry, synthetic
+from govlake.departments.registry import Department
+from govlake.domain import identities, levels, policies, schemas
+from govlake.governance import audit, lineage
+from govlake.pii import classify, engine, proposals
+from govlake.pii.recognizers import Entity
+from govlake.pipeline import analytic, application, main_job
+from govlake.pipeline.ingest import BatchResult, ingest_department
+from govlake.platform import artifacts
+from govlake.platform.secrets import token_key
+from govlake.platform.spark import get_spark
+from govlake.services import serving, sql, trino, trino_security
+from govlake.services.sql import Result
+from govlake.services.trino import Status
+
+Log = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    spec: ContractSpec
+    problems: list[validate.Problem]
+    needs_compliance: bool
+
+
+@dataclass(frozen=True)
+class ServicesReport:
+    services: list[Status]
+    ingest: dict | None       # batch accounting through Trino; None while Trino is down
+    contracts: dict[str, int]  # sharing contracts by state
+
+    @property
+    def healthy(self) -> bool:
+        return all(s.state in ("running", "external", "stopped") for s in self.services)
+
+
+class Context:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings if settings is not None else load_settings()
+
+    @cached_property
+    def spark(self):
+        """The Spark session, started the first time an operation needs it."""
+        return get_spark(self.settings)
+
+    # -- the jobs ---------------------------------------------------------------------------------
+
+    def run(self, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> main_job.RunReport:
+        """The main job: landing -> base -> analytic -> application -> Trino."""
+        return main_job.run(self.spark, self.settings, times.as_utc(run_time), landing_root=landing_root, serve=serve)
+
+    def landing_of(self, department: str) -> Path:
+        return self.settings.landing_root / self.department(department).id
+
+    def ingest(self, department: str, run_time: datetime, landing: Path | None = None) -> BatchResult | None:
+        """One department's new landing files into base; None when there is nothing new."""
+        dept = self.department(department)
+        return ingest_department(self.spark, self.settings, dept, landing or self.landing_of(dept.id), times.as_utc(run_time))
+
+    def publish(self, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
+        return main_job.publish(self.spark, self.settings, times.as_utc(run_time), serve=serve)
+
+    # The stages as the Airflow DAGs run them, one task each (JSON-able results for XCom).
+    def stage_ingest(self, run_time: datetime) -> dict:
+        return main_job.ingest_all(self.spark, self.settings, times.as_utc(run_time), self.settings.landing_root).as_dict()
+
+    def stage_ingest_department(self, department: str, run_time: datetime) -> dict | None:
+        result = self.ingest(department, run_time)
+        return None if result is None else result.as_dict()
+
+    def stage_analytic(self) -> dict[str, int]:
+        return analytic.build(self.spark, self.settings, token_key(self.settings))
+
+    def stage_publish(self, run_time: datetime) -> list[dict]:
+        published, _ = self.publish(run_time, serve=False)
+        return [p.__dict__ for p in published]
+
+    def stage_serve(self, published: list[dict]) -> dict[str, list[str]]:
+        return serving.sync(self.settings, main_job.served_tables(self.settings, [application.Published(**p) for p in published]))
+
+    def stage_retention(self, run_time: datetime) -> dict:
+        report = self.enforce_retention(run_time)
+        if report.failed:
+            raise GovlakeError(f"retention failed for {', '.join(f'`{t}`' for t in report.failed)}: {report.failed}; the other tables were "
+                               "enforced (audit entry `retention.run`); fix the cause and rerun", transient=True)
+        return report.as_dict()
+
+    # -- sharing contracts ------------------------------------------------------------------------
+
+    def contracts(self) -> list[ContractRecord]:
+        return workflow.list_all(self.settings)
+
+    def contract(self, contract_id: str) -> ContractRecord:
+        return workflow.get(self.settings, contract_id)
+
+    @staticmethod
+    def contract_file(path: str | Path) -> ContractSpec | None:
+        """The specification in a contract file, or None if `path` names no file (then it is an id)."""
+        path = Path(path)
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            return specs.load_contract(path)
+        return None
+
+    def check_contract(self, target: str, when: datetime) -> ContractCheck:
+        """A contract file or a recorded contract, checked against the registry, schemas and policies."""
+        spec = self.contract_file(target) or self.contract(target).spec
+        found = validate.problems(spec, self.settings, when)
+        return ContractCheck(spec, found, not found and validate.needs_compliance(spec, self.settings))
+
+    def contract_diff(self, contract_id: str, changed: Path | None = None) -> str:
+        return workflow.diff(self.settings, contract_id, self.contract_file(changed) if changed else None)
+
+    def new_contract(self, file: str | Path, actor: str, when: datetime) -> ContractRecord:
+        spec = self.contract_file(file)
+        if spec is None:
+            raise ConfigError(f"`{file}` is not a contract file; a new contract is made from a YAML file")
+        return workflow.new(self.settings, spec, actor, when)
+
+    def submit_contract(self, contract_id: str, actor: str, when: datetime, changed: Path | None = None) -> ContractRecord:
+        return workflow.submit(self.settings, contract_id, actor, when, self.contract_file(changed) if changed else None)
+
+    def approve_contract(self, contract_id: str, actor: str, when: datetime) -> ContractRecord:
+        return workflow.approve(self.settings, contract_id, actor, when)
+
+    def reject_contract(self, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
+        return workflow.reject(self.settings, contract_id, actor, reason, when)
+
+    def revoke_contract(self, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
+        """Revoked at once: the workflow rewrites Trino's rules before it returns."""
+        return workflow.revoke(self.settings, contract_id, actor, reason, when)
+
+    def bootstrap_sample_contracts(self, when: datetime, log: Log = _quiet) -> list[ContractRecord]:
+        return workflow.bootstrap_samples(self.settings, when, log=log)
+
+    # -- lineage and the audit trail --------------------------------------------------------------
+
+    def lineage(self, target: str, direction: str) -> dict:
+        """Column lineage from `target` (`tier.table` or `tier.table.column`), each column with its
+        effective classification level, and the contracts and consumers it reaches."""
+        if direction not in ("upstream", "downstream"):
+            raise ConfigError(f"lineage direction `{direction}` is not upstream or downstream")
+        dataset, column = lineage.parse_target(target)
+        edges = lineage.edges(self.settings)
+        declared = schemas.declared_levels(self.settings)
+        known = {n for e in edges for n in (e.source, e.target)} | set(declared)
+        start = sorted(n for n in known if n[0] == dataset and (column is None or n[1] == column))
+        if not start:
+            raise GovlakeError(f"`{target}` has no lineage and no schema; check the name (`govlake lineage base.detections --downstream` lists what exists)")
+        effective = levels.effective_levels(edges, declared, policies.deidentifications(self.settings))
+        found = lineage.walk(edges, start, direction)
+        contracts = sorted({(e.contract, e.consumer) for _, e in found if e.contract})
+        name = ".".join
+        return {
+            "target": target, "direction": direction,
+            "start": [{"column": name(n), "level": effective.get(n)} for n in start],
+            "edges": [{"depth": d, "from": name(e.source), "to": name(e.target), "transformation": e.transformation,
+                       "masking": e.masking, "from_level": effective.get(e.source), "to_level": effective.get(e.target),
+                       "contract": e.contract, "consumer": e.consumer, "job": e.job} for d, e in found],
+            "contracts": [{"contract": c, "consumer": d} for c, d in contracts],
+            "consumers": sorted({d for _, d in contracts if d}),
+        }
+
+    def audit_entries(self, limit: int = 50, action_prefix: str | None = None) -> list[dict]:
+        return audit.entries(self.settings, limit, action_prefix)
+
+    def verify_audit(self, anchors: Path | None = None) -> audit.Verification:
+        return audit.verify(self.settings, anchors=anchors)
+
+    def audit_head(self) -> dict | None:
+        return audit.head(self.settings)
+
+    def anchor_audit(self, path: Path) -> dict | None:
+        """Append the audit log's head to `path` (kept where govlake's account cannot rewrite it)."""
+        head = self.audit_head()
+        if head is not None:
+            audit.append_anchor(path, head["seq"], head["hash"])
+        return head
+
+    # -- operations on the record: retention, erasure, reports ------------------------------------
+
+    def enforce_retention(self, when: datetime, *, dry_run: bool = False) -> retention.RetentionReport:
+        policy = retention.load_policy(self.settings)  # a bad policy fails before Spark starts
+        return retention.enforce(self.spark, self.settings, times.as_utc(when), dry_run=dry_run, policy=policy)
+
+    def subject_token(self, *, identifier: str | None = None, token: str | None = None) -> str:
+        """The erasure subject's platform token, from the raw identifier or a token a user gave;
+        a token govlake could not have made is refused."""
+        if identifier is not None and not identifier:
+            raise ConfigError("the identifier is empty; pipe it in, e.g. `govlake erase --identifier-stdin < request.txt`")
+        key = token_key(self.settings, create=False)
+        token = erasure.subject_token(identifier, key) if identifier is not None else (token or "").strip()
+        erasure.check_token(token, key)
+        erasure.load_policy(self.settings)  # a bad policy fails before Spark starts
+        return token
+
+    @staticmethod
+    def subject_fingerprint(token: str) -> str:
+        """What the audit and the reports name an erasure subject by (not the token)."""
+        return erasure.fingerprint(token)
+
+    def erase(self, token: str, *, identifier: str | None = None, dry_run: bool = False, request: str | None = None) -> erasure.ErasureReport:
+        return erasure.erase(self.spark, self.settings, token, identifier=identifier, dry_run=dry_run, request=request)
+
+    def report(self, kind: str, start: str | None, end: str | None, *, expiring_days: int = 30, log: Log = _quiet) -> tuple[dict, list[dict]]:
+        """The compliance or transparency report over a window: (the report, its sections)."""
+        if expiring_days < 0:
+            raise ConfigError(f"--expiring-days `{expiring_days}` must be 0 or more")
+        first, last = reports.window(start, end, times.now())
+        if kind == "compliance":
+            log("reading the governance store and the lakehouse tables (Spark)")
+            inputs = reports.gather(self.settings, first, last, spark=self.spark)
+            report = reports.compliance(inputs, expiring_days=expiring_days, fairness_policy=policies.fairness(self.settings))
+            return report, reports.compliance_sections(report)
+        if kind == "transparency":
+            names = {d.id: d.name for d in registry.load_all(self.settings)}
+            report = reports.transparency(reports.gather(self.settings, first, last), names, policies.purposes(self.settings))
+            return report, reports.transparency_sections(report)
+        raise ConfigError(f"report kind `{kind}` is not compliance or transparency")
+
+    @staticmethod
+    def render_report(title: str, sections: list[dict], *, html: bool = False) -> str:
+        return reports.render_html(title, sections) if html else reports.render_text(title, sections)
+
+    # -- classification ---------------------------------------------------------------------------
+
+    def classify(self, target: str, *, propose: bool = False, actor: str | None = None) -> dict:
+        """Detected personal information per column of a sample file or a table, against the
+        table's effective classification; with `propose`, disagreements become proposals."""
+        path = Path(target)
+        is_file = path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet") or path.exists()
+        found = classify.classify_columns(self.settings, classify.read_sample(path) if is_file else classify.table_sample(self.settings, target))
+        tier, _, name = target.partition(".")
+        declared = {} if is_file else proposals.effective(self.settings, tier, name)
+        columns = []
+        for r in found:
+            d = r.as_dict()
+            if r.name in declared:
+                d["declared"] = declared[r.name]
+                d["disagrees"] = proposals.disagrees(r, declared[r.name])
+            columns.append(d)
+        recorded = proposals.propose(self.settings, target, found, actor) if propose and declared else []
+        return {"target": target, "columns": columns, "proposals": recorded}
+
+    def classification_proposals(self, *, pending_only: bool = True) -> list[dict]:
+        return proposals.listing(self.settings, "pending" if pending_only else None)
+
+    def decide_proposal(self, proposal_id: int, actor: str, accept: bool, reason: str | None = None) -> dict:
+        return proposals.decide(self.settings, proposal_id, actor, accept, reason)
+
+    def scrub(self, text: str) -> tuple[str, list[Entity]]:
+        """`text` with its personal information replaced, and what was found."""
+        entities = engine.analyze(self.settings, text)
+        return engine.anonymize(text, entities), entities
+
+    # -- registry, identities, SQL ----------------------------------------------------------------
+
+    def departments(self) -> list[Department]:
+        return registry.load_all(self.settings)
+
+    def department(self, department_id: str) -> Department:
+        return registry.get(self.settings, department_id)
+
+    def check_department_files(self, files: list[Path]) -> dict[Path, str | None]:
+        """Each department file (default: the registry's) -> None if valid, else what is wrong."""
+        out: dict[Path, str | None] = {}
+        for f in files or sorted(registry.registry_dir(self.settings).glob("*.yaml")):
+            try:
+                registry.load_department(f)
+                out[f] = None
+            except ConfigError as exc:
+                out[f] = str(exc)
+        return out
+
+    def generate_feeds(self, out: Path, *, department: str | None = None, synthetic_departments: int = 0, rows: int, seed: int,
+                       start: datetime, fault_rate: float = 0.0, faults: tuple[str, ...] | None = None) -> dict[str, generator.Feed]:
+        """Sample landing files: for one registered department (into `out`), or for that many
+        synthetic departments (registry files into `out/registry`, feeds into `out/landing/<id>`).
+        `faults`: the kinds injected at `fault_rate` (default: every kind)."""
+        faults = tuple(generator.ROW_FAULTS + generator.FILE_FAULTS) if faults is None else faults
+        unknown = set(faults) - set(generator.ROW_FAULTS + generator.FILE_FAULTS)
+        if unknown:
+            raise ConfigError(f"unknown fault kind(s) {sorted(unknown)}; known: {', '.join(generator.ROW_FAULTS + generator.FILE_FAULTS)}")
+        if synthetic_departments:
+            depts = synthetic.write_departments(out / "registry", synthetic_departments, seed=seed)
+            return {d.id: generator.generate(d, out / "landing" / d.id, rows=rows, seed=seed, start=start,
+                                             fault_rate=fault_rate, faults=faults) for d in depts}
+        dept = self.department(department)
+        return {dept.id: generator.generate(dept, out, rows=rows, seed=seed, start=start, fault_rate=fault_rate, faults=faults)}
+
+    def identities(self) -> list[identities.Identity]:
+        return identities.load(self.settings).identities
+
+    def connection(self, user: str, *, with_password: bool = False) -> dict:
+        """How `user` connects to Trino (URL, catalog, the server's certificate; the password on request)."""
+        identities.load(self.settings).get(user)
+        cert = trino_security.client_cert(self.settings)
+        out = {"url": self.settings.trino_endpoint, "user": user, "catalog": self.settings.trino_catalog,
+               "certificate": str(cert) if cert else None}
+        if with_password:
+            out["password"] = trino_security.password(self.settings, user)
+        return out
+
+    def sql(self, user: str, query: str) -> Result:
+        """`query` through Trino as `user`: the access rules decide what it may read."""
+        return sql.query(self.settings, user, query)
+
+    # -- the local services -----------------------------------------------------------------------
+
+    def start_services(self, log: Log = _quiet) -> Status:
+        return trino.start(self.settings, log=log)
+
+    def stop_services(self) -> Status:
+        return trino.stop(self.settings)
+
+    def services(self) -> ServicesReport:
+        """The services' state, the ingest's accounting (while Trino runs) and contracts by state."""
+        st = trino.status(self.settings)
+        health = self.ingest_health() if st.state in ("running", "external") else None
+        return ServicesReport([st], health, dict(Counter(r.status for r in self.contracts())))
+
+    def ingest_health(self) -> dict | None:
+        """Batch accounting and quality-gate failures from base.batch_log, through Trino."""
+        try:
+            totals = self.sql(
+                "etl_service",
+                "SELECT count(DISTINCT batch_id), coalesce(sum(quarantined), 0), "
+                "count(DISTINCT CASE WHEN quality_status = 'failed' THEN batch_id END), "
+                "count(DISTINCT CASE WHEN balanced <> 'true' THEN batch_id END) FROM base.batch_log",
+            ).rows[0]
+            failed = self.sql(
+                "etl_service",
+                "SELECT department, entity, batch_id FROM base.batch_log WHERE quality_status = 'failed' ORDER BY ingested_at DESC LIMIT 10",
+            ).as_dicts()
+        except GovlakeError:
+            return None  # nothing ingested yet (no batch log table)
+        try:
+            flags = self.sql("etl_service",
+                             "SELECT department, entity, column_name, declared_level, proposed_level FROM base.classification_flags "
+                             "ORDER BY flagged_at DESC LIMIT 10").as_dicts()
+            flagged = self.sql("etl_service", "SELECT count(DISTINCT entity || '.' || column_name) FROM base.classification_flags").rows[0][0]
+        except GovlakeError:
+            flags, flagged = [], None  # not registered yet (the next run registers it)
+        return {"batches": totals[0], "quarantined_rows": totals[1], "quality_failed_batches": totals[2],
+                "unbalanced_batches": totals[3], "quality_failures": failed,
+                "classification_flagged_columns": flagged, "classification_flags": flags}
+
+    def fetch_artifacts(self, log: Log = _quiet) -> tuple[list[Path], Path]:
+        """Download and verify the Java artifacts: (Spark jars, Trino's install folder)."""
+        return artifacts.spark_jars(self.settings, log=log), artifacts.trino_install(self.settings, log=log)
