@@ -76,22 +76,25 @@ class Context:
 
     def run(self, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> main_job.RunReport:
         """The main job: landing -> base -> analytic -> application -> Trino."""
-        return main_job.run(self.spark, self.settings, times.as_utc(run_time), landing_root=landing_root, serve=serve)
+        run_time = times.as_utc(run_time)  # a time without offset is refused before Spark starts
+        return main_job.run(self.spark, self.settings, run_time, landing_root=landing_root, serve=serve)
 
     def landing_of(self, department: str) -> Path:
         return self.settings.landing_root / self.department(department).id
 
     def ingest(self, department: str, run_time: datetime, landing: Path | None = None) -> BatchResult | None:
         """One department's new landing files into base; None when there is nothing new."""
-        dept = self.department(department)
-        return ingest_department(self.spark, self.settings, dept, landing or self.landing_of(dept.id), times.as_utc(run_time))
+        dept, run_time = self.department(department), times.as_utc(run_time)
+        return ingest_department(self.spark, self.settings, dept, landing or self.landing_of(dept.id), run_time)
 
     def publish(self, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
-        return main_job.publish(self.spark, self.settings, times.as_utc(run_time), serve=serve)
+        run_time = times.as_utc(run_time)
+        return main_job.publish(self.spark, self.settings, run_time, serve=serve)
 
     # The stages as the Airflow DAGs run them, one task each (JSON-able results for XCom).
     def stage_ingest(self, run_time: datetime) -> dict:
-        return main_job.ingest_all(self.spark, self.settings, times.as_utc(run_time), self.settings.landing_root).as_dict()
+        run_time = times.as_utc(run_time)
+        return main_job.ingest_all(self.spark, self.settings, run_time, self.settings.landing_root).as_dict()
 
     def stage_ingest_department(self, department: str, run_time: datetime) -> dict | None:
         result = self.ingest(department, run_time)
@@ -208,8 +211,8 @@ class Context:
     # -- operations on the record: retention, erasure, reports ------------------------------------
 
     def enforce_retention(self, when: datetime, *, dry_run: bool = False) -> retention.RetentionReport:
-        policy = retention.load_policy(self.settings)  # a bad policy fails before Spark starts
-        return retention.enforce(self.spark, self.settings, times.as_utc(when), dry_run=dry_run, policy=policy)
+        policy, when = retention.load_policy(self.settings), times.as_utc(when)  # both checked before Spark starts
+        return retention.enforce(self.spark, self.settings, when, dry_run=dry_run, policy=policy)
 
     def subject_token(self, *, identifier: str | None = None, token: str | None = None) -> str:
         """The erasure subject's platform token, from the raw identifier or a token a user gave;

@@ -12,6 +12,7 @@ from govlake.core import config
 from govlake.core.errors import ConfigError
 from govlake.departments import generator, registry
 from govlake.domain import identities, levels, policies, quality, schemas
+from govlake.pipeline.ingest import rules
 from govlake.platform import artifacts
 
 
@@ -116,6 +117,17 @@ def test_expectation_suites_state_the_codes_ranges_and_patterns_the_schema_decla
     assert stated == declared, f"expectations/base.{table}.json and schemas/base/{table}.yaml disagree"
 
 
+@pytest.mark.parametrize("table", ["cameras", "detections", "events"])
+def test_every_declared_constraint_is_enforced_by_ingest_or_a_soft_expectation(settings, table):
+    schema = schemas.load_schema(settings, "base", table)
+    enforced = rules.constraints(schema)  # every constraint the row rules use is declared
+    soft = {e["kwargs"]["column"] for e in quality.load_suite(settings, "base", table)["expectations"]
+            if e["type"] in CONSTRAINT_EXPECTATIONS and not e.get("meta", {}).get("critical") and e["kwargs"].get("mostly", 1) < 1}
+    declared = {c.name for c in schema.columns if _declared(c)}
+    assert declared - set(enforced) <= soft, "a constraint nothing enforces: add a row rule (rules.CHECKED) or a soft expectation"
+    assert not set(enforced) & soft, "a column the ingest rejects on cannot also be a soft expectation"
+
+
 def test_the_synthetic_feeds_only_send_codes_the_schema_allows(settings):
     allowed = schemas.load_schema(settings, "base", "detections").column("object_type").allowed
     assert {kind for kind, _ in generator.OBJECT_TYPES} == set(allowed)
@@ -125,6 +137,7 @@ def test_the_synthetic_feeds_only_send_codes_the_schema_allows(settings):
     ({"name": "status", "type": "string", "allowed": []}, "non-empty list of codes"),
     ({"name": "severity", "type": "int", "allowed": ["1"]}, "non-empty list of codes for a string column"),
     ({"name": "severity", "type": "int", "range": [4, 1]}, "min <= max"),
+    ({"name": "severity", "type": "int", "range": [0.5, 4]}, "whole-number bounds"),
     ({"name": "status", "type": "string", "range": [0, 1]}, "for a numeric column"),
     ({"name": "camera_id", "type": "string", "pattern": "[0-9]{20}"}, "anchored"),
     ({"name": "camera_id", "type": "string", "pattern": "^[0-9{20}$"}, "not a regular expression"),

@@ -37,8 +37,10 @@ class Column(BaseModel):
     # the value is a platform token (keyed with the platform key): joinable across every consumer
     # and equal to the erasure subject's token, so a contract must re-key it (`token`) or drop it
     platform_token: bool = False
-    # the values a row may hold: ingest rejects others (UNKNOWN_CODE / OUT_OF_RANGE_* / the
-    # column's INVALID_* reason) and the quality suites expect the same (a test checks both)
+    # the values a row may hold, stated once here: the ingest's row rules reject others where they
+    # check the column (pipeline/ingest/rules.CHECKED: UNKNOWN_CODE / OUT_OF_RANGE_* / INVALID_*),
+    # and the quality suites expect the same (critical, or `mostly` for a soft check); tests compare.
+    # `pattern` is run by Spark (Java regular expressions): keep to the syntax both share.
     allowed: list[str] | None = None                    # code list
     range: tuple[float, float] | None = None            # inclusive [min, max]
     pattern: str | None = None                          # regular expression the whole value matches
@@ -50,6 +52,8 @@ class Column(BaseModel):
             raise ValueError(f"column `{self.name}`: `allowed` is a non-empty list of codes for a string column")
         if self.range is not None and (not numeric or self.range[0] > self.range[1]):
             raise ValueError(f"column `{self.name}`: `range` is [min, max] with min <= max, for a numeric column")
+        if self.range is not None and self.type != "double" and not all(float(b).is_integer() for b in self.range):
+            raise ValueError(f"column `{self.name}`: `range` of an integer column has whole-number bounds")
         if self.pattern is not None:
             if self.type != "string" or not (self.pattern.startswith("^") and self.pattern.endswith("$")):
                 raise ValueError(f"column `{self.name}`: `pattern` is an anchored regular expression (^...$) for a string column")

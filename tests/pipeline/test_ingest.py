@@ -387,3 +387,20 @@ def test_the_row_rules_take_codes_ranges_and_patterns_from_the_schema(spark, set
     assert reason(narrowed("camera_id", pattern="^[0-9]{18}$")) == "INVALID_DEVICE_ID"
     with pytest.raises(ConfigError, match=r"schema `base.cameras`: column `status` declares no `allowed`.*schemas/base/cameras.yaml"):
         reason(narrowed("status", allowed=None))
+
+
+def test_a_schema_missing_a_checked_constraint_fails_the_run_before_anything_is_read(settings, tmp_path, monkeypatch):
+    real = schemas.load_schema
+
+    def without_status_codes(settings_, tier, table):
+        schema = real(settings_, tier, table)
+        cols = [c.model_copy(update={"allowed": None}) if c.name == "status" else c for c in schema.columns]
+        return schema.model_copy(update={"columns": cols})
+
+    monkeypatch.setattr(schemas, "load_schema", without_status_codes)
+    dept = registry.get(settings, "police")
+    generator.generate(dept, tmp_path / "police", rows=10, seed=3, start=SAMPLE_START)
+    before = sorted(p.name for p in (tmp_path / "police").iterdir())
+    with pytest.raises(ConfigError, match="column `status` declares no `allowed`"):
+        ingest.ingest_departments(None, settings, [(dept, tmp_path / "police")], RUN_TIME)  # no Spark needed to refuse
+    assert sorted(p.name for p in (tmp_path / "police").iterdir()) == before  # nothing moved, nothing lost

@@ -13,59 +13,73 @@ from govlake.pipeline.ingest.mapping import RAW_FIELD
 from govlake.pipeline.ingest.read import RAW_LINE
 from govlake.platform import lake
 
+# The schema constraints each entity's row rules enforce (column -> `allowed`, `range` or
+# `pattern`). The values come from the schema YAML, the one source of what a row may hold.
+CHECKED: dict[str, dict[str, str]] = {
+    "cameras": {"camera_id": "pattern", "region_code": "pattern", "longitude": "range", "latitude": "range", "status": "allowed"},
+    "detections": {"camera_id": "pattern", "object_type": "allowed", "confidence": "range"},
+    "events": {"camera_id": "pattern", "event_type": "allowed", "severity": "range"},
+}
 
-def _declared(schema: schemas.TableSchema, column: str, kind: str):
-    """The `kind` constraint (`allowed`, `range`, `pattern`) the schema declares for `column`:
-    the schema YAML is the one source of the values a row may hold."""
-    value = getattr(schema.column(column), kind)
-    if value is None:
-        raise ConfigError(f"schema `{schema.tier}.{schema.table}`: column `{column}` declares no `{kind}`, which the "
-                          f"ingest checks; add it to schemas/{schema.tier}/{schema.table}.yaml")
-    return value
+
+def constraints(schema: schemas.TableSchema) -> dict:
+    """Column -> the declared value of each constraint the rules of `schema`'s table enforce; a
+    missing one is a configuration error, raised before any row is read (`run` checks them first)."""
+    out = {}
+    for column, kind in CHECKED[schema.table].items():
+        value = getattr(schema.column(column), kind)
+        if value is None:
+            raise ConfigError(f"schema `{schema.tier}.{schema.table}`: column `{column}` declares no `{kind}`, which the "
+                              f"ingest checks; add it to schemas/{schema.tier}/{schema.table}.yaml")
+        out[column] = value
+    return out
 
 
 def camera_reasons(df: DataFrame, schema: schemas.TableSchema) -> Column:
-    lon, lat = _declared(schema, "longitude", "range"), _declared(schema, "latitude", "range")
+    c = constraints(schema)
+    lon, lat = c["longitude"], c["latitude"]
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
-        F.when(~F.col("camera_id").rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
-        F.when(~F.coalesce(F.col("region_code"), F.lit("")).rlike(_declared(schema, "region_code", "pattern")), F.lit("INVALID_REGION_CODE")),
+        F.when(~F.col("camera_id").rlike(c["camera_id"]), F.lit("INVALID_DEVICE_ID")),
+        F.when(~F.coalesce(F.col("region_code"), F.lit("")).rlike(c["region_code"]), F.lit("INVALID_REGION_CODE")),
         F.col("_code_reason"),
         F.when(
             ~F.col("longitude").between(*lon) | ~F.col("latitude").between(*lat)
             | F.col("longitude").isNull() | F.col("latitude").isNull(),
             F.lit("OUT_OF_RANGE_POSITION"),
         ),
-        F.when(~F.col("status").isin(*_declared(schema, "status", "allowed")), F.lit("UNKNOWN_CODE:status")),
+        F.when(~F.col("status").isin(*c["status"]), F.lit("UNKNOWN_CODE:status")),
     )
 
 
 def detection_reasons(df: DataFrame, schema: schemas.TableSchema, run_time: datetime) -> Column:
+    c = constraints(schema)
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("detection_id").isNull() | (F.trim(F.col("detection_id")) == ""), F.lit("MISSING_KEY")),
         F.when(F.col("camera_id").isNull(), F.lit("MISSING_KEY")),
-        F.when(~F.col("camera_id").rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
+        F.when(~F.col("camera_id").rlike(c["camera_id"]), F.lit("INVALID_DEVICE_ID")),
         F.when(F.col("observed_at").isNull(), F.lit("INVALID_TIME")),
         F.when(F.col("observed_at") > F.lit(run_time).cast("timestamp") + F.expr("INTERVAL 5 MINUTES"), F.lit("FUTURE_TIME")),
         F.col("_code_reason"),
-        F.when(~F.col("object_type").isin(*_declared(schema, "object_type", "allowed")), F.lit("UNKNOWN_CODE:object_type")),
-        F.when(~F.coalesce(F.col("confidence"), F.lit(-1.0)).between(*_declared(schema, "confidence", "range")), F.lit("OUT_OF_RANGE_CONFIDENCE")),
+        F.when(~F.col("object_type").isin(*c["object_type"]), F.lit("UNKNOWN_CODE:object_type")),
+        F.when(~F.coalesce(F.col("confidence"), F.lit(-1.0)).between(*c["confidence"]), F.lit("OUT_OF_RANGE_CONFIDENCE")),
     )
 
 
 def event_reasons(df: DataFrame, schema: schemas.TableSchema, run_time: datetime) -> Column:
+    c = constraints(schema)
     camera = F.col("camera_id")
     return F.coalesce(
         F.col("_pre_reason"),
         F.when(F.col("event_id").isNull() | (F.trim(F.col("event_id")) == ""), F.lit("MISSING_KEY")),
-        F.when(camera.isNotNull() & ~camera.rlike(_declared(schema, "camera_id", "pattern")), F.lit("INVALID_DEVICE_ID")),
+        F.when(camera.isNotNull() & ~camera.rlike(c["camera_id"]), F.lit("INVALID_DEVICE_ID")),
         F.when(F.col("occurred_at").isNull(), F.lit("INVALID_TIME")),
         F.when(F.col("occurred_at") > F.lit(run_time).cast("timestamp") + F.expr("INTERVAL 5 MINUTES"), F.lit("FUTURE_TIME")),
         F.col("_code_reason"),
-        F.when(~F.col("event_type").isin(*_declared(schema, "event_type", "allowed")), F.lit("UNKNOWN_CODE:event_type")),
-        F.when(F.col("severity").isNotNull() & ~F.col("severity").between(*_declared(schema, "severity", "range")), F.lit("OUT_OF_RANGE_SEVERITY")),
+        F.when(~F.col("event_type").isin(*c["event_type"]), F.lit("UNKNOWN_CODE:event_type")),
+        F.when(F.col("severity").isNotNull() & ~F.col("severity").between(*c["severity"]), F.lit("OUT_OF_RANGE_SEVERITY")),
     )
 
 

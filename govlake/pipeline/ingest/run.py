@@ -37,7 +37,7 @@ from govlake.pipeline.ingest.planning import Plan, passes, plan_batch, processed
 from govlake.pipeline.ingest.read import file_uris, plain_path, read_source
 from govlake.pipeline.ingest.record import emit_lineage, record_batches, record_manifest
 from govlake.pipeline.ingest.results import BatchResult, EntityResult
-from govlake.pipeline.ingest.rules import first_of_each_key, known_cameras, validate, with_raw
+from govlake.pipeline.ingest.rules import constraints, first_of_each_key, known_cameras, validate, with_raw
 from govlake.platform import lake
 
 log = logging.getLogger("govlake.ingest")
@@ -272,12 +272,20 @@ def _entity_frames(
     return frames
 
 
+def check_schemas(settings: Settings) -> None:
+    """The base schemas declare every constraint the row rules enforce: checked before anything
+    is read, so a schema error fails the run once instead of each department on its own."""
+    for entity in ENTITIES:
+        constraints(schemas.load_schema(settings, "base", entity))
+
+
 def ingest_department(
     spark: SparkSession, settings: Settings, dept: Department, landing: Path, run_time: datetime
 ) -> BatchResult | None:
     """Ingest the new landing files of `dept` exactly once; None when there is nothing new.
     Errors propagate (the caller is one department's task)."""
     run_time = times.as_utc(run_time)
+    check_schemas(settings)
     plan = plan_batch(dept, landing, processed_hashes(spark, settings).get(dept.id, set()))
     return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
 
@@ -291,6 +299,7 @@ def ingest_departments(
     the shared pass fails while running, every department is retried on its own.
     """
     run_time = times.as_utc(run_time)
+    check_schemas(settings)
     failures: dict[str, str] = {}
     done = processed_hashes(spark, settings)
     plans = []
