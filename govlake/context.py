@@ -32,7 +32,7 @@ from govlake.pii.recognizers import Entity
 from govlake.pipeline import analytic, application, main_job
 from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts
-from govlake.platform.secrets import token_key
+from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
 from govlake.services import serving, sql, trino, trino_security
 from govlake.services.sql import Result
@@ -160,6 +160,10 @@ class Context:
     def revoke_contract(self, contract_id: str, actor: str, reason: str, when: datetime) -> ContractRecord:
         """Revoked at once: the workflow rewrites Trino's rules before it returns."""
         return workflow.revoke(self.settings, contract_id, actor, reason, when)
+
+    def inbox(self, user: str) -> list[tuple[ContractRecord, str]]:
+        """Contracts waiting for `user`'s decision, with the capacity they would decide in."""
+        return workflow.awaiting(self.settings, user)
 
     def bootstrap_sample_contracts(self, when: datetime, log: Log = _quiet) -> list[ContractRecord]:
         return workflow.bootstrap_samples(self.settings, when, log=log)
@@ -335,6 +339,25 @@ class Context:
     def sql(self, user: str, query: str) -> Result:
         """`query` through Trino as `user`: the access rules decide what it may read."""
         return sql.query(self.settings, user, query)
+
+    # -- signing in (the console) ------------------------------------------------------------------
+
+    def identity(self, user: str) -> identities.Identity:
+        return identities.load(self.settings).get(user)
+
+    def check_password(self, user: str, password: str) -> bool:
+        """Whether `password` is `user`'s local password (the one Trino accepts)."""
+        return trino_security.check_password(self.settings, user, password)
+
+    def record_sign_in(self, user: str, outcome: str, source: str = "console") -> None:
+        """Every sign-in, failure and lockout goes into the audit chain (`auth.*`)."""
+        audit.record(self.settings, user, f"auth.{outcome}", f"{source}:sign-in", {"outcome": outcome})
+
+    def console_secrets(self) -> tuple[bytes, tuple[Path, Path]]:
+        """(the session-signing key, (certificate, private key)): created once, private to the service account;
+        the passwords are generated with them, as for Trino."""
+        trino_security.ensure(self.settings)
+        return console_session_key(self.settings), trino_security.tls_files(self.settings)
 
     # -- the local services -----------------------------------------------------------------------
 

@@ -331,6 +331,25 @@ def list_all(settings: Settings) -> list[ContractRecord]:
     return [get(settings, i) for i in ids]
 
 
+def awaiting(settings: Settings, user: str) -> list[tuple[ContractRecord, str]]:
+    """Submitted contracts `user` may decide on now, with the capacity they would approve in
+    (`steward` or `compliance`): the same rule `approve` applies, so an inbox never offers a
+    decision the workflow would refuse for who the user is. Oldest submission first."""
+    who = _identity(settings, user)
+    out = []
+    for rec in list_all(settings):
+        if rec.status != "submitted":
+            continue
+        try:
+            capacity = _capacity(who, {"id": rec.id, "requester": rec.requester, "provider": rec.provider, "consumer": rec.consumer})
+        except (WorkflowError, IdentityError):
+            continue
+        required = {"steward"} | ({"compliance"} if rec.needs_compliance else set())
+        if capacity in required and capacity not in {a["capacity"] for a in rec.approvals}:
+            out.append((rec, capacity))
+    return sorted(out, key=lambda pair: pair[0].events[-1]["at"] if pair[0].events else "")
+
+
 def diff(settings: Settings, contract_id: str, other: ContractSpec | None = None) -> str:
     """Unified diff: the last approved version (or, with `other`, the current one) against the
     current version (or `other`)."""

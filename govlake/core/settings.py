@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     trino_start_timeout_s: float = 180.0
     sign_in_max_failures: int = Field(5, ge=1, description="failed sign-ins within the lockout window that lock a user out of Trino")
     sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")
+    console_port: int = Field(8443, ge=1, le=65535, description="HTTPS port of the governance console on loopback")
+    console_session_s: int = Field(8 * 3600, ge=60, description="how long a console sign-in lasts")
 
     @classmethod
     def settings_customise_sources(

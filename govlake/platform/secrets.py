@@ -44,6 +44,13 @@ def token_key(settings: Settings, *, create: bool = True) -> TokenKey:
     return TokenKey(kid, bytes.fromhex(store["keys"][kid]))
 
 
+def console_session_key(settings: Settings) -> bytes:
+    """The key that signs the console's session cookies (generated once, private)."""
+    path = settings.secrets_dir / "console_session_key"
+    private.create_private(path, pysecrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
 def contract_key(key: TokenKey, contract_id: str) -> TokenKey:
     """Per-contract token key: HMAC(platform key, contract id)."""
     return TokenKey(f"{key.key_id}c", hmac.new(key.key, f"contract:{contract_id}".encode(), hashlib.sha256).digest())

@@ -138,6 +138,25 @@ def password(settings: Settings, user: str) -> str:
     return stored[user]
 
 
+_NO_USER_HASH = f"$2b${BCRYPT_COST:02d}$".encode() + b"C" * 53  # checked for an unknown user, so both take as long
+
+
+def check_password(settings: Settings, user: str, password: str) -> bool:
+    """Whether `password` is `user`'s local password (the one Trino accepts), checked against its
+    bcrypt hash; the plain passwords are not read."""
+    import bcrypt
+
+    hashes_file = _dir(settings) / "password-hashes.json"
+    known: dict[str, list[str]] = json.loads(hashes_file.read_text()) if hashes_file.is_file() else {}
+    stored = known.get(user, [None, None])[1]
+    hashed = stored.replace("$2y$", "$2b$", 1).encode() if stored else _NO_USER_HASH
+    try:
+        ok = bcrypt.checkpw(password.encode(), hashed)
+    except ValueError:
+        ok = False
+    return ok and stored is not None
+
+
 def client_cert(settings: Settings) -> Path | None:
     path = settings.secrets_dir / "trino" / "tls-cert.pem"
     return path if path.is_file() else None
