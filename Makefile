@@ -9,13 +9,13 @@ STAMP := $(VENV)/.govlake-synced
 TOOLS := .venv-tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: demo test test-fast setup fetch down lock clean bench
+.PHONY: demo test test-fast setup fetch browser down lock clean bench
 
 demo: setup
 	$(BIN)/govlake demo
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
-test: setup
+test: setup browser
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
@@ -40,6 +40,14 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python $(UV)
 
 fetch: $(STAMP)
 	@$(BIN)/govlake fetch > /dev/null
+
+# The console's browser tests drive Debian's Chromium through chromium-driver; a fresh machine gets them here.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "installing Debian's chromium and chromium-driver (the console's browser tests)" >&2; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 down:
 	@if [ -x $(BIN)/govlake ]; then $(BIN)/govlake down; fi

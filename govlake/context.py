@@ -34,7 +34,7 @@ from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
-from govlake.services import serving, sql, trino, trino_security
+from govlake.services import console_process, serving, sql, trino, trino_security
 from govlake.services.sql import Result
 from govlake.services.trino import Status
 
@@ -361,17 +361,20 @@ class Context:
 
     # -- the local services -----------------------------------------------------------------------
 
-    def start_services(self, log: Log = _quiet) -> Status:
-        return trino.start(self.settings, log=log)
+    def start_services(self, log: Log = _quiet) -> list[Status]:
+        """Trino (with its audit receiver), then the console."""
+        st = trino.start(self.settings, log=log)
+        log(f"starting the console at {console_process.url(self.settings)}")
+        return [st, console_process.start(self.settings)]
 
-    def stop_services(self) -> Status:
-        return trino.stop(self.settings)
+    def stop_services(self) -> list[Status]:
+        return [trino.stop(self.settings), console_process.stop(self.settings)]
 
     def services(self) -> ServicesReport:
         """The services' state, the ingest's accounting (while Trino runs) and contracts by state."""
         st = trino.status(self.settings)
         health = self.ingest_health() if st.state in ("running", "external") else None
-        return ServicesReport([st], health, dict(Counter(r.status for r in self.contracts())))
+        return ServicesReport([st, console_process.status(self.settings)], health, dict(Counter(r.status for r in self.contracts())))
 
     def ingest_health(self) -> dict | None:
         """Batch accounting and quality-gate failures from base.batch_log, through Trino."""

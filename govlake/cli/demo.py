@@ -78,8 +78,8 @@ def run(args) -> int:
     ctx = Context()
     settings = ctx.settings
     info("== starting services")
-    st = ctx.start_services(log=info)
-    info(f"   Trino {st.state} at {st.url}")
+    trino_status, console_status = ctx.start_services(log=info)
+    info(f"   Trino {trino_status.state} at {trino_status.url}; console {console_status.state} at {console_status.url}")
     start = times.parse(DEFAULT_START)
     for dept in ctx.departments():
         landing = ctx.landing_of(dept.id)
@@ -111,4 +111,7 @@ def run(args) -> int:
             print("NOT REFUSED: the access rules did not hold")
     print(f"\ndemo finished in {time.monotonic() - t0:.0f}s; Trino keeps running at {settings.trino_endpoint} "
           f"(`govlake sql --as USER \"...\"`, `make down` to stop)")
+    print(f"console: {console_status.url} (its certificate is govlake's own, self-signed for loopback); sign in as "
+          "liu_traffic_steward (steward), li_transport_analyst (analyst) or zhao_compliance (compliance officer) "
+          "with the password `govlake identity connect USER --show-password` prints")
     return 1 if report.failures or not refused_all else 0

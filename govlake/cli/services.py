@@ -31,15 +31,15 @@ def _show(statuses, as_json: bool) -> None:
 def up(args) -> int:
     from govlake.context import Context
 
-    st = Context().start_services(log=info)
-    _show([st], args.json)
-    return 0 if st.state in ("running", "external") else 1
+    statuses = Context().start_services(log=info)
+    _show(statuses, args.json)
+    return 0 if all(s.state in ("running", "external") for s in statuses) else 1
 
 
 def down(args) -> int:
     from govlake.context import Context
 
-    _show([Context().stop_services()], args.json)
+    _show(Context().stop_services(), args.json)
     return 0
 
 

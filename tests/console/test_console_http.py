@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from govlake.console.app import create_app
 from govlake.context import Context
-from govlake.services import trino_security
+from govlake.services import console_process, trino_security
 
 NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
 FLOWS = "traffic-to-transport-flows"  # provider traffic, consumer transport; no compliance co-approval
@@ -147,3 +147,23 @@ def test_sign_out_ends_the_session(app, ctx):
     assert c.get("/audit").status_code == 200
     c.post("/logout", data={"csrf": csrf(c, "/audit")})
     assert c.get("/audit", follow_redirects=False).status_code == 303
+
+
+def test_the_console_runs_as_a_local_service_over_https(make_settings):
+    import socket
+    import ssl
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = make_settings(console_port=port)
+    try:
+        st = console_process.start(settings)
+        assert st.state == "running" and st.url == f"https://127.0.0.1:{port}/"
+        tls = ssl.create_default_context(cafile=str(trino_security.tls_files(settings)[1]))  # govlake's own certificate, verified
+        with urllib.request.urlopen(f"{st.url}login", context=tls, timeout=10) as r:
+            assert r.status == 200 and "SameSite=strict" in r.headers["set-cookie"]
+        assert console_process.status(settings).pid == st.pid
+    finally:
+        assert console_process.stop(settings).state == "stopped"
