@@ -16,6 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+import sqlglot
+from sqlglot import exp
+
 from govlake.compliance import erasure, reports, retention
 from govlake.contracts import spec as specs, validate, workflow
 from govlake.contracts.spec import ContractSpec
@@ -339,6 +342,40 @@ class Context:
     def sql(self, user: str, query: str) -> Result:
         """`query` through Trino as `user`: the access rules decide what it may read."""
         return sql.query(self.settings, user, query)
+
+    def explain_refusal(self, user: str, query: str) -> list[str]:
+        """Plain-language reasons a refused query touched data `user` may not read: per table it
+        names, the contract that shared it and what became of it (revoked, expired, rejected, for
+        another department), or that the tier is not shared at all. Facts from the workflow's
+        record only; nothing from the data itself."""
+        try:
+            tables = {(t.db, t.name) for t in sqlglot.parse_one(query, read="trino").find_all(exp.Table) if t.db}
+        except sqlglot.errors.ParseError:
+            return []
+        who = self.identity(user)
+        by_target = {}
+        for rec in self.contracts():
+            by_target.setdefault((rec.spec.consumer_schema, rec.spec.table), []).append(rec)
+        reasons = []
+        for schema, table in sorted(tables):
+            name = f"{schema}.{table}"
+            if schema in ("base", "analytic", "governance"):
+                reasons.append(f"`{name}` is in the {schema} tier, which is not shared with {who.role.value}s of a department; "
+                               "data reaches another department only through a sharing contract")
+                continue
+            recs = sorted(by_target.get((schema, table), []), key=lambda r: r.events[-1]["at"] if r.events else "")
+            if not recs:
+                reasons.append(f"no sharing contract grants `{name}`")
+                continue
+            rec = recs[-1]
+            last = rec.events[-1] if rec.events else {}
+            if rec.consumer != who.department:
+                reasons.append(f"`{name}` is shared by contract `{rec.id}` with department `{rec.consumer}`, not with `{who.department}`")
+            elif rec.status in ("revoked", "rejected", "expired", "submitted", "draft"):
+                when = f" at {last.get('at', '')[:16]} by {last.get('actor')}" if last else ""
+                why = f": {last['reason']}" if last.get("reason") else ""
+                reasons.append(f"contract `{rec.id}` that shared `{name}` is {rec.status}{when}{why}")
+        return reasons
 
     # -- signing in (the console) ------------------------------------------------------------------
 

@@ -72,3 +72,21 @@ def test_department_files_are_checked_one_by_one(ctx, tmp_path):
     found = ctx.check_department_files([bad])
     assert list(found) == [bad] and "broken.yaml" in found[bad]
     assert all(error is None for error in ctx.check_department_files([]).values())
+
+
+def test_a_refused_query_is_explained_from_the_workflow_record(ctx, tmp_path):
+    import yaml
+
+    data = yaml.safe_load(ctx.settings.path("policies", "contracts", "traffic-to-transport-flows.yaml").read_text())
+    path = tmp_path / f"{data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    ctx.new_contract(path, "li_transport_analyst", WHEN)
+    ctx.submit_contract(data["id"], "li_transport_analyst", WHEN)
+    ctx.approve_contract(data["id"], "liu_traffic_steward", WHEN)
+    ctx.revoke_contract(data["id"], "liu_traffic_steward", "purpose <b>ended</b>", WHEN)
+    why = ctx.explain_refusal("li_transport_analyst", f"SELECT count(*) FROM app_transport.{data['table']} t JOIN base.cameras c ON true")
+    assert any(f"contract `{data['id']}`" in r and "revoked" in r and "liu_traffic_steward" in r and "purpose <b>ended</b>" in r for r in why)
+    assert any("`base.cameras` is in the base tier" in r for r in why)
+    other = ctx.explain_refusal("zhou_traffic_analyst", f"SELECT * FROM app_transport.{data['table']}")
+    assert other == [f"`app_transport.{data['table']}` is shared by contract `{data['id']}` with department `transport`, not with `traffic`"]
+    assert ctx.explain_refusal("li_transport_analyst", "SELEC nonsense (") == []

@@ -195,30 +195,37 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
             return review(request, session, who, contract_id, error=str(exc), status=409)
         return review(request, session, who, contract_id, outcome=action)
 
+    @app.get("/my-data", response_class=HTMLResponse)
+    def my_data(request: Request):
+        session, who = signed_in(request)
+        granted = [r for r in ctx.contracts() if r.consumer == who.department and r.status == "active"]
+        return page(request, "my_data.html", session=session, who=who, granted=granted, connection=ctx.connection(who.user))
+
     # -- query -----------------------------------------------------------------------------------
 
     @app.get("/query", response_class=HTMLResponse)
     def query_form(request: Request):
         session, who = signed_in(request)
-        return page(request, "query.html", session=session, who=who, sql="", result=None, error=None, limit=QUERY_ROW_LIMIT)
+        return page(request, "query.html", session=session, who=who, sql="", result=None, error=None, reasons=[], limit=QUERY_ROW_LIMIT)
 
     @app.post("/query", response_class=HTMLResponse)
     def query(request: Request, sql: str = Form(""), csrf: str = Form("")):
         session, who = signed_in(request)
         checked_form(session, csrf)
-        result, error = None, None
+        result, error, reasons = None, None, []
         try:
             result = ctx.sql(who.user, sql)  # as the signed-in user: Trino's rules and audit apply
         except GovlakeError as exc:
-            error = str(exc)
-        return page(request, "query.html", session=session, who=who, sql=sql, result=result, error=error, limit=QUERY_ROW_LIMIT)
+            error, reasons = str(exc), ctx.explain_refusal(who.user, sql)
+        return page(request, "query.html", session=session, who=who, sql=sql, result=result, error=error, reasons=reasons,
+                    limit=QUERY_ROW_LIMIT)
 
     # -- audit -----------------------------------------------------------------------------------
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit(request: Request, action: str = "", actor: str = ""):
         session, who = signed_in(request)
-        need(who, SEE_ALL)
+        need(who, ("compliance",))  # entries may quote what a query or an erasure named: compliance officers only
         entries = ctx.audit_entries(AUDIT_PAGE if not actor else 10 * AUDIT_PAGE, action or None)
         if actor:
             entries = [e for e in entries if e["actor"] == actor][:AUDIT_PAGE]

@@ -80,14 +80,15 @@ def shots(settings) -> Path:
 
 
 def submit(driver, button) -> None:
-    """Click a form's button and wait until the browser shows the response page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
+    """Click a form's button (or a link) and wait until the browser shows the response page: the
+    old document carries a mark the new one does not."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.govlakeOldPage = true")
     button.click()
-    WebDriverWait(driver, 60).until(EC.staleness_of(old))
+    WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState === 'complete' && window.govlakeOldPage === undefined"))
 
 
 def sign_in(driver, base: str, ctx: Context, user: str) -> None:
@@ -151,6 +152,8 @@ def test_request_approve_query_revoke_refused_and_audited(console, browser, shot
     text = run_query(browser, base, "SELECT count(*) AS n FROM app_transport.traffic_flows_console")
     assert time.monotonic() - revoked_at < 10
     assert browser.find_elements(By.ID, "query-error") and "Access Denied" in text, text
+    why = browser.find_element(By.ID, "why").text
+    assert f"contract `{CONTRACT}`" in why and "revoked" in why and "liu_traffic_steward" in why and "purpose ended" in why, why
     browser.save_screenshot(str(shots / "analyst-refused.png"))
 
     # the compliance officer finds both decisions in the audit search
@@ -160,4 +163,41 @@ def test_request_approve_query_revoke_refused_and_audited(console, browser, shot
     rows = browser.find_element(By.ID, "entries").text
     assert re.search(rf"approve.*{CONTRACT}", rows) and re.search(rf"revoke.*{CONTRACT}", rows), rows
     assert "intact" in browser.find_element(By.ID, "verification").text
-    assert len(list(shots.glob("*.png"))) == 5
+    assert len(list(shots.glob("*.png"))) >= 5
+
+
+# raw identifiers as the red-team and host tests know them: plates (GA 36), resident ID numbers,
+# mobile numbers, and 20-digit GB/T 28181 device IDs
+RAW = {
+    "plate": re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}"),
+    "resident id": re.compile(r"(?<!\d)[1-8]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX](?!\d)"),
+    "mobile": re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    "device id": re.compile(r"(?<!\d)\d{20}(?!\d)"),
+}
+ROLES = ("liu_traffic_steward", "li_transport_analyst", "ops_admin")  # the audit pages are the compliance officer's evidence
+
+
+@pytest.mark.parametrize("user", ROLES)
+def test_every_page_a_role_reaches_shows_no_raw_identifier(console, browser, shots, user):
+    from urllib.parse import urlparse
+
+    from selenium.webdriver.common.by import By
+
+    ctx, base = console
+    sign_in(browser, base, ctx, user)
+    seen, todo = set(), ["/"]
+    while todo and len(seen) < 60:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        browser.get(base + path)
+        text = browser.find_element(By.TAG_NAME, "body").text
+        for kind, pattern in RAW.items():
+            assert not pattern.search(text), f"{user} sees a raw {kind} on {path}"
+        for a in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
+            link = urlparse(a.get_attribute("href"))
+            if link.netloc == urlparse(base).netloc and not link.path.startswith(("/lang", "/logout", "/static")):
+                todo.append(link.path + (f"?{link.query}" if link.query else ""))
+    browser.save_screenshot(str(shots / f"crawl-{user}.png"))
+    assert {"/contracts", "/query", "/my-data"} <= {p.split("?")[0] for p in seen}, seen

@@ -119,6 +119,7 @@ def test_roles_and_departments_are_enforced_on_the_server(app, ctx, tmp_path):
     analyst = sign_in(app, ctx, "zhou_traffic_analyst")
     assert analyst.get("/inbox").status_code == 403
     assert analyst.get("/audit").status_code == 403
+    assert sign_in(app, ctx, "ops_admin").get("/audit").status_code == 403  # audit evidence is the compliance officer's
     outsider = sign_in(app, ctx, "wang_police_steward")  # police is neither provider nor consumer
     assert outsider.get(f"/contracts/{cid}").status_code == 404
     assert cid not in outsider.get("/contracts").text
@@ -167,3 +168,13 @@ def test_the_console_runs_as_a_local_service_over_https(make_settings):
         assert console_process.status(settings).pid == st.pid
     finally:
         assert console_process.stop(settings).state == "stopped"
+
+
+def test_my_data_lists_only_what_is_shared_with_my_department(app, ctx, tmp_path):
+    cid = submitted(ctx, tmp_path)
+    ctx.approve_contract(cid, "liu_traffic_steward", NOW)
+    assert ctx.contract(cid).status == "active"  # its window has started: the workflow activates it at approval
+    consumer = sign_in(app, ctx, "li_transport_analyst").get("/my-data").text
+    other = sign_in(app, ctx, "chen_police_analyst").get("/my-data").text
+    assert cid in consumer and "traffic_flows_hourly" in consumer and cid not in other
+    assert "--show-password" in consumer and trino_security.password(ctx.settings, "li_transport_analyst") not in consumer
