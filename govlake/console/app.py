@@ -172,6 +172,7 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         decides = any(r.id == rec.id for r, _ in ctx.inbox(who.user)) if who.role.value in DECIDERS else False
         may_revoke = rec.status in ("approved", "active") and who.role.value in DECIDERS
         return page(request, "contract.html", status, session=session, who=who, rec=rec, spec=rec.spec, problems=check.problems,
+                    diff=ctx.contract_diff(contract_id),
                     decides=decides, may_revoke=may_revoke, outcome=outcome, error=error)
 
     @app.get("/contracts/{contract_id}", response_class=HTMLResponse)

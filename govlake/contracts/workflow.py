@@ -58,6 +58,13 @@ class ContractRecord:
     needs_compliance: bool = False
 
     @property
+    def waiting_for(self) -> list[str]:
+        """The approvals a submitted contract still needs (capacities), for its current specification."""
+        if self.status != "submitted":
+            return []
+        return sorted(required_capacities(self.needs_compliance) - {a["capacity"] for a in self.approvals})
+
+    @property
     def spec(self) -> ContractSpec:
         return parse(self.spec_yaml, f"store:{self.id}")
 
@@ -72,6 +79,11 @@ class ContractRecord:
             d["events"] = self.events
             d["spec"] = yaml.safe_load(self.spec_yaml)
         return d
+
+
+def required_capacities(needs_compliance: bool) -> set[str]:
+    """Who must approve: the provider's steward, and a compliance officer for important data."""
+    return {"steward"} | ({"compliance"} if needs_compliance else set())
 
 
 def canonical_yaml(spec: ContractSpec) -> str:
@@ -216,7 +228,7 @@ def approve(settings: Settings, contract_id: str, actor: str, when: datetime) ->
             raise WorkflowError(f"contract `{contract_id}` already has a {capacity} approval for this specification")
         conn.execute(A.insert().values(contract_id=contract_id, spec_hash=h, capacity=capacity, actor=actor, at=when))
         have.add(capacity)
-        required = {"steward"} | ({"compliance"} if validate.needs_compliance(spec, settings) else set())
+        required = required_capacities(validate.needs_compliance(spec, settings))
         missing = required - have
         if missing:
             _record(conn, contract_id, "approve", "submitted", "submitted", actor, when, f"{capacity} approval; waiting for {', '.join(sorted(missing))}", h)
@@ -344,8 +356,7 @@ def awaiting(settings: Settings, user: str) -> list[tuple[ContractRecord, str]]:
             capacity = _capacity(who, {"id": rec.id, "requester": rec.requester, "provider": rec.provider, "consumer": rec.consumer})
         except (WorkflowError, IdentityError):
             continue
-        required = {"steward"} | ({"compliance"} if rec.needs_compliance else set())
-        if capacity in required and capacity not in {a["capacity"] for a in rec.approvals}:
+        if capacity in rec.waiting_for:
             out.append((rec, capacity))
     return sorted(out, key=lambda pair: pair[0].events[-1]["at"] if pair[0].events else "")
 

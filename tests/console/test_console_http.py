@@ -178,3 +178,22 @@ def test_my_data_lists_only_what_is_shared_with_my_department(app, ctx, tmp_path
     other = sign_in(app, ctx, "chen_police_analyst").get("/my-data").text
     assert cid in consumer and "traffic_flows_hourly" in consumer and cid not in other
     assert "--show-password" in consumer and trino_security.password(ctx.settings, "li_transport_analyst") not in consumer
+
+
+def test_the_review_shows_who_still_must_approve_and_the_change_since_approval(app, ctx, tmp_path):
+    data = yaml.safe_load(ctx.settings.path("policies", "contracts", "police-to-traffic-vehicle-sightings.yaml").read_text())
+    path = tmp_path / f"{data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    ctx.new_contract(path, data["requester"], NOW)
+    ctx.submit_contract(data["id"], data["requester"], NOW)
+    ctx.approve_contract(data["id"], "wang_police_steward", NOW)  # important data: compliance must co-approve
+    officer = sign_in(app, ctx, "zhao_compliance")
+    assert data["id"] in officer.get("/inbox").text
+    page = officer.get(f"/contracts/{data['id']}").text
+    assert re.search(r'class="waiting">[^<]*: compliance<', page) and 'id="approve"' in page
+    ctx.approve_contract(data["id"], "zhao_compliance", NOW)
+    changed = dict(data, retention_days=data["retention_days"] + 30)
+    path.write_text(yaml.safe_dump(changed, allow_unicode=True))
+    ctx.submit_contract(data["id"], data["requester"], NOW, path)
+    page = sign_in(app, ctx, "wang_police_steward").get(f"/contracts/{data['id']}").text
+    assert f"+retention_days: {changed['retention_days']}" in page and "waiting" in page
