@@ -201,3 +201,36 @@ def test_every_page_a_role_reaches_shows_no_raw_identifier(console, browser, sho
                 todo.append(link.path + (f"?{link.query}" if link.query else ""))
     browser.save_screenshot(str(shots / f"crawl-{user}.png"))
     assert {"/contracts", "/query", "/my-data"} <= {p.split("?")[0] for p in seen}, seen
+
+
+def test_the_approval_form_works_from_the_keyboard(console, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    ctx, base = console
+    data = yaml.safe_load(ctx.settings.path("policies", "contracts", "traffic-to-transport-flows.yaml").read_text())
+    data |= {"id": "traffic-to-transport-keyboard", "table": "traffic_flows_keyboard"}
+    path = tmp_path / f"{data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    ctx.new_contract(path, "li_transport_analyst", times.now())
+    ctx.submit_contract(data["id"], "li_transport_analyst", times.now())
+    sign_in(browser, base, ctx, "liu_traffic_steward")
+    browser.get(f"{base}/contracts/{data['id']}")
+    browser.find_element(By.TAG_NAME, "body").click()
+    reached = []
+    for _ in range(40):  # Tab through the page in document order until the Approve button has the focus
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        focused = browser.switch_to.active_element
+        reached.append(focused.get_attribute("id") or focused.tag_name)
+        if focused.get_attribute("id") == "approve":
+            break
+    assert reached[-1] == "approve", reached
+    browser.execute_script("window.govlakeOldPage = true")
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState === 'complete' && window.govlakeOldPage === undefined"))
+    assert browser.find_element(By.ID, "status").text in ("approved", "active")
+    ctx.revoke_contract(data["id"], "liu_traffic_steward", "keyboard test over", times.now())  # leave no grant behind
