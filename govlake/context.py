@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 import sqlglot
+from pydantic import ValidationError
 from sqlglot import exp
 
 from govlake.compliance import erasure, reports, retention
-from govlake.contracts import spec as specs, validate, workflow
+from govlake.contracts import filters, spec as specs, validate, workflow
 from govlake.contracts.spec import ContractSpec
 from govlake.contracts.workflow import ContractRecord
 from govlake.core import times
@@ -66,7 +68,12 @@ class ServicesReport:
         return all(s.state in ("running", "external", "stopped") for s in self.services)
 
 
+Verification = audit.Verification
+
+
 class Context:
+    AUDIT_OUTCOMES = audit.OUTCOMES
+
     def __init__(self, settings: Settings | None = None):
         self.settings = settings if settings is not None else load_settings()
 
@@ -142,6 +149,103 @@ class Context:
         found = validate.problems(spec, self.settings, when)
         return ContractCheck(spec, found, not found and validate.needs_compliance(spec, self.settings))
 
+    def request_choices(self, user: str) -> dict:
+        """What `user` may ask for: the other departments, the analytic datasets, the purposes."""
+        who = self.identity(user)
+        return {
+            "providers": [d for d in self.departments() if d.id != who.department],
+            "datasets": [f"analytic.{p.stem}" for p in sorted(self.settings.path("schemas", "analytic").glob("*.yaml"))],
+            "purposes": validate.purposes(self.settings),
+        }
+
+    def request_offers(self, dataset: str, purpose: str) -> list[validate.ColumnOffer]:
+        """Per column of `dataset`, the masking choices the contract rules accept under `purpose`."""
+        return validate.offers(self.settings, dataset, purpose)
+
+    def draft_request(self, user: str, form: dict, when: datetime) -> tuple[ContractSpec | None, list[validate.Problem]]:
+        """A contract specification from the request form's fields, and every problem the contract
+        rules find in it (its shape first: a field the specification cannot hold)."""
+        who = self.identity(user)
+        provider, dataset, table = form.get("provider", ""), form.get("dataset", ""), form.get("table", "").strip()
+        problems: list[validate.Problem] = []
+        columns, types = [], {}
+        if dataset in self.request_choices(user)["datasets"]:
+            types = {c.name: c.type for c in schemas.load_schema(self.settings, *dataset.split(".", 1)).columns}
+        for name in types:
+            if form.get(f"grant_{name}"):
+                columns.append({"name": name, **({"masking": form[f"mask_{name}"]} if form.get(f"mask_{name}") else {})})
+        row_filter = None
+        try:
+            conditions = [(form.get(f"f_col_{i}", ""), form.get(f"f_op_{i}", "="), form.get(f"f_val_{i}", "")) for i in range(1, 4)]
+            scope = ("department", provider) if "department" in types else None
+            row_filter = filters.compose(conditions, types, scope) if types else None
+        except filters.FilterError as exc:
+            problems.append(validate.Problem("row_filter", "row-filter", str(exc)))
+        zone = self.department(who.department).timezone
+        data = {
+            "id": (form.get("id") or f"{provider}-to-{who.department}-{table}".replace("_", "-"))[:64].strip("-"),
+            "provider": provider, "consumer": who.department, "purpose": form.get("purpose", ""),
+            "legal_basis": form.get("legal_basis", "").strip(), "requester": user, "dataset": dataset, "table": table,
+            "columns": columns, "row_filter": row_filter, "retention_days": form.get("retention_days") or 0,
+        }
+        for fld, clock in (("valid_from", "00:00:00"), ("valid_to", "23:59:59")):
+            try:
+                day = datetime.fromisoformat(f"{form.get(fld, '')}T{clock}")
+                data[fld] = day.replace(tzinfo=ZoneInfo(zone))
+            except ValueError:
+                problems.append(validate.Problem(fld, "shape", "give a date (YYYY-MM-DD)"))
+        if problems:
+            return None, problems
+        try:
+            spec = ContractSpec.model_validate({k: v for k, v in data.items() if v is not None})
+        except ValidationError as exc:
+            return None, [validate.Problem(".".join(str(x) for x in e["loc"]) or "contract", "shape", e["msg"]) for e in exc.errors()]
+        return spec, validate.problems(spec, self.settings, when)
+
+    def request_contract(self, spec: ContractSpec, user: str, when: datetime) -> ContractRecord:
+        """Create the draft and submit it for approval, as `contract new` and `contract submit` do."""
+        workflow.new(self.settings, spec, user, when)
+        return workflow.submit(self.settings, spec.id, user, when)
+
+    def contract_columns(self, spec: ContractSpec) -> list[dict]:
+        """Per granted column, for a reviewer: its level and PII type, the mask, the level the
+        consumer receives against the purpose's `max_level`, and the base columns it comes from
+        (column lineage upstream, with each step's transformation)."""
+        purpose = validate.purposes(self.settings).get(spec.purpose)
+        methods = validate.masking_methods(self.settings)
+        try:
+            by_name = {c.name: c for c in validate.dataset_schema(self.settings, spec).columns}
+        except ConfigError:
+            by_name = {}
+        edges = lineage.edges(self.settings)
+        out = []
+        for i, granted in enumerate(spec.columns):
+            col = by_name.get(granted.name)
+            known = granted.masking in (None, "identity") or granted.masking in methods
+            after = validate.granted_level(col, granted.masking, methods) if col is not None and known and granted.masking != "suppress" else None
+            found = lineage.walk(edges, [(spec.dataset, granted.name)], "upstream")
+            sources = sorted({e.source for _, e in found} - {e.target for _, e in found})
+            out.append({
+                "name": granted.name, "masking": granted.masking, "level": col.level if col else None,
+                "pii_type": col.pii_type if col else None, "level_after": after, "max_level": purpose.max_level if purpose else None,
+                "over": bool(after and purpose and levels.exceeds(after, purpose.max_level)),
+                "field": f"columns[{i}] ({granted.name})",
+                "upstream": [{"from": ".".join(e.source), "to": ".".join(e.target), "transformation": e.transformation, "depth": d} for d, e in found],
+                "sources": [".".join(n) for n in sources],
+            })
+        return out
+
+    def preview_contract(self, contract_id: str, when: datetime, rows: int = 5) -> dict:
+        """A few rows of the contract's table exactly as its consumer would receive them (Spark:
+        the publish's own retention cut, row filter and masks), and why a publish would refuse it."""
+        spec = self.contract(contract_id).spec
+        columns, data, refusals = application.preview(self.spark, self.settings, spec, token_key(self.settings),
+                                                      times.as_utc(when), rows)
+        return {"columns": columns, "rows": [[None if v is None else str(v) for v in r] for r in data], "refusals": refusals}
+
+    def row_filter_words(self, expression: str | None, lang: str = "en") -> str:
+        return filters.describe(expression, lang)
+
     def contract_diff(self, contract_id: str, changed: Path | None = None) -> str:
         return workflow.diff(self.settings, contract_id, self.contract_file(changed) if changed else None)
 
@@ -167,6 +271,16 @@ class Context:
     def inbox(self, user: str) -> list[tuple[ContractRecord, str]]:
         """Contracts waiting for `user`'s decision, with the capacity they would decide in."""
         return workflow.awaiting(self.settings, user)
+
+    def expiring_contracts(self, user: str, when: datetime, days: int = 30) -> list[ContractRecord]:
+        """Contracts `user` decides on (their department's as provider; all for compliance) that end within `days` days."""
+        who = self.identity(user)
+        found = workflow.expiring(self.settings, times.as_utc(when), days)
+        return [r for r in found if who.role.value == "compliance" or r.provider == who.department]
+
+    def decides(self, rec: ContractRecord, user: str) -> str | None:
+        """The capacity in which `user` may approve or reject `rec` now, or None."""
+        return workflow.decider_capacity(rec, self.identity(user))
 
     def bootstrap_sample_contracts(self, when: datetime, log: Log = _quiet) -> list[ContractRecord]:
         return workflow.bootstrap_samples(self.settings, when, log=log)
@@ -199,8 +313,24 @@ class Context:
             "consumers": sorted({d for _, d in contracts if d}),
         }
 
+    def lineage_targets(self) -> list[str]:
+        """Every table and column lineage or a schema knows, `tier.table` and `tier.table.column`."""
+        nodes = set(schemas.declared_levels(self.settings)) | {n for e in lineage.edges(self.settings) for n in (e.source, e.target)}
+        return sorted({d for d, _ in nodes} | {f"{d}.{c}" for d, c in nodes})
+
     def audit_entries(self, limit: int = 50, action_prefix: str | None = None) -> list[dict]:
         return audit.entries(self.settings, limit, action_prefix)
+
+    def search_audit(self, *, actor: str | None = None, action: str | None = None, obj: str | None = None, outcome: str | None = None,
+                     since: datetime | None = None, until: datetime | None = None, before: int | None = None,
+                     limit: int = 100) -> tuple[list[dict], int | None]:
+        """One page of audit entries, newest first, and the `before` of the next page (see audit.search)."""
+        iso = lambda t: times.as_utc(t).isoformat(timespec="microseconds") if t else None  # noqa: E731
+        return audit.search(self.settings, actor=actor, action=action, obj=obj, outcome=outcome, since=iso(since), until=iso(until),
+                            before=before, limit=limit)
+
+    def audit_entry(self, seq: int) -> dict | None:
+        return audit.entry(self.settings, seq)
 
     def verify_audit(self, anchors: Path | None = None) -> audit.Verification:
         return audit.verify(self.settings, anchors=anchors)
@@ -237,8 +367,10 @@ class Context:
         """What the audit and the reports name an erasure subject by (not the token)."""
         return erasure.fingerprint(token)
 
-    def erase(self, token: str, *, identifier: str | None = None, dry_run: bool = False, request: str | None = None) -> erasure.ErasureReport:
-        return erasure.erase(self.spark, self.settings, token, identifier=identifier, dry_run=dry_run, request=request)
+    def erase(self, token: str, *, identifier: str | None = None, dry_run: bool = False, request: str | None = None,
+              actor: str | None = None) -> erasure.ErasureReport:
+        return erasure.erase(self.spark, self.settings, token, identifier=identifier, dry_run=dry_run, request=request,
+                             **({"actor": actor} if actor else {}))
 
     def report(self, kind: str, start: str | None, end: str | None, *, expiring_days: int = 30, log: Log = _quiet) -> tuple[dict, list[dict]]:
         """The compliance or transparency report over a window: (the report, its sections)."""
@@ -255,6 +387,23 @@ class Context:
             report = reports.transparency(reports.gather(self.settings, first, last), names, policies.purposes(self.settings))
             return report, reports.transparency_sections(report)
         raise ConfigError(f"report kind `{kind}` is not compliance or transparency")
+
+    def report_trend(self, now: datetime, weeks: int = 8) -> list[dict]:
+        """The compliance indicators the governance store holds, per week over the last `weeks`
+        weeks (oldest first): accesses, incidents per 10,000 accesses, compliant share, median
+        contract turnaround. (Batch and fairness figures need Spark: see `report`.)"""
+        from datetime import timedelta
+
+        end = times.as_utc(now)
+        out = []
+        for i in range(weeks, 0, -1):
+            first, last = end - timedelta(weeks=i), end - timedelta(weeks=i - 1)
+            r = reports.compliance(reports.gather(self.settings, first, last), fairness_policy=policies.fairness(self.settings))
+            sec, ta = r["security"], r["contract_turnaround"]
+            out.append({"from": first.date().isoformat(), "to": last.date().isoformat(), "accesses": sec["accesses"],
+                        "incidents": sec["incidents"], "incidents_per_10000": sec["incidents_per_10000"],
+                        "compliant_share": sec["compliant_share"], "turnaround_median_h": ta["median_hours"], "approvals": ta["count"]})
+        return out
 
     @staticmethod
     def render_report(title: str, sections: list[dict], *, html: bool = False) -> str:
@@ -339,9 +488,30 @@ class Context:
             out["password"] = trino_security.password(self.settings, user)
         return out
 
-    def sql(self, user: str, query: str) -> Result:
+    def sql(self, user: str, query: str, max_rows: int | None = None) -> Result:
         """`query` through Trino as `user`: the access rules decide what it may read."""
-        return sql.query(self.settings, user, query)
+        return sql.query(self.settings, user, query, max_rows=max_rows)
+
+    def explain_masks(self, user: str, query: str, columns: list[str]) -> list[str]:
+        """Plain-language notes for result columns that arrive masked: per table the query names in
+        `user`'s application schema, the active contract's masking method on each granted column
+        whose name is among `columns`, with the contract and its purpose."""
+        try:
+            tables = {(t.db, t.name) for t in sqlglot.parse_one(query, read="trino").find_all(exp.Table) if t.db}
+        except sqlglot.errors.ParseError:
+            return []
+        who = self.identity(user)
+        methods = policies.masking_methods(self.settings)
+        notes = []
+        for spec in workflow.active_specs(self.settings):
+            if spec.consumer != who.department or (spec.consumer_schema, spec.table) not in tables:
+                continue
+            for c in spec.columns:
+                if c.masking not in (None, "identity", "suppress") and c.name in columns:
+                    what = methods[c.masking].description if c.masking in methods else c.masking
+                    notes.append(f"`{c.name}` of `{spec.consumer_schema}.{spec.table}` arrives masked with `{c.masking}` ({what}) "
+                                 f"under contract `{spec.id}` for purpose `{spec.purpose}`")
+        return notes
 
     def explain_refusal(self, user: str, query: str) -> list[str]:
         """Plain-language reasons a refused query touched data `user` may not read: per table it
@@ -438,6 +608,63 @@ class Context:
         return {"batches": totals[0], "quarantined_rows": totals[1], "quality_failed_batches": totals[2],
                 "unbalanced_batches": totals[3], "quality_failures": failed,
                 "classification_flagged_columns": flagged, "classification_flags": flags}
+
+    def department_health(self, department: str, now: datetime) -> dict:
+        """One department's feeds, through Trino as the ETL service: per entity its batches, rows
+        read/accepted/quarantined, quality-gate failures and the age of its last batch; recent
+        batches; quarantine reasons with the file and line (never the rejected record itself);
+        failed expectations; classification flags; and the classification proposals it owns."""
+        dept = self.department(department)  # a registered id (letters, digits, _): safe inside the SQL below
+        where = f"department = '{dept.id}'"
+        out: dict = {"department": dept, "feeds": [], "batches": [], "reasons": [], "quarantined": [], "failed_checks": [], "flags": [],
+                     "proposals": [p for p in self.classification_proposals() if p.get("owner") == dept.id]}
+        queries = {
+            "feeds": "SELECT entity, count(*) AS batches, sum(read) AS read, sum(accepted) AS accepted, sum(quarantined) AS quarantined, "
+                     "count_if(quality_status = 'failed') AS quality_failed, count_if(balanced <> 'true') AS unbalanced, "
+                     f"max(ingested_at) AS last_batch FROM base.batch_log WHERE {where} GROUP BY entity ORDER BY entity",
+            "batches": "SELECT batch_id, entity, read, accepted, quarantined, duplicates, balanced, quality_status, rejected_files, ingested_at "
+                       f"FROM base.batch_log WHERE {where} ORDER BY ingested_at DESC, entity LIMIT 20",
+            "reasons": f"SELECT entity, reason, count(*) AS rows FROM base.quarantine WHERE {where} GROUP BY entity, reason ORDER BY 3 DESC",
+            "quarantined": "SELECT entity, reason, source_file, line, batch_id FROM base.quarantine "
+                           f"WHERE {where} ORDER BY quarantined_at DESC, source_file, line LIMIT 50",
+            "failed_checks": "SELECT batch_id, entity, expectation, column_name, critical, unexpected_count FROM base.quality_results "
+                             f"WHERE {where} AND success = 'false' ORDER BY checked_at DESC LIMIT 20",
+            "flags": "SELECT entity, column_name, declared_level, proposed_level, detected, flagged_at FROM base.classification_flags "
+                     f"WHERE {where} ORDER BY flagged_at DESC LIMIT 20",
+        }
+        for name, query in queries.items():
+            try:
+                out[name] = self.sql("etl_service", query).as_dicts()
+            except GovlakeError:
+                out[name] = []  # the table does not exist before the first ingest
+        for feed in out["feeds"]:
+            last = feed["last_batch"]
+            if last is not None:
+                last = last if last.tzinfo else last.replace(tzinfo=timezone.utc)
+                feed["age_min"] = round((times.as_utc(now) - last).total_seconds() / 60)
+        return out
+
+    def dag_runs(self, limit: int = 20) -> dict | None:
+        """Recent DAG runs and failed task attempts from Airflow's metadata database (read only);
+        None when Airflow has not run here yet."""
+        db = self.settings.airflow_home / "airflow.db"
+        if not db.is_file():
+            return None
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(f"sqlite:///file:{db}?mode=ro&uri=true")
+        try:
+            with engine.connect() as conn:
+                runs = [dict(r) for r in conn.execute(sa.text(
+                    "SELECT dag_id, run_id, state, start_date, end_date FROM dag_run ORDER BY id DESC LIMIT :n"), {"n": limit}).mappings()]
+                failed = [dict(r) for r in conn.execute(sa.text(
+                    "SELECT dag_id, task_id, run_id, try_number, end_date FROM task_instance WHERE state = 'failed' "
+                    "ORDER BY end_date DESC LIMIT :n"), {"n": limit}).mappings()]
+        except sa.exc.SQLAlchemyError as exc:
+            return {"runs": [], "failed": [], "error": f"Airflow's database could not be read: {type(exc).__name__}"}
+        finally:
+            engine.dispose()
+        return {"runs": runs, "failed": failed, "error": None}
 
     def fetch_artifacts(self, log: Log = _quiet) -> tuple[list[Path], Path]:
         """Download and verify the Java artifacts: (Spark jars, Trino's install folder)."""

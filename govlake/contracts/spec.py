@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -65,6 +66,14 @@ def parse(text: str, origin: str) -> ContractSpec:
     data = config.parse_yaml(text, f"contract `{origin}`")
     name = data.get("id", origin) if isinstance(data, dict) else origin
     return config.validate(ContractSpec, data, f"contract `{name}` ({origin})")
+
+
+@lru_cache(maxsize=8192)
+def parse_stored(text: str, origin: str) -> ContractSpec:
+    """`parse` for a specification the governance store keeps (its text is immutable per content
+    hash, and a store holds thousands): parsed once per process. The object is shared: read it,
+    never change it (`ContractRecord.spec` hands out a copy)."""
+    return parse(text, origin)
 
 
 def load_contract(path: Path) -> ContractSpec:

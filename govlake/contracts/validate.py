@@ -125,32 +125,7 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
             if granted.name in seen:
                 out.append(Problem(where, "duplicate-column", f"`{granted.name}` is granted twice"))
             seen.add(granted.name)
-            method = granted.masking
-            if method is not None:
-                if method not in methods or method == "grid":
-                    usable = sorted(m for m in methods if m != "grid")
-                    out.append(Problem(f"{where}.masking", "unknown-masking", f"`{method}` is not a column masking method; use one of {', '.join(usable)}"))
-                    continue
-                applies = methods[method].applies_to
-                if applies != "any" and col.type not in applies.split("|"):
-                    out.append(Problem(f"{where}.masking", "masking-type", f"`{method}` applies to {applies} columns; `{granted.name}` is {col.type}"))
-                    continue
-            if method == "suppress":
-                continue
-            if col.platform_token and method != "token":
-                out.append(Problem(f"{where}.masking", "platform-token", f"`{granted.name}` holds platform tokens, which every consumer could join on and which name erasure subjects; grant it with `masking: token` (re-keyed for this contract) or `suppress`"))
-            category = col.category or schema.category
-            if purpose is not None:
-                if category not in purpose.categories:
-                    extra = " (PIPL art. 26: images and identity data from public cameras serve public security only)" if category in ("images", "identity") else ""
-                    out.append(Problem(where, "purpose-category", f"purpose `{spec.purpose}` may not use `{category}` data{extra}"))
-                limit = purpose.max_level
-                level = granted_level(col, method, methods)
-                if levels.exceeds(level, limit):
-                    if method in (None, "identity"):
-                        out.append(Problem(where, "level-unmasked", f"`{granted.name}` is {col.level}{' (' + col.pii_type + ')' if col.pii_type else ''} but purpose `{spec.purpose}` allows at most {limit}; name a masking method that lowers it, or drop the column"))
-                    else:
-                        out.append(Problem(f"{where}.masking", "level-after-masking", f"`{method}` leaves `{granted.name}` at {level}, above {limit} allowed for `{spec.purpose}`; choose a stronger method"))
+            out += column_problems(schema, col, granted.masking, spec.purpose, purpose, methods, where)
         if spec.row_filter is not None:
             try:
                 tree = filters.validate(spec.row_filter, set(schema.names()))
@@ -170,6 +145,79 @@ def problems(spec: ContractSpec, settings: Settings, now: datetime) -> list[Prob
         out.append(Problem("valid_to", "window-empty", f"the validity window is empty: valid_to {spec.valid_to.isoformat()} is not after valid_from {spec.valid_from.isoformat()}"))
     elif spec.valid_to <= now:
         out.append(Problem("valid_to", "window-past", f"the validity window ended at {spec.valid_to.isoformat()}, before now ({now.isoformat()})"))
+    return out
+
+
+def column_problems(schema: schemas.TableSchema, col: schemas.Column, method: str | None, purpose_name: str,
+                    purpose: policies.Purpose | None, methods: dict, where: str) -> list[Problem]:
+    """The rules on one granted column with masking `method` under a purpose."""
+    out: list[Problem] = []
+    if method is not None:
+        if method not in methods or method == "grid":
+            usable = sorted(m for m in methods if m != "grid")
+            return [Problem(f"{where}.masking", "unknown-masking", f"`{method}` is not a column masking method; use one of {', '.join(usable)}")]
+        applies = methods[method].applies_to
+        if applies != "any" and col.type not in applies.split("|"):
+            return [Problem(f"{where}.masking", "masking-type", f"`{method}` applies to {applies} columns; `{col.name}` is {col.type}")]
+    if method == "suppress":
+        return []
+    if col.platform_token and method != "token":
+        out.append(Problem(f"{where}.masking", "platform-token", f"`{col.name}` holds platform tokens, which every consumer could join on and which name erasure subjects; grant it with `masking: token` (re-keyed for this contract) or `suppress`"))
+    category = col.category or schema.category
+    if purpose is not None:
+        if category not in purpose.categories:
+            extra = " (PIPL art. 26: images and identity data from public cameras serve public security only)" if category in ("images", "identity") else ""
+            out.append(Problem(where, "purpose-category", f"purpose `{purpose_name}` may not use `{category}` data{extra}"))
+        limit = purpose.max_level
+        level = granted_level(col, method, methods)
+        if levels.exceeds(level, limit):
+            if method in (None, "identity"):
+                out.append(Problem(where, "level-unmasked", f"`{col.name}` is {col.level}{' (' + col.pii_type + ')' if col.pii_type else ''} but purpose `{purpose_name}` allows at most {limit}; name a masking method that lowers it, or drop the column"))
+            else:
+                out.append(Problem(f"{where}.masking", "level-after-masking", f"`{method}` leaves `{col.name}` at {level}, above {limit} allowed for `{purpose_name}`; choose a stronger method"))
+    return out
+
+
+@dataclass
+class ColumnOffer:
+    """What a requester may ask for of one column under a purpose: the masking choices the rules
+    accept (None: the value as it is), each with the level the consumer would receive, or why
+    the column cannot be had at all (the first rule it breaks with every choice)."""
+    name: str
+    type: str
+    level: str
+    pii_type: str | None
+    category: str
+    choices: list[tuple[str | None, str]]
+    refused: Problem | None
+
+
+def offers(settings: Settings, dataset: str, purpose_name: str) -> list[ColumnOffer]:
+    """Per column of `dataset`, the masking choices `column_problems` accepts under `purpose_name`:
+    the request form offers exactly what the workflow would accept, from the same rules."""
+    tier, table = dataset.split(".", 1)
+    schema = schemas.load_schema(settings, tier, table)
+    purpose = purposes(settings).get(purpose_name)
+    methods = masking_methods(settings)
+    out = []
+    for col in schema.columns:
+        choices, found_any = [], []
+        # offered: the value as it is, a method that lowers its level, `token` (a join key
+        # without the value) and a generalisation made for the column's type (an hour, an age
+        # band); the rules decide which of these the purpose accepts
+        candidates = [None] + sorted(m for m in methods if m not in ("grid", "suppress", "identity") and (
+            m == "token" or levels.exceeds(col.level, granted_level(col, m, methods))
+            or methods[m].applies_to not in ("any", "string")))
+        for method in candidates:
+            found = column_problems(schema, col, method, purpose_name, purpose, methods, col.name)
+            if not found:
+                choices.append((method, granted_level(col, method, methods)))
+            else:
+                found_any += [p for p in found if p.rule != "masking-type"]
+        # why nothing is offered: a rule on the column itself (its category) before one on a method
+        refused = next((p for p in found_any if p.rule == "purpose-category"), found_any[0] if found_any else None)
+        out.append(ColumnOffer(col.name, col.type, col.level, col.pii_type, col.category or schema.category, choices,
+                               None if choices else refused))
     return out
 
 

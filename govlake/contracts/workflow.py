@@ -27,7 +27,7 @@ import sqlalchemy as sa
 import yaml
 
 from govlake.contracts import access, validate
-from govlake.contracts.spec import ContractSpec, load_all, parse
+from govlake.contracts.spec import ContractSpec, load_all, parse_stored
 from govlake.core.errors import GovlakeError, IdentityError
 from govlake.core.settings import Settings
 from govlake.domain import identities
@@ -66,7 +66,7 @@ class ContractRecord:
 
     @property
     def spec(self) -> ContractSpec:
-        return parse(self.spec_yaml, f"store:{self.id}")
+        return parse_stored(self.spec_yaml, f"store:{self.id}").model_copy(deep=True)
 
     def as_dict(self, full: bool = False) -> dict:
         d = {
@@ -130,7 +130,7 @@ def _check_target_free(conn, spec: ContractSpec) -> None:
     """One application table, one contract: another open contract publishing the same
     `app_<consumer>.<table>` would replace it in the catalog while its own rules still matched."""
     for row in conn.execute(sa.select(C.c.id, C.c.spec_yaml, C.c.status).where(C.c.consumer == spec.consumer, C.c.status.in_(OPEN), C.c.id != spec.id)):
-        if parse(row.spec_yaml, f"store:{row.id}").table == spec.table:
+        if parse_stored(row.spec_yaml, f"store:{row.id}").table == spec.table:
             raise WorkflowError(
                 f"contract `{spec.id}` would publish `{spec.consumer_schema}.{spec.table}`, which contract `{row.id}` ({row.status}) "
                 f"already publishes; choose another `table` name, or have `{row.id}` revoked or amended first"
@@ -170,7 +170,7 @@ def submit(settings: Settings, contract_id: str, actor: str, when: datetime, spe
             raise WorkflowError(f"only the requester `{row['requester']}` or a `{row['consumer']}` steward can submit `{contract_id}`")
         if spec is not None and spec.id != contract_id:
             raise WorkflowError(f"the file describes contract `{spec.id}`, not `{contract_id}`")
-        current = spec or parse(row["spec_yaml"], f"store:{contract_id}")
+        current = spec or parse_stored(row["spec_yaml"], f"store:{contract_id}")
         for fld in ("provider", "consumer", "requester"):
             if getattr(current, fld) != row[fld]:
                 raise WorkflowError(f"field `{fld}` of contract `{contract_id}` cannot change (`{row[fld]}` -> `{getattr(current, fld)}`); create a new contract")
@@ -219,7 +219,7 @@ def approve(settings: Settings, contract_id: str, actor: str, when: datetime) ->
         capacity = _capacity(who, row)
         if row["status"] != "submitted":
             raise WorkflowError(f"contract `{contract_id}` is {row['status']}; only a submitted contract can be approved")
-        spec = parse(row["spec_yaml"], f"store:{contract_id}")
+        spec = parse_stored(row["spec_yaml"], f"store:{contract_id}")
         validate.check(spec, settings, when)
         _check_target_free(conn, spec)
         h = row["spec_hash"]
@@ -312,53 +312,85 @@ def active_specs(settings: Settings) -> list[ContractSpec]:
     the last `refresh` left them)."""
     with store.engine(settings).connect() as conn:
         rows = conn.execute(sa.select(C.c.id, C.c.spec_yaml).where(C.c.status == "active").order_by(C.c.id)).all()
-    return [parse(r.spec_yaml, f"store:{r.id}") for r in rows]
+    return [parse_stored(r.spec_yaml, f"store:{r.id}").model_copy(deep=True) for r in rows]
 
 
 def get(settings: Settings, contract_id: str) -> ContractRecord:
     with store.engine(settings).connect() as conn:
-        row = _row(conn, contract_id)
-        approvals = [dict(r) for r in conn.execute(sa.select(A.c.capacity, A.c.actor, A.c.at, A.c.spec_hash).where(A.c.contract_id == contract_id).order_by(A.c.id)).mappings()]
-        events = [dict(r) for r in conn.execute(sa.select(E).where(E.c.contract_id == contract_id).order_by(E.c.id)).mappings()]
-    current = [
-        {"capacity": a["capacity"], "actor": a["actor"], "at": _utc(a["at"]).isoformat()} for a in approvals if a["spec_hash"] == row["spec_hash"]
-    ]
-    for e in events:
-        e["at"] = _utc(e["at"]).isoformat()
-        e.pop("contract_id", None)
-    rec = ContractRecord(
-        row["id"], row["provider"], row["consumer"], row["requester"], row["status"], row["spec_hash"], row["spec_yaml"],
-        _utc(row["valid_from"]), _utc(row["valid_to"]), row["reason"], current, events,
-    )
-    try:
-        rec.needs_compliance = validate.needs_compliance(rec.spec, settings)
-    except GovlakeError:
-        rec.needs_compliance = True
-    return rec
+        _row(conn, contract_id)  # a clear error for an unknown id
+        return _records(settings, conn, C.c.id == contract_id)[0]
+
+
+def _records(settings: Settings, conn, where=None) -> list[ContractRecord]:
+    """The contracts matching `where` with their current approvals and history: three queries
+    whatever their number (an inbox over a thousand contracts reads the store three times)."""
+    q = sa.select(C).order_by(C.c.id)
+    rows = conn.execute(q if where is None else q.where(where)).mappings().all()
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    approvals: dict[str, list[dict]] = {}
+    events: dict[str, list[dict]] = {}
+    for i in range(0, len(ids), 500):  # bound the IN list
+        chunk = ids[i:i + 500]
+        for a in conn.execute(sa.select(A.c.contract_id, A.c.capacity, A.c.actor, A.c.at, A.c.spec_hash).where(A.c.contract_id.in_(chunk)).order_by(A.c.id)).mappings():
+            approvals.setdefault(a["contract_id"], []).append(dict(a))
+        for e in conn.execute(sa.select(E).where(E.c.contract_id.in_(chunk)).order_by(E.c.id)).mappings():
+            e = dict(e)
+            e["at"] = _utc(e["at"]).isoformat()
+            events.setdefault(e.pop("contract_id"), []).append(e)
+    out, compliance = [], {}
+    for row in rows:
+        current = [{"capacity": a["capacity"], "actor": a["actor"], "at": _utc(a["at"]).isoformat()}
+                   for a in approvals.get(row["id"], []) if a["spec_hash"] == row["spec_hash"]]
+        rec = ContractRecord(
+            row["id"], row["provider"], row["consumer"], row["requester"], row["status"], row["spec_hash"], row["spec_yaml"],
+            _utc(row["valid_from"]), _utc(row["valid_to"]), row["reason"], current, events.get(row["id"], []),
+        )
+        if row["spec_hash"] not in compliance:
+            try:
+                compliance[row["spec_hash"]] = validate.needs_compliance(parse_stored(rec.spec_yaml, f"store:{rec.id}"), settings)
+            except GovlakeError:
+                compliance[row["spec_hash"]] = True
+        rec.needs_compliance = compliance[row["spec_hash"]]
+        out.append(rec)
+    return out
 
 
 def list_all(settings: Settings) -> list[ContractRecord]:
     with store.engine(settings).connect() as conn:
-        ids = [r[0] for r in conn.execute(sa.select(C.c.id).order_by(C.c.id))]
-    return [get(settings, i) for i in ids]
+        return _records(settings, conn)
+
+
+def decider_capacity(rec: ContractRecord, who: identities.Identity) -> str | None:
+    """The capacity in which `who` may approve or reject `rec` now (`steward` or `compliance`),
+    or None: the rule `approve` applies, so no page offers a decision the workflow would refuse."""
+    if rec.status != "submitted":
+        return None
+    try:
+        capacity = _capacity(who, {"id": rec.id, "requester": rec.requester, "provider": rec.provider, "consumer": rec.consumer})
+    except (WorkflowError, IdentityError):
+        return None
+    return capacity if capacity in rec.waiting_for else None
 
 
 def awaiting(settings: Settings, user: str) -> list[tuple[ContractRecord, str]]:
     """Submitted contracts `user` may decide on now, with the capacity they would approve in
-    (`steward` or `compliance`): the same rule `approve` applies, so an inbox never offers a
-    decision the workflow would refuse for who the user is. Oldest submission first."""
+    (`steward` or `compliance`). Oldest submission first."""
     who = _identity(settings, user)
-    out = []
-    for rec in list_all(settings):
-        if rec.status != "submitted":
-            continue
-        try:
-            capacity = _capacity(who, {"id": rec.id, "requester": rec.requester, "provider": rec.provider, "consumer": rec.consumer})
-        except (WorkflowError, IdentityError):
-            continue
-        if capacity in rec.waiting_for:
-            out.append((rec, capacity))
+    with store.engine(settings).connect() as conn:
+        submitted = _records(settings, conn, C.c.status == "submitted")
+    out = [(rec, cap) for rec in submitted if (cap := decider_capacity(rec, who))]
     return sorted(out, key=lambda pair: pair[0].events[-1]["at"] if pair[0].events else "")
+
+
+def expiring(settings: Settings, when: datetime, days: int) -> list[ContractRecord]:
+    """Approved or active contracts whose validity ends within `days` days of `when`, soonest first."""
+    from datetime import timedelta
+
+    with store.engine(settings).connect() as conn:
+        found = _records(settings, conn, sa.and_(C.c.status.in_(("approved", "active")), C.c.valid_to <= when + timedelta(days=days)))
+    return sorted(found, key=lambda r: r.valid_to)
 
 
 def diff(settings: Settings, contract_id: str, other: ContractSpec | None = None) -> str:

@@ -290,6 +290,73 @@ def entries(settings: Settings, limit: int = 50, action: str | None = None) -> l
         return [dict(r) for r in conn.execute(q).mappings()]
 
 
+# What an entry's action says about how it ended, for searching by outcome: access that was
+# refused (a denied query, a refused publish, a failed or locked-out sign-in), work that failed,
+# and everything else.
+REFUSED_ACTIONS = ("auth.failed", "auth.lockout", "auth.locked", "auth.locked_out", "audit.event_rejected")
+OUTCOMES = ("refused", "failed", "succeeded")
+
+
+def outcome_of(action: str) -> str:
+    if action in REFUSED_ACTIONS or action.endswith((".denied", ".refused")):
+        return "refused"
+    return "failed" if action.endswith(".failed") else "succeeded"
+
+
+def _outcome_clause(outcome: str):
+    refused = sa.or_(T.c.action.in_(REFUSED_ACTIONS), T.c.action.like("%.denied"), T.c.action.like("%.refused"))
+    failed = sa.and_(T.c.action.like("%.failed"), sa.not_(T.c.action.in_(REFUSED_ACTIONS)))
+    return {"refused": refused, "failed": failed, "succeeded": sa.not_(sa.or_(refused, failed))}[outcome]
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(settings: Settings, *, actor: str | None = None, action: str | None = None, obj: str | None = None,
+           outcome: str | None = None, since: str | None = None, until: str | None = None, before: int | None = None,
+           limit: int = 100) -> tuple[list[dict], int | None]:
+    """Entries newest first matching every filter given: `actor` exactly, `action` as a prefix
+    (`contract.` finds every contract decision), `obj` anywhere in the object, `outcome` one of
+    OUTCOMES, `since`/`until` ISO UTC times (inclusive, exclusive), `before` a seq (the next
+    page). Returns the page and the seq to pass as `before` for the page after it (None at the end)."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ConfigError(f"outcome `{outcome}` is not one of {', '.join(OUTCOMES)}")
+    q = sa.select(T).order_by(T.c.seq.desc()).limit(limit + 1)
+    if actor:
+        q = q.where(T.c.actor == actor)
+    if action:  # a range, not LIKE: the (action, seq) index serves it
+        q = q.where(T.c.action >= action, T.c.action < action + "\uffff")
+    if obj:
+        q = q.where(T.c.object.like("%" + _like_escaped(obj) + "%", escape="\\"))
+    if outcome:
+        q = q.where(_outcome_clause(outcome))
+    if since:
+        q = q.where(T.c.at >= since)
+    if until:
+        q = q.where(T.c.at < until)
+    if before is not None:
+        q = q.where(T.c.seq < before)
+    with store.engine(settings).connect() as conn:
+        rows = [dict(r) for r in conn.execute(q).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    for r in rows:
+        r["outcome"] = outcome_of(r["action"])
+    return rows, (rows[-1]["seq"] if more else None)
+
+
+def entry(settings: Settings, seq: int) -> dict | None:
+    with store.engine(settings).connect() as conn:
+        row = conn.execute(sa.select(T).where(T.c.seq == seq)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["outcome"] = outcome_of(out["action"])
+    out["detail"] = json.loads(out["detail"])
+    return out
+
+
 POLICY_FILES = ("policies/*.yaml", "catalog/departments/*.yaml", "schemas/*/*.yaml")
 
 

@@ -76,6 +76,16 @@ def contract_view(dataset: DataFrame, spec: ContractSpec, key: TokenKey | None =
     return df.select(*out)
 
 
+def preview(spark: SparkSession, settings: Settings, spec: ContractSpec, key: TokenKey | None, run_time: datetime,
+            rows: int = 5) -> tuple[list[str], list[tuple], list[str]]:
+    """A few rows of `spec`'s table exactly as a publish at `run_time` would write them (the same
+    retention cut, row filter and masks), and the reasons a publish would refuse the table."""
+    tier, table = spec.dataset.split(".")
+    dataset = spark.read.format("delta").load(lake.table_path(settings, tier, table))
+    df = contract_view(within_retention(dataset, settings, spec, run_time), spec, key)
+    return df.columns, [tuple(r) for r in df.limit(rows).collect()], raw_platform_tokens(settings, spec)
+
+
 def app_stats_columns(settings: Settings, spec: ContractSpec) -> list[str]:
     """The granted columns Delta may keep statistics on (lake.stats_columns of the dataset)."""
     tier, table = spec.dataset.split(".")

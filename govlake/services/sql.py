@@ -22,6 +22,7 @@ from govlake.services import trino_security
 class Result:
     columns: list[str]
     rows: list[list]
+    truncated: bool = False  # more rows than were fetched
 
     def as_dicts(self) -> list[dict]:
         return [dict(zip(self.columns, r)) for r in self.rows]
@@ -74,16 +75,21 @@ def connect(settings: Settings, user: str, *, password: str | None = None):
     )
 
 
-def query(settings: Settings, user: str, sql: str, *, password: str | None = None) -> Result:
+def query(settings: Settings, user: str, sql: str, *, password: str | None = None, max_rows: int | None = None) -> Result:
+    """`sql` as `user`; with `max_rows`, only that many rows are fetched (the query is then
+    cancelled) and the result says it was cut."""
     import trino
 
     conn = connect(settings, user, password=password)
     try:
         cur = conn.cursor()
         cur.execute(sql)
-        rows = cur.fetchall()
+        rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows + 1)
         columns = [d[0] for d in cur.description] if cur.description else []
-        return Result(columns, [list(r) for r in rows])
+        truncated = max_rows is not None and len(rows) > max_rows
+        if truncated:
+            cur.cancel()
+        return Result(columns, [list(r) for r in rows[:max_rows]], truncated)
     except trino.exceptions.TrinoQueryError as exc:
         raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
     except trino.exceptions.HttpError as exc:

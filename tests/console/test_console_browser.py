@@ -1,10 +1,12 @@
 """The console's main journey in a real browser (Debian's headless Chromium, driven by Selenium
 through chromium-driver) against the running console, Trino and governance store:
 
-a contract an analyst requested waits in the provider steward's inbox; the steward approves it;
-after the publish the analyst's query page returns the granted rows; the steward revokes; the
-analyst's next query is refused; the compliance officer finds both decisions in the audit search.
-Screenshots of each page go to `<state>/console-screenshots/` for review.
+an analyst asks for data through the request form; the provider's steward previews the rows and
+approves in the inbox; a compliance officer co-approves; after the publish the analyst's query
+page returns masked rows; the steward revokes and the analyst's next query is refused with the
+revocation named; the compliance officer finds the decisions in the audit search and follows the
+granted column back to its base column in the lineage graph.
+Screenshots of each page go to `build/console-screenshots/` for review.
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ from govlake.services import trino_security
 pytestmark = pytest.mark.last  # it adds and revokes a contract on the shared lakehouse: after the tests that read it
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-CONTRACT = "traffic-to-transport-flows-console"
 
 
 def _free_port() -> int:
@@ -72,10 +73,15 @@ def browser(settings):
 
 
 @pytest.fixture(scope="module")
-def shots(settings) -> Path:
-    out = settings.state / "console-screenshots"
+def shots() -> Path:
+    """`build/console-screenshots/` of the checkout (ignored by git, private to the account: the
+    pages show masked data), kept after the run for review."""
+    from govlake.core import private
+
+    out = Path(__file__).resolve().parents[2] / "build" / "console-screenshots"
     shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    private.private_dir(out.parent)
+    private.private_dir(out)
     return out
 
 
@@ -112,58 +118,121 @@ def run_query(driver, base: str, sql: str) -> str:
     return driver.find_element(By.TAG_NAME, "main").text
 
 
-def test_request_approve_query_revoke_refused_and_audited(console, browser, shots, tmp_path):
+def pick(driver, element_id: str, value: str) -> None:
+    """Choose an option of a select whose change reloads the page (the request form's first step)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    driver.execute_script("window.govlakeOldPage = true")
+    Select(driver.find_element(By.ID, element_id)).select_by_value(value)
+    WebDriverWait(driver, 60, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.readyState === 'complete' && window.govlakeOldPage === undefined"))
+
+
+def test_request_approve_coapprove_query_revoke_refused_audited_and_traced(console, browser, shots):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     ctx, base = console
-    data = yaml.safe_load(ctx.settings.path("policies", "contracts", "traffic-to-transport-flows.yaml").read_text())
-    data |= {"id": CONTRACT, "table": "traffic_flows_console"}
-    path = tmp_path / f"{CONTRACT}.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    now = times.now()
-    ctx.new_contract(path, "li_transport_analyst", now)  # the analyst's request (the request form is not built yet)
-    ctx.submit_contract(CONTRACT, "li_transport_analyst", now)
+    # 1. the traffic analyst asks the police for vehicle sightings through the request form
+    sign_in(browser, base, ctx, "zhou_traffic_analyst")
+    browser.get(f"{base}/request")
+    pick(browser, "provider", "police")
+    pick(browser, "dataset", "analytic.detections_deidentified")
+    pick(browser, "purpose", "public_security")
+    for column in ("plate_token", "camera_id", "observed_hour"):
+        browser.find_element(By.ID, f"grant_{column}").click()
+    Select(browser.find_element(By.ID, "mask_observed_hour")).select_by_value("hour")
+    assert [o.get_attribute("value") for o in Select(browser.find_element(By.ID, "mask_plate_token")).options] == ["token"]
+    Select(browser.find_element(By.NAME, "f_col_1")).select_by_value("object_type")
+    browser.find_element(By.NAME, "f_val_1").send_keys("motor_vehicle")
+    browser.find_element(By.ID, "legal_basis").send_keys("PIPL art. 13(3); joint enforcement order 2026-044")
+    browser.find_element(By.ID, "table").send_keys("sightings_console")
+    browser.execute_script("arguments[0].value = '2027-03-31'; arguments[0].dispatchEvent(new Event('change', {bubbles: true}))",
+                           browser.find_element(By.ID, "valid_to"))
+    form = browser.find_element(By.ID, "request")
+    WebDriverWait(browser, 30).until(lambda d: form.get_attribute("data-problems") == "0"
+                                     and "motor_vehicle" in d.find_element(By.ID, "filter-words").text)
+    assert browser.find_element(By.ID, "filter-sql").text == "department = 'police' AND object_type = 'motor_vehicle'"
+    browser.save_screenshot(str(shots / "analyst-request.png"))
+    submit(browser, browser.find_element(By.ID, "submit-request"))
+    contract = browser.current_url.rsplit("/", 1)[1].split("?")[0]
+    assert contract == "police-to-traffic-sightings-console" and browser.find_element(By.ID, "status").text == "submitted"
 
-    # the provider steward finds it in the inbox and approves
-    sign_in(browser, base, ctx, "liu_traffic_steward")
-    assert browser.current_url.endswith("/inbox")
-    browser.save_screenshot(str(shots / "steward-inbox.png"))
-    submit(browser, browser.find_element(By.LINK_TEXT, CONTRACT))
+    # the police steward previews the rows as the consumer would get them, and approves
+    sign_in(browser, base, ctx, "wang_police_steward")
+    submit(browser, browser.find_element(By.LINK_TEXT, contract))
     browser.save_screenshot(str(shots / "steward-review.png"))
+    submit(browser, browser.find_element(By.ID, "preview-link"))
+    header = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#preview th")]
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#preview td")]
+    assert sorted(header) == ["camera_id", "observed_hour", "plate_token"] and cells, browser.find_element(By.TAG_NAME, "main").text
+    assert not any(RAW["plate"].search(c) for c in cells)
+    browser.save_screenshot(str(shots / "steward-preview.png"))
+    browser.get(f"{base}/contracts/{contract}")
+    submit(browser, browser.find_element(By.ID, "approve"))
+    assert browser.find_element(By.ID, "status").text == "submitted"  # plate tokens are important data: compliance co-approves
+    assert "compliance" in browser.find_element(By.ID, "approvals").text
+
+    # the compliance officer co-approves from the inbox
+    sign_in(browser, base, ctx, "zhao_compliance")
+    assert browser.current_url.endswith("/inbox")
+    browser.save_screenshot(str(shots / "compliance-inbox.png"))
+    submit(browser, browser.find_element(By.LINK_TEXT, contract))
     submit(browser, browser.find_element(By.ID, "approve"))
     assert browser.find_element(By.ID, "status").text in ("approved", "active")
 
-    # after the publish the analyst reads the granted table through Trino, as themselves
+    # after the publish the analyst reads the granted rows through Trino, as themselves: tokens, hours
+    now = times.now()
     ctx.publish(now)
-    sign_in(browser, base, ctx, "li_transport_analyst")
-    text = run_query(browser, base, "SELECT count(*) AS n FROM app_transport.traffic_flows_console")
+    sign_in(browser, base, ctx, "zhou_traffic_analyst")
+    sql = "SELECT plate_token, observed_hour FROM app_traffic.sightings_console LIMIT 5"
+    text = run_query(browser, base, sql)
     browser.save_screenshot(str(shots / "analyst-query.png"))
     cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#result td")]
-    assert cells and int(cells[0]) > 0, text
+    assert cells and not any(RAW["plate"].search(c) for c in cells), text
+    masked = browser.find_element(By.ID, "masked").text  # the page says which columns arrive masked, and why
+    assert "plate_token" in masked and "`token`" in masked and contract in masked and "public_security" in masked, masked
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:00:00(\.0+)?(\+00:00)?", c) for c in cells[1::2]), cells  # masked to the hour
 
-    # the steward revokes; the analyst's next query is refused at once
-    sign_in(browser, base, ctx, "liu_traffic_steward")
-    browser.get(f"{base}/contracts/{CONTRACT}")
-    browser.find_element(By.ID, "revoke-reason").send_keys("purpose ended")
+    # 2. the steward revokes; the analyst's next query is refused at once, and told why
+    sign_in(browser, base, ctx, "wang_police_steward")
+    browser.get(f"{base}/contracts/{contract}")
+    browser.find_element(By.ID, "revoke-reason").send_keys("operation closed")
     submit(browser, browser.find_element(By.ID, "revoke"))
     assert browser.find_element(By.ID, "status").text == "revoked"
     revoked_at = time.monotonic()
-    sign_in(browser, base, ctx, "li_transport_analyst")
-    text = run_query(browser, base, "SELECT count(*) AS n FROM app_transport.traffic_flows_console")
+    sign_in(browser, base, ctx, "zhou_traffic_analyst")
+    text = run_query(browser, base, sql)
     assert time.monotonic() - revoked_at < 10
     assert browser.find_elements(By.ID, "query-error") and "Access Denied" in text, text
     why = browser.find_element(By.ID, "why").text
-    assert f"contract `{CONTRACT}`" in why and "revoked" in why and "liu_traffic_steward" in why and "purpose ended" in why, why
+    assert f"contract `{contract}`" in why and "revoked" in why and "wang_police_steward" in why and "operation closed" in why, why
     browser.save_screenshot(str(shots / "analyst-refused.png"))
 
-    # the compliance officer finds both decisions in the audit search
+    # 3. the compliance officer finds the decisions in the audit search ...
     sign_in(browser, base, ctx, "zhao_compliance")
-    browser.get(f"{base}/audit?actor=liu_traffic_steward")
+    browser.get(f"{base}/audit?object={contract}&action=contract.")
     browser.save_screenshot(str(shots / "compliance-audit.png"))
     rows = browser.find_element(By.ID, "entries").text
-    assert re.search(rf"approve.*{CONTRACT}", rows) and re.search(rf"revoke.*{CONTRACT}", rows), rows
+    for who, action in (("wang_police_steward", "approve"), ("zhao_compliance", "approve"), ("wang_police_steward", "revoke"),
+                        ("zhou_traffic_analyst", "submit")):
+        assert re.search(rf"{who} contract\.{action} contract:{contract}", rows), rows
     assert "intact" in browser.find_element(By.ID, "verification").text
-    assert len(list(shots.glob("*.png"))) >= 5
+    # ... and follows the granted plate token back to the base column it came from
+    browser.get(f"{base}/lineage?target=app_traffic.sightings_console.plate_token")
+    browser.save_screenshot(str(shots / "compliance-lineage.png"))
+    graph = browser.find_element(By.ID, "lineage-graph")
+    nodes = {g.get_attribute("data-node") for g in graph.find_elements(By.CSS_SELECTOR, "g.node")}
+    assert {"app_traffic.sightings_console.plate_token", "analytic.detections_deidentified.plate_token",
+            "base.detections.plate_no"} <= nodes, nodes
+    steps = browser.find_element(By.ID, "lineage-edges").text
+    assert re.search(r"base\.detections\.plate_no analytic\.detections_deidentified\.plate_token \S*token", steps), steps
+    submit(browser, graph.find_element(By.CSS_SELECTOR, "g.node[data-node='base.detections.plate_no']"))
+    assert browser.find_element(By.ID, "target").get_attribute("value") == "base.detections.plate_no"
+    assert contract in browser.find_element(By.ID, "lineage-edges").text  # downstream, the contract it reached
+    assert len(list(shots.glob("*.png"))) == 8
 
 
 # raw identifiers as the red-team and host tests know them: plates (GA 36), resident ID numbers,
@@ -186,8 +255,8 @@ def test_every_page_a_role_reaches_shows_no_raw_identifier(console, browser, sho
     ctx, base = console
     sign_in(browser, base, ctx, user)
     seen, todo = set(), ["/"]
-    while todo and len(seen) < 60:
-        path = todo.pop()
+    while todo and len(seen) < 80:
+        path = todo.pop(0)  # breadth first: every menu page before the depths of the lineage graph
         if path in seen:
             continue
         seen.add(path)
@@ -218,7 +287,7 @@ def test_the_approval_form_works_from_the_keyboard(console, browser, tmp_path):
     browser.get(f"{base}/contracts/{data['id']}")
     browser.find_element(By.TAG_NAME, "body").click()
     reached = []
-    for _ in range(40):  # Tab through the page in document order until the Approve button has the focus
+    for _ in range(120):  # Tab through the page in document order until the Approve button has the focus
         browser.switch_to.active_element.send_keys(Keys.TAB)
         focused = browser.switch_to.active_element
         reached.append(focused.get_attribute("id") or focused.tag_name)
