@@ -24,9 +24,9 @@ from sqlglot import exp
 from govlake.compliance import erasure, reports, retention
 from govlake.contracts import filters, spec as specs, validate, workflow
 from govlake.contracts.spec import ContractSpec
-from govlake.contracts.workflow import ContractRecord
+from govlake.contracts.workflow import ContractRecord, WorkflowError
 from govlake.core import times
-from govlake.core.errors import ConfigError, GovlakeError
+from govlake.core.errors import ConfigError, GovlakeError, ServiceError
 from govlake.core.settings import Settings, load_settings
 from govlake.departments import generator, registry, synthetic
 from govlake.departments.registry import Department
@@ -238,13 +238,29 @@ class Context:
     def preview_contract(self, contract_id: str, when: datetime, rows: int = 5) -> dict:
         """A few rows of the contract's table exactly as its consumer would receive them (Spark:
         the publish's own retention cut, row filter and masks), and why a publish would refuse it."""
-        spec = self.contract(contract_id).spec
-        columns, data, refusals = application.preview(self.spark, self.settings, spec, token_key(self.settings),
-                                                      times.as_utc(when), rows)
+        rec = self.contract(contract_id)
+        if rec.status != "submitted":
+            raise WorkflowError(f"contract `{contract_id}` is {rec.status}: a preview is for deciding on a submitted contract")
+        spec = rec.spec
+        problems = validate.problems(spec, self.settings, times.as_utc(when))
+        if problems:  # e.g. a filter that does not restrict rows to the provider's: no row of anyone's is shown
+            raise validate.ContractInvalid(spec.id, problems)
+        try:
+            columns, data, refusals = application.preview(self.spark, self.settings, spec, token_key(self.settings),
+                                                          times.as_utc(when), rows)
+        except GovlakeError:
+            raise
+        except Exception as exc:  # Spark's messages quote plans and literals: only the kind is passed on
+            raise ServiceError(f"the preview could not be computed ({type(exc).__name__}); the publish job's log has the cause",
+                               transient=True) from None
         return {"columns": columns, "rows": [[None if v is None else str(v) for v in r] for r in data], "refusals": refusals}
 
-    def row_filter_words(self, expression: str | None, lang: str = "en") -> str:
-        return filters.describe(expression, lang)
+    def row_filter_words(self, expression: str | None, lang: str = "en") -> str | None:
+        """The filter in plain words; None for a filter the rules refuse (its problem says why)."""
+        try:
+            return filters.describe(expression, lang)
+        except filters.FilterError:
+            return None
 
     def contract_diff(self, contract_id: str, changed: Path | None = None) -> str:
         return workflow.diff(self.settings, contract_id, self.contract_file(changed) if changed else None)
@@ -613,11 +629,13 @@ class Context:
         """One department's feeds, through Trino as the ETL service: per entity its batches, rows
         read/accepted/quarantined, quality-gate failures and the age of its last batch; recent
         batches; quarantine reasons with the file and line (never the rejected record itself);
-        failed expectations; classification flags; and the classification proposals it owns."""
+        failed expectations; classification flags; and the pending classification proposals on its
+        own tables and on the platform tables its feeds go into (the latter decided by a compliance
+        officer)."""
         dept = self.department(department)  # a registered id (letters, digits, _): safe inside the SQL below
         where = f"department = '{dept.id}'"
         out: dict = {"department": dept, "feeds": [], "batches": [], "reasons": [], "quarantined": [], "failed_checks": [], "flags": [],
-                     "proposals": [p for p in self.classification_proposals() if p.get("owner") == dept.id]}
+                     "proposals": [p for p in self.classification_proposals() if p.get("owner") in (dept.id, proposals.PLATFORM)]}
         queries = {
             "feeds": "SELECT entity, count(*) AS batches, sum(read) AS read, sum(accepted) AS accepted, sum(quarantined) AS quarantined, "
                      "count_if(quality_status = 'failed') AS quality_failed, count_if(balanced <> 'true') AS unbalanced, "

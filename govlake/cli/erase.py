@@ -73,4 +73,6 @@ def run(args) -> int:
             verdict = ("complete: no table holds the subject's values; time travel purged" if report.complete else
                        "INCOMPLETE: see the FAILED, STILL HOLDS and `not searched` lines above; the run can be repeated")
             print(f"erasure {verdict}; audit entry `erasure.run` recorded ({report.seconds} s)")
+        else:
+            print(f"dry run: nothing removed; audit entry `erasure.plan` recorded ({report.seconds} s)")
     return 0 if report.complete or args.dry_run else 1

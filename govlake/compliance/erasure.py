@@ -403,9 +403,9 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     report.audit_entries_quoting = audit_quoting(settings, raw)
     report.phases["evidence"] = round(time.monotonic() - phase, 2)
     report.seconds = round(time.monotonic() - started, 2)
-    if not dry_run:
-        audit.record(settings, actor, "erasure.run", f"subject:{report.subject}", {
-            k: v for k, v in report.as_dict().items() if k not in ("landing_files",)} | {"landing_files": len(report.landing_files)})
+    # a dry run is audited too: it tells whoever asks whether and where a subject's data is held
+    audit.record(settings, actor, "erasure.plan" if dry_run else "erasure.run", f"subject:{report.subject}", {
+        k: v for k, v in report.as_dict().items() if k not in ("landing_files",)} | {"landing_files": len(report.landing_files)})
     return report
 
 

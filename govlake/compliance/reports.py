@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from govlake.contracts.spec import parse
+from govlake.contracts.spec import parse_stored
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import identities, policies, schemas
@@ -332,18 +332,19 @@ def gather(settings: Settings, start: datetime, end: datetime, *, spark=None) ->
     schema_of = {t: schemas.load_schema(settings, "analytic", t) for t in tables}
     iso = lambda t: t.astimezone(timezone.utc).isoformat(timespec="microseconds")  # noqa: E731 - as audit.append writes `at`
     with store.engine(settings).connect() as conn:
-        contract_rows = conn.execute(sa.select(C.c.id, C.c.spec_yaml, C.c.valid_from, C.c.valid_to)).mappings().all()
+        contract_rows = conn.execute(sa.select(C.c.id, C.c.spec_yaml)).mappings().all()
         events = [dict(r) for r in conn.execute(sa.select(E.c.id, E.c.contract_id, E.c.to_status, E.c.at)).mappings()]
         audit_rows = conn.execute(sa.select(T.c.actor, T.c.action, T.c.at, T.c.detail).where(
             T.c.action.like("query.%"), T.c.at >= iso(start), T.c.at < iso(end))).all()
     contracts = []
     for r in contract_rows:
-        spec = parse(r.spec_yaml, f"store:{r.id}")
+        spec = parse_stored(r.spec_yaml, f"store:{r.id}")
         schema = schema_of.get(spec.dataset.split(".", 1)[1])
         cats = {c.category or schema.category for c in schema.columns if c.name in {g.name for g in spec.columns}} if schema else set()
         contracts.append({"id": r.id, "provider": spec.provider, "consumer": spec.consumer, "dataset": spec.dataset, "table": spec.table,
-                          "purpose": spec.purpose, "categories": sorted(c for c in cats if c), "valid_from": _utc(r.valid_from),
-                          "valid_to": _utc(r.valid_to)})
+                          "purpose": spec.purpose, "categories": sorted(c for c in cats if c),
+                          # from the specification: a SQLite DATETIME column keeps no offset
+                          "valid_from": _utc(spec.valid_from), "valid_to": _utc(spec.valid_to)})
     queries = []
     for r in audit_rows:
         detail = json.loads(r.detail)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -201,9 +202,10 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
                     decides=decides, may_revoke=may_revoke, outcome=outcome, error=error)
 
     def may_preview(who, rec) -> bool:
-        """Rows, even masked, before approval: the provider's stewards and compliance officers only
-        (never the consumer, who has not been granted anything yet)."""
-        return who.role.value == "compliance" or (who.role.value == "steward" and who.department == rec.provider)
+        """Rows, even masked, to decide on a submitted contract: the provider's stewards and
+        compliance officers only (never the consumer, who has not been granted anything yet)."""
+        deciders = who.role.value == "compliance" or (who.role.value == "steward" and who.department == rec.provider)
+        return deciders and rec.status == "submitted"
 
     @app.get("/contracts/{contract_id}/preview", response_class=HTMLResponse)
     def preview(request: Request, contract_id: str):
@@ -215,7 +217,7 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         if not visible(who, rec):
             raise Refused(404, "not_found")
         if not may_preview(who, rec):
-            raise Refused(403, "forbidden")
+            raise Refused(403 if rec.status == "submitted" else 404, "forbidden" if rec.status == "submitted" else "not_found")
         try:
             shown, error = ctx.preview_contract(contract_id, clock()), None
         except GovlakeError as exc:
@@ -324,22 +326,24 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
 
     # -- a department's feeds, the platform's services ------------------------------------------------
 
-    @app.get("/department", response_class=HTMLResponse)
-    def department(request: Request, id: str = "", outcome: str = "", error: str = ""):
-        session, who = signed_in(request)
-        need(who, ("steward", "compliance", "operator"))
-        dept = who.department if who.role.value == "steward" else (id or None)  # a steward sees their own department only
-        if who.role.value == "steward" and id and id != who.department:
+    def department_page(request: Request, session: Session, who, dept_id: str, outcome: str | None = None, error: str | None = None,
+                        status: int = 200):
+        dept = who.department if who.role.value == "steward" else (dept_id or None)  # a steward sees their own department only
+        if who.role.value == "steward" and dept_id and dept_id != who.department:
             raise Refused(404, "not_found")
         known = [d.id for d in ctx.departments()]
-        if dept is None:
-            return page(request, "department.html", session=session, who=who, health=None, known=known, outcome=None, error=None)
-        if dept not in known:
+        if dept is not None and dept not in known:
             raise Refused(404, "not_found")
-        return page(request, "department.html", session=session, who=who, health=ctx.department_health(dept, clock()), known=known,
-                    outcome=outcome if outcome in ("accepted", "rejected") else None, error=error[:300] or None)
+        health = ctx.department_health(dept, clock()) if dept else None
+        return page(request, "department.html", status, session=session, who=who, health=health, known=known, outcome=outcome, error=error)
 
-    @app.post("/proposals/{proposal_id}/{decision}")
+    @app.get("/department", response_class=HTMLResponse)
+    def department(request: Request, id: str = "", outcome: str = ""):
+        session, who = signed_in(request)
+        need(who, ("steward", "compliance", "operator"))
+        return department_page(request, session, who, id, outcome if outcome in ("accepted", "rejected") else None)
+
+    @app.post("/proposals/{proposal_id}/{decision}", response_class=HTMLResponse)
     def decide_proposal(request: Request, proposal_id: int, decision: str, csrf: str = Form(""), reason: str = Form(""),
                         back: str = Form("")):
         session, who = signed_in(request)
@@ -347,12 +351,12 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         need(who, ("steward", "compliance"))
         if decision not in ("accept", "reject"):
             raise Refused(404, "not_found")
-        target = "/department" + (f"?{urlencode({'id': back})}" if back and who.role.value != "steward" else "")
         try:
             ctx.decide_proposal(proposal_id, who.user, decision == "accept", reason.strip() or None)
-        except GovlakeError as exc:  # who may decide is the proposals' own rule
-            return RedirectResponse(target + ("&" if "?" in target else "?") + urlencode({"error": str(exc)}), status_code=303)
-        return RedirectResponse(target + ("&" if "?" in target else "?") + f"outcome={decision}ed", status_code=303)
+        except GovlakeError as exc:  # who may decide is the proposals' own rule, shown as it is
+            return department_page(request, session, who, back, error=str(exc), status=409)
+        target = "/department?" + urlencode({**({"id": back} if back and who.role.value != "steward" else {}), "outcome": f"{decision}ed"})
+        return RedirectResponse(target, status_code=303)
 
     @app.get("/operator", response_class=HTMLResponse)
     def operator(request: Request):
@@ -383,7 +387,10 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         need(who, ("compliance",))
         if kind not in ("compliance", "transparency") or fmt not in ("json", "html"):
             raise Refused(404, "not_found")
-        report, sections = ctx.report(kind, start or None, end or None)
+        try:
+            report, sections = ctx.report(kind, start or None, end or None)
+        except GovlakeError as exc:
+            return Response(str(exc), status_code=422, media_type="text/plain")
         title = f"govlake {kind} report"
         body = json.dumps(report, indent=2, ensure_ascii=False, default=str) if fmt == "json" else ctx.render_report(title, sections, html=True)
         return Response(body, media_type="application/json" if fmt == "json" else "text/html",
@@ -392,14 +399,24 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
     # -- erasure ---------------------------------------------------------------------------------
 
     plans: dict[str, tuple[str, str | None, str, float]] = {}  # plan id -> (token, identifier, user, expiry): never sent back
+    plans_lock = threading.Lock()
 
     def keep_plan(token: str, identifier: str | None, user: str) -> str:
         now_s = time.monotonic()
-        for pid in [k for k, v in plans.items() if v[3] < now_s]:
-            del plans[pid]
         pid = secrets.token_urlsafe(16)
-        plans[pid] = (token, identifier, user, now_s + 900)
+        with plans_lock:
+            for old in [k for k, v in plans.items() if v[3] < now_s]:
+                del plans[old]
+            plans[pid] = (token, identifier, user, now_s + 900)
         return pid
+
+    def take_plan(pid: str, user: str) -> tuple[str, str | None, str, float] | None:
+        """The plan, removed so it runs once; None if it is not this user's or has expired."""
+        with plans_lock:
+            kept = plans.get(pid)
+            if kept is None or kept[2] != user or kept[3] < time.monotonic():
+                return None
+            return plans.pop(pid)
 
     @app.get("/erasure", response_class=HTMLResponse)
     def erasure_form(request: Request):
@@ -427,13 +444,14 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         session, who = signed_in(request)
         need(who, ("compliance",))
         checked_form(session, csrf)
-        kept = plans.pop(plan, None)
-        if kept is None or kept[2] != who.user or kept[3] < time.monotonic():
+        kept = take_plan(plan, who.user)
+        if kept is None:
             return page(request, "erasure.html", 409, session=session, who=who, plan=None, report=None, plan_id=None,
                         error=i18n.words(lang(request))("plan_gone"), subject=None)
         subject, identifier, _, _ = kept
         if not reference.strip():
-            plans[plan] = kept
+            with plans_lock:
+                plans[plan] = kept
             return page(request, "erasure.html", 422, session=session, who=who, plan=None, report=None, plan_id=plan,
                         error=i18n.words(lang(request))("need_reference"), subject=ctx.subject_fingerprint(subject))
         try:
@@ -455,11 +473,28 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         if target:
             try:
                 up, down = ctx.lineage(target, "upstream"), ctx.lineage(target, "downstream")
+                if who.role.value == "steward":  # their department's contracts and application tables only
+                    mine, visible_node = steward_scope(who)
+                    allowed = lambda e: e["contract"] in mine if e.get("contract") else visible_node(e["from"]) and visible_node(e["to"])  # noqa: E731
+                    up["edges"], down["edges"] = [e for e in up["edges"] if allowed(e)], [e for e in down["edges"] if allowed(e)]
+                    down["contracts"] = [c for c in down["contracts"] if c["contract"] in mine]
+                    if not visible_node(target):
+                        raise Refused(404, "not_found")
                 drawn = graph.layout(up["start"], up["edges"], down["edges"], down["contracts"])
             except GovlakeError as exc:
                 error = str(exc)
+        known = ctx.lineage_targets()
+        if who.role.value == "steward":
+            known = [k for k in known if steward_scope(who)[1](k)]
         return page(request, "lineage.html", session=session, who=who, target=target, g=drawn, error=error,
-                    known=ctx.lineage_targets(), W=graph.NODE_W, H=graph.NODE_H)
+                    known=known, W=graph.NODE_W, H=graph.NODE_H)
+
+    def steward_scope(who):
+        """The contracts a steward's department is party to, and a test for the lineage nodes they
+        may see: anything but another department's application schema."""
+        ours = [r for r in ctx.contracts() if who.department in (r.provider, r.consumer)]
+        schemas_ = {f"app_{who.department}"} | {f"app_{r.consumer}" for r in ours}
+        return {r.id for r in ours}, lambda name: not name.startswith("app_") or name.split(".", 1)[0] in schemas_
 
     # -- audit -----------------------------------------------------------------------------------
 

@@ -26,17 +26,20 @@ class ChainState:
 class ChainWatch:
     def __init__(self, verify: Callable[[], Verification], every_s: float, clock: Callable[[], datetime]):
         self._verify, self._every_s, self._clock = verify, every_s, clock
-        self._lock = threading.Lock()
+        self._lock, self._first = threading.Lock(), threading.Lock()
         self._last: tuple[Verification, datetime] | None = None
         self._thread: threading.Thread | None = None
 
     def _walk(self) -> tuple[Verification, datetime]:
         started = self._clock()
-        result = (self._verify(), started)
+        try:
+            verification = self._verify()
+        except Exception as exc:  # noqa: BLE001 - the page must say the chain could not be checked, not keep the old verdict
+            verification = Verification(False, 0, None, f"the chain could not be walked: {type(exc).__name__}")
         with self._lock:
             if self._last is None or self._last[1] <= started:
-                self._last = result
-        return result
+                self._last = (verification, started)
+        return verification, started
 
     def now(self) -> ChainState:
         """Walk the chain now and return the result."""
@@ -45,15 +48,16 @@ class ChainWatch:
 
     @property
     def walking(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        thread = self._thread
+        return thread is not None and thread.is_alive()
 
     def state(self) -> ChainState:
+        with self._first:  # the first views after start-up wait for one walk, not one each
+            if self._last is None:
+                self._walk()
         with self._lock:
-            last = self._last
-        if last is None:
-            return self.now()
-        verification, at = last
-        if (self._clock() - at).total_seconds() >= self._every_s and not self.walking:
-            self._thread = threading.Thread(target=self._walk, name="audit-chain-walk", daemon=True)
-            self._thread.start()
+            verification, at = self._last
+            if (self._clock() - at).total_seconds() >= self._every_s and not self.walking:
+                self._thread = threading.Thread(target=self._walk, name="audit-chain-walk", daemon=True)
+                self._thread.start()
         return ChainState(verification, at, self.walking)

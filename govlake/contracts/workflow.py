@@ -96,6 +96,13 @@ def _utc(v: datetime | None) -> datetime | None:
     return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
 
 
+def _window(row) -> tuple[datetime, datetime]:
+    """A stored contract's validity window in UTC, from its specification: the `valid_from` and
+    `valid_to` columns are for selecting rows (SQLite keeps a DATETIME without its offset)."""
+    spec = parse_stored(row["spec_yaml"], f"store:{row['id']}")
+    return _utc(spec.valid_from), _utc(spec.valid_to)
+
+
 def _row(conn, contract_id: str):
     row = conn.execute(sa.select(C).where(C.c.id == contract_id)).mappings().first()
     if row is None:
@@ -155,8 +162,8 @@ def new(settings: Settings, spec: ContractSpec, actor: str, when: datetime) -> C
         _check_target_free(conn, spec)
         h = _keep_version(conn, spec, text, actor, when)
         conn.execute(C.insert().values(id=spec.id, provider=spec.provider, consumer=spec.consumer, requester=spec.requester,
-                                       spec_yaml=text, spec_hash=h, status="draft", valid_from=spec.valid_from,
-                                       valid_to=spec.valid_to, created_at=when, updated_at=when))
+                                       spec_yaml=text, spec_hash=h, status="draft", valid_from=_utc(spec.valid_from),
+                                       valid_to=_utc(spec.valid_to), created_at=when, updated_at=when))
         _record(conn, spec.id, "new", None, "draft", actor, when, None, h)
     return get(settings, spec.id)
 
@@ -189,7 +196,7 @@ def submit(settings: Settings, contract_id: str, actor: str, when: datetime, spe
             text = canonical_yaml(current)
             _keep_version(conn, current, text, actor, when)
             conn.execute(C.update().where(C.c.id == contract_id).values(spec_yaml=text, spec_hash=new_hash,
-                                                                         valid_from=current.valid_from, valid_to=current.valid_to))
+                                                                         valid_from=_utc(current.valid_from), valid_to=_utc(current.valid_to)))
         reason = None
         if changed and status in ("approved", "active", "submitted"):
             reason = f"specification changed from {row['spec_hash'][:12]} to {new_hash[:12]}; earlier approvals no longer apply"
@@ -278,7 +285,7 @@ def refresh(settings: Settings, when: datetime) -> list[tuple[str, str, str]]:
     changes = []
     with audit.transaction(settings) as conn:
         for row in conn.execute(sa.select(C).where(C.c.status.in_(("approved", "active")))).mappings().all():
-            start, end = _utc(row["valid_from"]), _utc(row["valid_to"])
+            start, end = _window(row)
             target = row["status"]
             if when >= end:
                 target = "expired"
@@ -345,7 +352,7 @@ def _records(settings: Settings, conn, where=None) -> list[ContractRecord]:
                    for a in approvals.get(row["id"], []) if a["spec_hash"] == row["spec_hash"]]
         rec = ContractRecord(
             row["id"], row["provider"], row["consumer"], row["requester"], row["status"], row["spec_hash"], row["spec_yaml"],
-            _utc(row["valid_from"]), _utc(row["valid_to"]), row["reason"], current, events.get(row["id"], []),
+            *_window(row), row["reason"], current, events.get(row["id"], []),
         )
         if row["spec_hash"] not in compliance:
             try:
@@ -389,8 +396,8 @@ def expiring(settings: Settings, when: datetime, days: int) -> list[ContractReco
     from datetime import timedelta
 
     with store.engine(settings).connect() as conn:
-        found = _records(settings, conn, sa.and_(C.c.status.in_(("approved", "active")), C.c.valid_to <= when + timedelta(days=days)))
-    return sorted(found, key=lambda r: r.valid_to)
+        found = _records(settings, conn, C.c.status.in_(("approved", "active")))
+    return sorted((r for r in found if when < r.valid_to <= when + timedelta(days=days)), key=lambda r: r.valid_to)
 
 
 def diff(settings: Settings, contract_id: str, other: ContractSpec | None = None) -> str:

@@ -83,7 +83,12 @@ def preview(spark: SparkSession, settings: Settings, spec: ContractSpec, key: To
     tier, table = spec.dataset.split(".")
     dataset = spark.read.format("delta").load(lake.table_path(settings, tier, table))
     df = contract_view(within_retention(dataset, settings, spec, run_time), spec, key)
-    return df.columns, [tuple(r) for r in df.limit(rows).collect()], raw_platform_tokens(settings, spec)
+    found = lineage_capture.edges(settings, df, lake.app_table_path(settings, spec), f"{spec.consumer_schema}.{spec.table}",
+                                  {"contract": spec.id, "consumer": spec.consumer})
+    reasons = raw_platform_tokens(settings, spec) + over_level(settings, spec, found, lineage.edges(settings))
+    if reasons:  # what a publish would refuse is not shown either
+        return df.columns, [], reasons
+    return df.columns, [tuple(r) for r in df.limit(rows).collect()], []
 
 
 def app_stats_columns(settings: Settings, spec: ContractSpec) -> list[str]:

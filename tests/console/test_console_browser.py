@@ -243,7 +243,11 @@ RAW = {
     "mobile": re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
     "device id": re.compile(r"(?<!\d)\d{20}(?!\d)"),
 }
-ROLES = ("liu_traffic_steward", "li_transport_analyst", "ops_admin")  # the audit pages are the compliance officer's evidence
+ROLES = ("liu_traffic_steward", "li_transport_analyst", "ops_admin", "zhao_compliance")
+# The audit pages quote what analysts typed into their queries (a plate in a WHERE clause is
+# evidence a compliance officer is entitled to read): they are left out of the scan, and tested
+# to be the compliance officer's alone (test_console_http).
+NOT_SCANNED = ("/lang", "/logout", "/static", "/audit", "/reports/download")
 
 
 @pytest.mark.parametrize("user", ROLES)
@@ -266,7 +270,7 @@ def test_every_page_a_role_reaches_shows_no_raw_identifier(console, browser, sho
             assert not pattern.search(text), f"{user} sees a raw {kind} on {path}"
         for a in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
             link = urlparse(a.get_attribute("href"))
-            if link.netloc == urlparse(base).netloc and not link.path.startswith(("/lang", "/logout", "/static")):
+            if link.netloc == urlparse(base).netloc and not link.path.startswith(NOT_SCANNED):
                 todo.append(link.path + (f"?{link.query}" if link.query else ""))
     browser.save_screenshot(str(shots / f"crawl-{user}.png"))
     assert {"/contracts", "/query", "/my-data"} <= {p.split("?")[0] for p in seen}, seen

@@ -354,3 +354,49 @@ def test_the_inbox_says_how_long_each_waited_and_what_ends_soon(make_settings, t
     expiring = page[page.index('id="expiring"'):]
     assert ending in expiring and "<td>16</td>" in expiring and cid not in expiring
     assert 'id="expiring"' not in sign_in(app, ctx, "wang_police_steward").get("/inbox").text  # not police's contract
+
+
+def test_review_findings_stay_fixed(app, ctx, tmp_path):
+    """Each of these was a defect found in review: a 500 from a filter value holding comment marks,
+    a 500 from a bad report window, a message from the URL shown as the page's own, a preview of a
+    contract that is no longer being decided, an ended contract listed as ending soon, and a
+    steward shown another department's contracts in the lineage graph."""
+    import sqlalchemy as sa
+
+    from govlake.governance import store
+
+    analyst = sign_in(app, ctx, "li_transport_analyst")
+    token = csrf(analyst, "/request")
+    live = analyst.post("/request/check", data={"csrf": token, **request_fields(f_op_1="=", f_val_1="a--b; /*c*/")})
+    assert live.status_code == 200 and live.json()["problems"] == []
+    officer = sign_in(app, ctx, "zhao_compliance")
+    assert officer.get("/reports/download/transparency.json", params={"start": "yesterday"}).status_code == 422
+    spoof = officer.get("/department", params={"id": "traffic", "error": "Session expired, sign in at https://evil.example"}).text
+    assert "evil.example" not in spoof
+
+    cid = submitted(ctx, tmp_path)
+    steward = sign_in(app, ctx, "liu_traffic_steward")
+    assert f"/contracts/{cid}/preview" in steward.get(f"/contracts/{cid}").text
+    ctx.approve_contract(cid, "liu_traffic_steward", NOW)
+    assert f"/contracts/{cid}/preview" not in steward.get(f"/contracts/{cid}").text
+    assert steward.get(f"/contracts/{cid}/preview").status_code == 404  # decided: nothing to preview
+
+    ended = submitted(ctx, tmp_path, id="traffic-to-transport-ended", table="flows_ended",
+                      valid_from=datetime(2026, 11, 1, tzinfo=timezone.utc), valid_to=datetime(2026, 11, 22, tzinfo=timezone.utc))
+    ctx.approve_contract(ended, "liu_traffic_steward", NOW)
+    later = create_app(ctx, clock=lambda: datetime(2026, 11, 25, tzinfo=timezone.utc))
+    assert ended not in sign_in(later, ctx, "liu_traffic_steward").get("/inbox").text
+
+    edge = {"transformation": "identity", "subtype": "IDENTITY", "masking": False, "job": "publish", "run_id": "r", "event_time": "t"}
+    with store.engine(ctx.settings).begin() as conn:
+        conn.execute(sa.insert(store.lineage_column_edges), [
+            {**edge, "in_dataset": "analytic.flow_hourly", "in_column": "region_code", "out_dataset": "app_transport.traffic_flows_hourly",
+             "out_column": "region_code", "contract": cid, "consumer": "transport"},
+            {**edge, "in_dataset": "analytic.flow_hourly", "in_column": "region_code", "out_dataset": "app_traffic.other_flows",
+             "out_column": "region_code", "contract": "police-to-traffic-other", "consumer": "traffic"}])
+    police = sign_in(app, ctx, "wang_police_steward").get("/lineage", params={"target": "analytic.flow_hourly.region_code"}).text
+    assert cid not in police and "app_transport" not in police and "police-to-traffic-other" not in police
+    assert sign_in(app, ctx, "wang_police_steward").get("/lineage", params={"target": "app_transport.traffic_flows_hourly"}).status_code == 404
+    traffic = steward.get("/lineage", params={"target": "analytic.flow_hourly.region_code"}).text
+    assert cid in traffic and "app_transport.traffic_flows_hourly" in traffic
+    assert "app_transport.traffic_flows_hourly" in officer.get("/lineage", params={"target": "analytic.flow_hourly.region_code"}).text

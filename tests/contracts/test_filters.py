@@ -52,6 +52,8 @@ def test_the_filter_builder_makes_literals_of_what_is_typed():
     # a quote, a comment or a clause typed as a value stays inside one string literal
     hostile = compose([("object_type", "=", "x' OR '1'='1")], TYPES)
     assert hostile == "object_type = 'x'' OR ''1''=''1'" and validate(hostile, set(TYPES))
+    text = compose([("object_type", "=", "a--b; /*c*/")], TYPES)  # comment marks inside a literal are text
+    assert text == "object_type = 'a--b; /*c*/'" and validate(text, set(TYPES))
     for bad, problem in (([("detections", "=", "1 OR 1=1")], "not a number"), ([("detections", "=", "nan")], "not a number"),
                          ([("plate_no", "=", "x")], "unknown column"), ([("object_type", "; drop", "x")], "operator"),
                          ([("object_type", "in", " , ")], "at least one value")):
