@@ -41,12 +41,14 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/python $(UV)
 fetch: $(STAMP)
 	@$(BIN)/govlake fetch > /dev/null
 
-# The console's browser tests drive Debian's Chromium through chromium-driver; a fresh machine gets them here.
+# The console's browser tests drive Debian's Chromium through chromium-driver; a fresh machine gets
+# them here, with a small Chinese font (1.6 MB) so the screenshots of the zh-CN pages are legible.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-	  echo "installing Debian's chromium and chromium-driver (the console's browser tests)" >&2; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -f $(CJK_FONT) ]; then \
+	  echo "installing Debian's chromium, chromium-driver and fonts-wqy-microhei (the console's browser tests)" >&2; \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
 	fi
 
 down:

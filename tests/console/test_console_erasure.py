@@ -1,6 +1,7 @@
-"""Erasure through the console, on a private copy of the shared lakehouse: the compliance officer
-pastes a plate (never shown back), sees the dry-run plan per table, runs it with a request
-reference and gets the verdict; the audit names the officer and the subject by fingerprint."""
+"""The compliance officer's Spark-backed pages, on a private copy of the shared lakehouse: erasure
+(a pasted plate is never shown back; the dry-run plan per table; the run with a request
+reference and its verdict; the audit names the officer and the subject by fingerprint) and the
+compliance report with its charts."""
 from __future__ import annotations
 
 import re
@@ -23,6 +24,26 @@ def private(lakehouse, settings, tmp_path_factory) -> Settings:
     return Settings(state_dir=dst)
 
 
+def signed_in_officer(ctx: Context, app) -> TestClient:
+    c = TestClient(app, base_url="https://127.0.0.1")
+    token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text).group(1)
+    c.post("/login", data={"user": "zhao_compliance", "password": trino_security.password(ctx.settings, "zhao_compliance"), "login_token": token})
+    return c
+
+
+@pytest.mark.spark
+@pytest.mark.trino
+def test_the_compliance_report_page_has_its_charts_and_downloads(private, spark):
+    ctx = Context(private)
+    c = signed_in_officer(ctx, create_app(ctx, clock=times.now))
+    page = c.get("/reports", params={"kind": "compliance"}, headers={"accept-language": "en"}).text
+    assert "Operations indicators" in page and "data-security incidents per 10,000 accesses" in page
+    for chart in ("incidents", "accesses", "turnaround", "fairness"):
+        assert f'id="chart-{chart}"' in page, chart
+    html = c.get("/reports/download/compliance.html")
+    assert html.status_code == 200 and "Operations indicators" in html.text
+
+
 @pytest.mark.spark
 @pytest.mark.trino
 def test_a_compliance_officer_erases_a_subject_from_the_console(private, spark):
@@ -31,10 +52,7 @@ def test_a_compliance_officer_erases_a_subject_from_the_console(private, spark):
     ctx = Context(private)
     base = spark.read.format("delta").load(f"{private.warehouse_root}/base/detections")
     plate = (base.where("plate_no IS NOT NULL").groupBy("plate_no").count().orderBy(F.desc("count"), "plate_no").first().plate_no)
-    app = create_app(ctx, clock=times.now)
-    c = TestClient(app, base_url="https://127.0.0.1")
-    token = re.search(r'name="login_token" value="([^"]+)"', c.get("/login").text).group(1)
-    c.post("/login", data={"user": "zhao_compliance", "password": trino_security.password(private, "zhao_compliance"), "login_token": token})
+    c = signed_in_officer(ctx, create_app(ctx, clock=times.now))
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/erasure").text).group(1)
 
     plan = c.post("/erasure/plan", data={"csrf": csrf, "identifier": plate})
