@@ -31,7 +31,7 @@ from govlake.core.settings import Settings, load_settings
 from govlake.departments import generator, registry, synthetic
 from govlake.departments.registry import Department
 from govlake.domain import identities, levels, policies, schemas
-from govlake.governance import audit, lineage
+from govlake.governance import audit, backup, lineage
 from govlake.pii import classify, engine, proposals
 from govlake.pii.recognizers import Entity
 from govlake.pipeline import analytic, application, main_job
@@ -344,6 +344,14 @@ class Context:
         iso = lambda t: times.as_utc(t).isoformat(timespec="microseconds") if t else None  # noqa: E731
         return audit.search(self.settings, actor=actor, action=action, obj=obj, outcome=outcome, since=iso(since), until=iso(until),
                             before=before, limit=limit)
+
+    def backup(self, out: Path, passphrase: str) -> dict:
+        """An encrypted backup of the governance store and the keys that check it (see governance/backup.py)."""
+        return backup.backup(self.settings, out, passphrase)
+
+    def restore(self, file: Path, passphrase: str) -> tuple[dict, audit.Verification]:
+        """Restore a backup into this state folder (which must hold no store), then verify the audit chain."""
+        return backup.restore(self.settings, file, passphrase)
 
     def audit_entry(self, seq: int) -> dict | None:
         return audit.entry(self.settings, seq)
