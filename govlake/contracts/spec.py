@@ -79,7 +79,7 @@ def parse_stored(text: str, origin: str) -> ContractSpec:
 def load_contract(path: Path) -> ContractSpec:
     if not path.is_file():
         raise ConfigError(f"no contract file `{path}`")
-    spec = parse(path.read_text(encoding="utf-8"), str(path))
+    spec = parse(config.read_text(path, "contract file"), str(path))
     if spec.id != path.stem:
         raise ConfigError(f"contract file `{path}`: `id` is `{spec.id}` but the file is `{path.stem}.yaml`")
     return spec

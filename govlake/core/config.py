@@ -31,12 +31,28 @@ def parse_yaml(text: str, what: str) -> object:
         raise ConfigError(f"{what} is not valid YAML: {exc}") from exc
 
 
-def read_yaml(path: Path, what: str, *, hint: str = "") -> object:
+MAX_FILE_BYTES = 1 << 20  # a registry, policy, schema or contract file is a few kilobytes
+
+
+def read_text(path: Path, what: str, *, hint: str = "") -> str:
+    """A file a person edits, as text: missing, too large or not UTF-8 is a named error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{what} `{path}` is {size} bytes; at most {MAX_FILE_BYTES} are read (is it the right file?)")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"no {what}: expected `{path}`{hint}") from exc
-    return parse_yaml(text, f"{what} `{path}`")
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{what} `{path}` is a directory, not a file") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} `{path}` is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8") from None
+
+
+def read_yaml(path: Path, what: str, *, hint: str = "") -> object:
+    return parse_yaml(read_text(path, what, hint=hint), f"{what} `{path}`")
 
 
 def validate(model: type[M], data: object, what: str) -> M:

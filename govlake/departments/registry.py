@@ -65,8 +65,10 @@ class Source(BaseModel):
 
     @field_validator("fields", mode="before")
     @classmethod
-    def _short_form(cls, v: dict) -> dict:
-        return {k: ({"source": m} if isinstance(m, str) else m) for k, m in (v or {}).items()}
+    def _short_form(cls, v: object) -> object:
+        if not isinstance(v, dict):
+            return v  # not a mapping: the type check names it
+        return {k: ({"source": m} if isinstance(m, str) else m) for k, m in v.items()}
 
     @field_validator("encoding")
     @classmethod

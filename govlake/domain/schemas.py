@@ -109,7 +109,7 @@ def load_schema(settings: Settings, tier: str, table: str) -> TableSchema:
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         if key not in _parsed:  # a job loads the same few schemas hundreds of times
-            _parsed[key] = config.validate(TableSchema, config.parse_yaml(path.read_text(encoding="utf-8"), f"schema file `{path}`"), f"schema file `{path}`")
+            _parsed[key] = config.validate(TableSchema, config.parse_yaml(config.read_text(path, "schema file"), f"schema file `{path}`"), f"schema file `{path}`")
         schema = _parsed[key].model_copy(deep=True)
     except FileNotFoundError as exc:
         raise ConfigError(f"no schema for `{tier}.{table}`: expected {path}") from exc

@@ -111,7 +111,9 @@ def entry_of(event: dict) -> tuple[str, str, str, dict, datetime]:
     denied = bool(failure) and (failure.get("errorCode") or {}).get("name") == "PERMISSION_DENIED"
     action = "query.denied" if denied else ("query.failed" if failure else "query.completed")
     when = _time(event.get("endTime") or event.get("createTime"))
-    return ctx.get("user", "?"), action, f"trino:{meta.get('queryId')}", detail, when
+    user = ctx.get("user")
+    actor = "".join(c for c in user if c.isprintable())[:64] if isinstance(user, str) else ""
+    return actor or "?", action, f"trino:{str(meta.get('queryId'))[:200]}", detail, when
 
 
 SIGN_IN_ACTIONS = {"auth.failed": "wrong user or password", "auth.lockout": "wrong password; the user is now locked out",
@@ -227,7 +229,7 @@ def _drain(settings: Settings) -> int:
             received, entries = _entries_in(path)
         except FileNotFoundError:
             continue
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as exc:  # nested past reason too
             _reject(settings, path, exc)
             continue
         with audit.transaction(settings) as conn:  # a store error leaves the file for the next pass
@@ -319,6 +321,9 @@ def serve(settings: Settings, port: int) -> None:
             if self.path == LINEAGE_PATH:
                 try:
                     lineage.ingest(settings, json.loads(body))
+                except RecursionError:
+                    self._answer(400, "rejected: the body nests too deeply\n")
+                    return
                 except (ValueError, lineage.LineageEventError) as exc:
                     self._answer(400, f"rejected: {exc}\n")
                     return
@@ -330,8 +335,8 @@ def serve(settings: Settings, port: int) -> None:
                 return
             try:
                 json.loads(body)
-            except ValueError:
-                self._answer(400, "rejected: the body is not JSON\n")
+            except (ValueError, RecursionError):
+                self._answer(400, "rejected: the body is not JSON (or nests too deeply)\n")
                 return
             try:
                 spool(settings, body)
