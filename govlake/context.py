@@ -39,7 +39,7 @@ from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
-from govlake.services import console_process, serving, sql, trino, trino_security
+from govlake.services import audit_receiver, console_process, serving, sql, trino, trino_security
 from govlake.services.sql import Result
 from govlake.services.trino import Status
 
@@ -605,7 +605,12 @@ class Context:
         """The services' state, the ingest's accounting (while Trino runs) and contracts by state."""
         st = trino.status(self.settings)
         health = self.ingest_health() if st.state in ("running", "external") else None
-        return ServicesReport([st, console_process.status(self.settings)], health, dict(Counter(r.status for r in self.contracts())))
+        state, port, detail = audit_receiver.status_line(self.settings)
+        if state == "stopped" and st.state == "running":
+            state = "unhealthy"  # Trino runs without its receiver: queries are kept in the spool, not yet in the chain
+        receiver = Status("audit", state, audit_receiver.url(port) if port else "", detail=detail)
+        return ServicesReport([st, receiver, console_process.status(self.settings)], health,
+                              dict(Counter(r.status for r in self.contracts())))
 
     def ingest_health(self) -> dict | None:
         """Batch accounting and quality-gate failures from base.batch_log, through Trino."""

@@ -387,6 +387,27 @@ def running_port(settings: Settings) -> int | None:
         return None
 
 
+def backlog(settings: Settings) -> tuple[int, float | None]:
+    """Events in the spool not yet in the chain, and the age in seconds of the oldest: the gap a
+    compliance officer sees while the receiver is down or the store is busy."""
+    files = pending(settings)
+    if not files:
+        return 0, None
+    try:
+        oldest = time.time() - files[0].stat().st_mtime
+    except FileNotFoundError:
+        oldest = 0.0
+    return len(files), round(max(0.0, oldest), 1)
+
+
+def status_line(settings: Settings) -> tuple[str, int | None, str]:
+    """(state, port, detail) of the receiver for `govlake status`."""
+    port = running_port(settings)
+    waiting, oldest = backlog(settings)
+    detail = f"{waiting} event file(s) waiting in the spool, oldest {oldest} s: not in the audit chain yet" if waiting else "spool empty"
+    return ("running" if port else "stopped"), port, detail
+
+
 def start(settings: Settings, port: int | None = None) -> int:
     """Start the receiver unless it runs (on `port`, or a free one); return its port."""
     current = running_port(settings)

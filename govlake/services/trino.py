@@ -100,10 +100,16 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
                          f"govlake.max-failures={settings.sign_in_max_failures}\ngovlake.lockout-seconds={settings.sign_in_lockout_s}\n"
                          f"govlake.lockout-exempt={SERVICE_ACCOUNT}\n")
         (etc / SIGN_IN_UNRECORDED).unlink(missing_ok=True)
+        # every completed query also goes straight into the spool from Trino's own process: it is
+        # audited even while the receiver is down (the HTTP listener only makes it prompt)
+        (etc / SPOOL_LISTENER).write_text(f"event-listener.name=govlake-spool\ngovlake.audit-spool={audit_receiver.spool_dir(settings)}\n")
+        listeners = [etc / "http-event-listener.properties", etc / SPOOL_LISTENER]
     except JavaError as exc:
         log(f"WARNING: failed sign-ins will not be recorded and no lockout applies: {exc}")
         (etc / SIGN_IN_UNRECORDED).write_text(str(exc))
         plugin_dir = install / "plugin"
+        (etc / SPOOL_LISTENER).unlink(missing_ok=True)
+        listeners = [etc / "http-event-listener.properties"]
         authenticator = f"password-authenticator.name=file\nfile.password-file={sec.password_db}\nfile.refresh-period={REGISTRY_REFRESH}\n"
     config = _render(
         infra / "config.properties",
@@ -116,7 +122,7 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
         tls_cert=str(sec.tls_cert),
         shared_secret=sec.shared_secret,
         access_control_file=str(access_file),
-        event_listener_file=str(etc / "http-event-listener.properties"),
+        event_listener_file=",".join(str(p) for p in listeners),
     )
     private.write_private(etc / "config.properties", config)
     (etc / "password-authenticator.properties").write_text(authenticator)
@@ -150,6 +156,7 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
     return etc
 
 
+SPOOL_LISTENER = "govlake-event-listener.properties"
 REGISTRY_REFRESH = "1s"  # Trino re-reads the password and group files this often
 
 
@@ -204,7 +211,7 @@ def status(settings: Settings) -> Status:
     state = "starting" if info.get("starting") else "running"
     detail = f"version {info.get('nodeVersion', {}).get('version', '?')}"
     if (_dir(settings) / "etc" / SIGN_IN_UNRECORDED).is_file():
-        detail += "; failed sign-ins NOT recorded (no javac >= 24 to build govlake's sign-in plugin)"
+        detail += "; failed sign-ins NOT recorded and queries audited only while the receiver runs (no javac >= 24 to build govlake's plugin)"
     return Status("trino", state, url, pid, detail, _rss_mb(pid))
 
 

@@ -2,7 +2,9 @@
 authenticator. It checks the same bcrypt password file as Trino's file authenticator, records
 every failed sign-in (and every sign-in refused during a lockout) in the audit spool before the
 client gets its 401, and locks a user out after repeated failures. Trino itself logs nothing about
-a failed sign-in, so without it a password-guessing attempt would leave no trace.
+a failed sign-in, so without it a password-guessing attempt would leave no trace. It also holds
+the `govlake-spool` event listener, which writes every completed query into the same spool from
+Trino's own process, so a query is audited even while the receiver is down.
 
 The plugin is compiled here from source, against the SPI jar of the installed Trino (part of the
 checksum-verified server archive) and the bcrypt library Trino's own password plugin ships, with

@@ -57,6 +57,7 @@ def test_status_reports_running_trino_and_ingest_health(lakehouse):
     status = json.loads(govlake("status", "--json").stdout)
     services = status["services"]
     assert services[0]["name"] == "trino" and services[0]["state"] == "running" and services[0]["memory_mb"] > 100
+    assert services[1]["name"] == "audit" and services[1]["state"] == "running" and "spool" in services[1]["detail"]
     assert status["ingest"]["batches"] == 3 and status["ingest"]["quality_failed_batches"] == 0
     assert status["ingest"]["unbalanced_batches"] == 0
     assert status["ingest"]["classification_flagged_columns"] == 0  # the sample feeds match their classification

@@ -53,6 +53,53 @@ def test_no_query_goes_unaudited_while_the_store_is_locked(settings, lakehouse):
     assert audit.verify(settings).ok
 
 
+def test_no_query_goes_unaudited_while_the_receiver_is_down(settings, lakehouse):
+    """The receiver is stopped during 1,000 analyst queries (granted ones and refused ones): Trino
+    itself writes each completed query into the spool, so when the receiver returns every query is
+    in the chain exactly once, whatever Trino's HTTP listener retried meanwhile."""
+    import sqlalchemy as sa
+    import trino
+
+    from govlake.governance import store
+
+    marker = f"down-{time.time_ns()}"
+    port = audit_receiver.running_port(settings)
+    assert port is not None
+    audit_receiver.stop(settings)
+    ids, refused = [], 0
+    try:
+        conn = sql.connect(settings, ANALYST)
+        for i in range(1000):
+            cur = conn.cursor()
+            table = GRANTED if i % 10 else "base.detections"  # every tenth is refused by the access rules
+            try:
+                cur.execute(f"SELECT count(*) FROM {table} WHERE camera_id <> '{marker}-{i}'")
+                cur.fetchall()
+            except trino.exceptions.TrinoQueryError:
+                refused += 1
+            ids.append(cur.query_id)
+        conn.close()
+        assert refused == 100 and all(ids)
+        waited = time.monotonic()  # Trino dispatches a completion event just after the client has its answer
+        while len(audit_receiver.pending(settings)) < 1000 and time.monotonic() - waited < 30:
+            time.sleep(0.2)
+        assert len(audit_receiver.pending(settings)) >= 1000  # kept by Trino itself while nobody listens
+    finally:
+        assert audit_receiver.start(settings, port) == port
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with store.engine(settings).connect() as c:
+            found = c.execute(sa.select(store.audit_log.c.object, store.audit_log.c.action)
+                              .where(store.audit_log.c.detail.like(f"%{marker}%"))).all()
+        if len(found) >= 1000 and not audit_receiver.pending(settings):
+            break
+        time.sleep(1)
+    objects = sorted(o for o, _ in found)
+    assert objects == sorted(f"trino:{q}" for q in ids)  # every query, each exactly once
+    assert sum(a == "query.denied" for _, a in found) == 100
+    assert audit.verify(settings).ok
+
+
 def _certificate() -> tuple[bytes, bytes]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
