@@ -1,4 +1,4 @@
-"""`govlake up|down|status`: the local services (Trino now; the console and Airflow later)."""
+"""`govlake up|down|status`: the local services (Trino with its audit receiver, and the console)."""
 from __future__ import annotations
 
 from govlake.cli import options

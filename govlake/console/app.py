@@ -470,11 +470,12 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
         need(who, ("compliance", "steward", "operator"))  # column names and levels, never values
         target = target.strip()[:200]
         drawn, error = None, None
+        scope = steward_scope(who) if who.role.value == "steward" else None  # their department's contracts and application tables only
         if target:
             try:
                 up, down = ctx.lineage(target, "upstream"), ctx.lineage(target, "downstream")
-                if who.role.value == "steward":  # their department's contracts and application tables only
-                    mine, visible_node = steward_scope(who)
+                if scope is not None:
+                    mine, visible_node = scope
                     allowed = lambda e: e["contract"] in mine if e.get("contract") else visible_node(e["from"]) and visible_node(e["to"])  # noqa: E731
                     up["edges"], down["edges"] = [e for e in up["edges"] if allowed(e)], [e for e in down["edges"] if allowed(e)]
                     down["contracts"] = [c for c in down["contracts"] if c["contract"] in mine]
@@ -484,8 +485,8 @@ def create_app(ctx: Context, *, clock: Callable = times.now, secure_cookies: boo
             except GovlakeError as exc:
                 error = str(exc)
         known = ctx.lineage_targets()
-        if who.role.value == "steward":
-            known = [k for k in known if steward_scope(who)[1](k)]
+        if scope is not None:
+            known = [k for k in known if scope[1](k)]
         return page(request, "lineage.html", session=session, who=who, target=target, g=drawn, error=error,
                     known=known, W=graph.NODE_W, H=graph.NODE_H)
 

@@ -7,14 +7,10 @@ import io.trino.spi.security.PasswordAuthenticator;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.Principal;
@@ -28,7 +24,6 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Checks a user's password against the bcrypt password file and records each failed sign-in (and
@@ -41,7 +36,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SignInAuthenticator
         implements PasswordAuthenticator
 {
-    private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final int MAX_TRACKED = 10_000;
     // a valid bcrypt hash of a random password, checked for unknown users
     private static final String UNKNOWN_USER_HASH = BCrypt.withDefaults().hashToString(10, java.util.UUID.randomUUID().toString().toCharArray());
@@ -186,16 +180,8 @@ final class SignInAuthenticator
         String body = "{\"received_at\": \"" + at + "\"}\n"
                 + "{\"govlake_sign_in\": {\"user\": \"" + safeUser + "\", \"action\": \"" + action + "\", \"at\": \"" + at
                 + "\", \"source\": \"trino\"}}";
-        String name = String.format("%020d-trino-%06d", System.currentTimeMillis() * 1_000_000L, SEQUENCE.incrementAndGet() % 1_000_000);
-        Path part = spool.resolve(name + ".part");
         try {
-            Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            try (FileChannel channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                channel.write(java.nio.ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)));
-                channel.force(true);
-            }
-            Files.move(part, spool.resolve(name + ".json"), StandardCopyOption.ATOMIC_MOVE);
+            AuditSpool.write(spool, "", body);
         }
         catch (IOException e) {
             // the sign-in is refused either way; without a record it must not pass silently

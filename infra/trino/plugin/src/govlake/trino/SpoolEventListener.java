@@ -11,19 +11,10 @@ import io.trino.spi.eventlistener.TableInfo;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.Iterator;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes every completed query (finished, failed or refused) into govlake's audit spool as one
@@ -37,7 +28,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class SpoolEventListener
         implements EventListener
 {
-    private static final AtomicLong SEQUENCE = new AtomicLong();
     private final Path spool;
 
     SpoolEventListener(Path spool)
@@ -103,16 +93,8 @@ final class SpoolEventListener
 
     private void write(String body)
     {
-        String name = String.format("%020d-trino-q%06d", System.currentTimeMillis() * 1_000_000L, SEQUENCE.incrementAndGet() % 1_000_000);
-        Path part = spool.resolve(name + ".part");
         try {
-            Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            try (FileChannel channel = FileChannel.open(part, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                channel.write(ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)));
-                channel.force(true);
-            }
-            Files.move(part, spool.resolve(name + ".json"), StandardCopyOption.ATOMIC_MOVE);
+            AuditSpool.write(spool, "q", body);
         }
         catch (IOException e) {
             throw new UncheckedIOException("govlake: a completed query could not be written to the audit spool " + spool, e);
