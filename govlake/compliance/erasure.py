@@ -30,6 +30,7 @@ import hashlib
 import re
 import time
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +40,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from govlake.contracts import workflow
-from govlake.core import config
+from govlake.core import config, faults, locks
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.domain import masking, schemas
@@ -308,8 +309,9 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
         raise ConfigError("the identifier given does not have the subject token given; pass one of them")
     secrets: set[str] = {token} | ({identifier} if identifier else set())
     try:
-        return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,
-                      policy=policy or load_policy(settings), actor=actor, run_time=run_time, verify=verify)
+        with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, f"erasure of {fingerprint(token)}")):
+            return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,
+                          policy=policy or load_policy(settings), actor=actor, run_time=run_time, verify=verify)
     except GovlakeError as exc:
         try:
             clean = type(exc)(scrub(str(exc), secrets))
@@ -388,6 +390,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
                           "files_removed": sum(r["files_removed"] or 0 for r in results),
                           "version_after": results[-1]["version_after"], "seconds": round(sum(r["seconds"] for r in results), 2)}
             report.tables[name] = entry
+            faults.point("erase.table")
         except Exception as exc:  # noqa: BLE001 - reported per table, the others go on
             report.failed[name] = scrub(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}", secrets)
 

@@ -12,6 +12,7 @@ previous files stay for time travel), so it rewrites the files and vacuums the o
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from govlake.contracts import workflow
 from govlake.contracts.spec import ContractSpec
-from govlake.core import config
+from govlake.core import config, faults, locks
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import levels, schemas
@@ -180,14 +181,20 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
             policy: RetentionPolicy | None = None, contracts: list[ContractSpec] | None = None, actor: str = ACTOR) -> RetentionReport:
     """Delete every row past its period at `run_time` and vacuum (with `dry_run`, only count the
     rows that would go). One table's failure is reported and does not stop the others; a real run
-    records one `retention.run` audit entry with the per-table counts."""
-    from delta.tables import DeltaTable
-
+    records one `retention.run` audit entry with the per-table counts. A real run holds the lake
+    exclusively (core.locks): writers wait, and none has files in flight for its VACUUM to take."""
     policy = policy or load_policy(settings)
     cutoff(run_time, 0)  # a naive run time fails here, before any work
     if contracts is None:
-
         contracts = workflow.refresh_active(settings, run_time)
+    with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, "retention run")):
+        return _enforce(spark, settings, run_time, dry_run, policy, contracts, actor)
+
+
+def _enforce(spark: "SparkSession", settings: Settings, run_time: datetime, dry_run: bool, policy: RetentionPolicy,
+             contracts: list[ContractSpec], actor: str) -> RetentionReport:
+    from delta.tables import DeltaTable
+
     report = RetentionReport(run_time, dry_run, policy.vacuum_retain_hours)
     for t in targets(settings, policy, run_time, contracts):
         if t.skipped is None and not DeltaTable.isDeltaTable(spark, t.path):
@@ -206,6 +213,7 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
             else:
                 result = lake.purge(spark, t.path, predicate, retain_hours=policy.vacuum_retain_hours)
                 entry |= {k: result[k] for k in ("rows_deleted", "files_rewritten", "files_removed", "deletion_vectors", "seconds")}
+                faults.point("retention.table")
             report.tables[t.table] = entry
         except Exception as exc:  # noqa: BLE001 - reported per table, the run goes on
             report.failed[t.table] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"

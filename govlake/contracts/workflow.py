@@ -28,6 +28,7 @@ import yaml
 
 from govlake.contracts import access, validate
 from govlake.contracts.spec import ContractSpec, load_all, parse_stored
+from govlake.core import private
 from govlake.core.errors import GovlakeError, IdentityError
 from govlake.core.settings import Settings
 from govlake.domain import identities
@@ -302,7 +303,16 @@ def refresh(settings: Settings, when: datetime) -> list[tuple[str, str, str]]:
 
 
 def _rules_changed(settings: Settings, when: datetime | None = None) -> None:
-    access.write_rules(settings, active_specs(settings))
+    rewrite_rules(settings)
+
+
+def rewrite_rules(settings: Settings) -> dict:
+    """Write Trino's rules from the contracts active in the store now. One writer at a time, and
+    each reads the states inside the lock: a publish that read the active set before a
+    revocation committed cannot write its older rules after the revocation's (the last writer
+    always saw the last change)."""
+    with private.exclusive(settings.run_dir / "rules.lock"):
+        return access.write_rules(settings, active_specs(settings))
 
 
 def refresh_active(settings: Settings, when: datetime | None = None) -> list[ContractSpec]:

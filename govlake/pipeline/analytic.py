@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
+from govlake.core import locks
 from govlake.core.settings import Settings
 from govlake.domain import masking, policies, schemas
 from govlake.pipeline import lineage_capture
@@ -100,7 +101,14 @@ def promotable(detections: DataFrame, batch_log: DataFrame) -> DataFrame:
 
 
 def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, int]:
-    """Rebuild the analytic tables from base (batches that passed the quality gate); return row counts."""
+    """Rebuild the analytic tables from base (batches that passed the quality gate); return row
+    counts. Holds the lake lock shared (core.locks): an erasure never runs between its reads of
+    base and its writes."""
+    with locks.lake_writer(settings.run_dir, "analytic build"):
+        return _build(spark, settings, key)
+
+
+def _build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, int]:
     policy = masking_policy(settings)
     base = lambda t: spark.read.format("delta").load(lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", t)))  # noqa: E731
     detections = promotable(base("detections"), base("batch_log"))

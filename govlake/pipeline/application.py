@@ -32,7 +32,7 @@ from pyspark.sql import DataFrame, SparkSession, functions as F
 from govlake.compliance import retention
 from govlake.contracts import filters
 from govlake.contracts.spec import ContractSpec
-from govlake.core import private
+from govlake.core import faults, private
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import levels, masking, policies, schemas
@@ -188,6 +188,7 @@ def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec]
         lineage_capture.record_write(settings, f"contract.{spec.id}", df, path, found, facet)
         rows = spark.read.format("delta").load(path).count()
         out.append(Published(spec.id, spec.consumer_schema, spec.table, rows, path, spec.content_hash()))
+        faults.point("publish.table")
     for path, at in written:
         # readers of the replaced version have had their grace; then its files go (Delta rounds
         # a vacuum's retention to whole hours, so the wait is here, and the vacuum keeps 0 h)

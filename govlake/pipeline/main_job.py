@@ -14,8 +14,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from govlake.compliance import export
-from govlake.contracts import access, workflow
-from govlake.core import times
+from govlake.contracts import workflow
+from govlake.core import faults, locks, times
 from govlake.core.errors import PolicyError
 from govlake.core.settings import Settings
 from govlake.departments import registry
@@ -86,11 +86,19 @@ def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_
 
 def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serve: bool = True) -> tuple[list[application.Published], dict]:
     """`govlake publish`: rules first (a revoked contract loses access before anything else), then
-    the application tables of the active contracts, then Trino's catalog."""
+    the application tables of the active contracts, then Trino's catalog. Holds the lake lock
+    shared (core.locks)."""
+    with locks.lake_writer(settings.run_dir, "publish"):
+        return _publish(spark, settings, run_time, serve=serve)
+
+
+def _publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serve: bool) -> tuple[list[application.Published], dict]:
     active = workflow.refresh_active(settings, times.as_utc(run_time))
-    access.write_rules(settings, active)
+    workflow.rewrite_rules(settings)  # from the states as they are now: a revocation since the line above stays in force
     published, refused = application.publish(spark, settings, active, token_key(settings), times.as_utc(run_time))
+    faults.point("publish.export")
     export.export(spark, settings)  # governance tables for compliance officers' SQL
+    faults.point("publish.catalog")
     catalog = serving.sync(settings, served_tables(settings, published)) if serve else {}
     policy_hashes = audit.policy_fingerprints(settings)
     audit.record_policy_changes(settings, serving.SERVICE_USER, policy_hashes)

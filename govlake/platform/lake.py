@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from govlake.core import faults
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 
@@ -253,6 +254,7 @@ def rewrite(spark: "SparkSession", path: str, change, *, retain_hours: float) ->
     if dv:
         spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
         rewritten = sum(int((r.operationMetrics or {}).get("numRemovedFiles", 0)) for r in _history(table, after_change) if r.operation == "REORG")
+    faults.point("lake.vacuum")
     vacuumed = vacuum_now(spark, path, retain_hours)
     return {
         "path": path, "rows_deleted": deleted, "rows_updated": updated, "deletion_vectors": dv, "files_rewritten": rewritten,

@@ -19,7 +19,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.contracts import access, workflow
+from govlake.contracts import workflow
 from govlake.core import private
 from govlake.core.errors import ConfigError, IdentityError
 from govlake.core.settings import Settings
@@ -181,4 +181,5 @@ def sync_registry(settings: Settings) -> None:
     with private.exclusive(settings.run_dir / "registry.lock"):  # `govlake up` and the receiver's follower
         ensure(settings)
         private.write_private(etc / "groups.txt", identities.trino_group_file(identities.load(settings)))
-        access.write_rules(settings, workflow.refresh_active(settings))
+        workflow.refresh_active(settings)  # states brought up to now
+        workflow.rewrite_rules(settings)  # rules from the states as they are when written

@@ -3,28 +3,31 @@ as one batch; batches grouped into passes by feed shape."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from govlake.core import private
 from govlake.core.settings import Settings
 from govlake.departments.registry import Department
-from govlake.pipeline.ingest.landing import LandingFile, archive, digest_and_clean, inspect, landing_files
+from govlake.pipeline.ingest.landing import LandingFile, archive, digest_and_clean, inspect, landing_files, set_aside
 from govlake.pipeline.ingest.mapping import Drift, drift_of_files, feed_shape
 from govlake.platform import lake
 
 
-def processed_hashes(spark: SparkSession, settings: Settings) -> dict[str, set[str]]:
-    """Content hashes of the files already ingested, by department (from the manifest)."""
+def processed_hashes(spark: SparkSession, settings: Settings) -> dict[str, dict[str, tuple[str, str, str]]]:
+    """The files already ingested, by department: content hash -> (batch id, file name, status),
+    from the manifest."""
     path = lake.table_path(settings, "base", "ingest_manifest")
     from delta.tables import DeltaTable
 
     if not DeltaTable.isDeltaTable(spark, path):
         return {}
-    done: dict[str, set[str]] = {}
-    for r in spark.read.format("delta").load(path).select("department", "sha256").collect():
-        done.setdefault(r.department, set()).add(r.sha256)
+    done: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for r in spark.read.format("delta").load(path).select("department", "sha256", "batch_id", "file_name", "status").collect():
+        done.setdefault(r.department, {})[r.sha256] = (r.batch_id, r.file_name, r.status)
     return done
 
 
@@ -53,25 +56,74 @@ class Plan:
                 for entity, files in self.files.items() for f in files]
 
 
-def plan_batch(dept: Department, landing: Path, done: set[str]) -> Plan | None:
-    """Find `dept`'s new files (by content hash); archive re-dropped ones; None if nothing is new.
-    Each new file is read here, once, for everything the run needs to know of it (`inspect`)."""
+def plan_batch(dept: Department, landing: Path, done: "dict[str, tuple[str, str, str]]") -> Plan | None:
+    """Find `dept`'s new files (by content hash); archive the others; None if nothing is new.
+    Each new file is read here, once, for everything the run needs to know of it (`inspect`).
+
+    `done`: content hash -> (batch id, file name, status) of the files the manifest holds. A file
+    still in the landing folder under the name the manifest has, and missing from where its batch
+    left it, is the last step of an interrupted run: it goes to its batch's folder (or, rejected,
+    to `_rejected/` with its reason), so the manifest and the archive agree. Any other known file
+    was dropped again, and goes to `_ingested/already-ingested/`.
+
+    A batch is written down (`JOURNAL` in the landing folder) before any of it is committed, and
+    removed once its files are archived. While one is there, the next plan takes exactly its files
+    that are still new: a run killed half-way is completed under the same batch id, even if more
+    files arrived since (they wait for the following run), so no rows are left under a batch id
+    that has no batch log entry."""
     found: dict[str, list[tuple[Path, str, bool]]] = {}
+    pending = _journal(landing)
     already: list[Path] = []
+    unarchived: dict[str, list[Path]] = {}
     for entity, source in dept.sources.items():
         for p in landing_files(source, landing):
             digest, is_clean = digest_and_clean(p, source)
-            if digest in done:
+            if digest not in done:
+                if pending is None or digest in pending:
+                    found.setdefault(entity, []).append((p, digest, is_clean))
+                continue
+            batch_id, name, status = done[digest]
+            if name != p.name:
                 already.append(p)
+            elif status == "rejected" and not (landing / "_rejected" / name).exists():
+                set_aside(p, landing, inspect(p, entity, source, digest, is_clean).reject or f"REJECTED by batch {batch_id}")
+            elif status != "rejected" and not (landing / "_ingested" / batch_id / name).exists():
+                unarchived.setdefault(batch_id, []).append(p)
             else:
-                found.setdefault(entity, []).append((p, digest, is_clean))
+                already.append(p)
+    for batch_id, paths in unarchived.items():
+        archive(paths, landing, batch_id)
     if already:
         archive(already, landing, "already-ingested")
+    if not found and pending is not None:  # the written-down batch is complete: plan afresh
+        finished(landing)
+        return plan_batch(dept, landing, done)
     if not found:
         return None
-    batch_id = hashlib.sha256("".join(sorted(d for seen in found.values() for _, d, _ in seen)).encode()).hexdigest()[:16]
+    hashes = sorted(d for seen in found.values() for _, d, _ in seen)
+    batch_id = hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
     files = {entity: [inspect(p, entity, dept.sources[entity], d, c) for p, d, c in seen] for entity, seen in found.items()}
+    if pending is None:
+        private.write_private(landing / JOURNAL, json.dumps({"batch_id": batch_id, "sha256": hashes}))
     return Plan(dept, landing, batch_id, files)
+
+
+JOURNAL = ".batch-in-progress.json"  # hidden: `landing_files` skips dot files
+
+
+def _journal(landing: Path) -> set[str] | None:
+    """Content hashes of the batch written down in `landing` and not yet finished, or None."""
+    try:
+        return set(json.loads((landing / JOURNAL).read_text(encoding="utf-8"))["sha256"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable (cut short when it was written): nothing of its batch was committed yet
+
+
+def finished(landing: Path) -> None:
+    """The written-down batch of `landing` is complete (its files archived)."""
+    (landing / JOURNAL).unlink(missing_ok=True)
 
 
 MAX_SHAPES_PER_PASS = 8  # distinct feed shapes mapped in one Spark plan (plan analysis grows with it)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from govlake.core import times
+from govlake.core import faults, locks, times
 from govlake.core.errors import GovlakeError
 from govlake.core.settings import Settings
 from govlake.departments.registry import Department
@@ -33,7 +33,7 @@ from govlake.pipeline.ingest.gates import classification_flags, run_quality_gate
 from govlake.pipeline.ingest.landing import LandingFile, archive, set_aside
 from govlake.pipeline.ingest.literals import literal_array, literal_map
 from govlake.pipeline.ingest.mapping import feed_shape, to_unified
-from govlake.pipeline.ingest.planning import Plan, passes, plan_batch, processed_hashes
+from govlake.pipeline.ingest.planning import Plan, finished, passes, plan_batch, processed_hashes
 from govlake.pipeline.ingest.read import file_uris, plain_path, read_source
 from govlake.pipeline.ingest.record import emit_lineage, record_batches, record_manifest
 from govlake.pipeline.ingest.results import BatchResult, EntityResult
@@ -162,6 +162,7 @@ def _ingest_cached(
                 bad = checked.where(F.col("_reason").isNotNull())
                 for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
                     counts[r.batch_id] = (r.n, r.bad)
+                faults.point("ingest.read")
                 if None in counts:
                     raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
                                        "check that landing paths are plain local paths")
@@ -183,6 +184,7 @@ def _ingest_cached(
                         F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                         F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                     ))
+                faults.point("ingest.merge")
                 lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
             done.append((entity, counts, accepted, future))
         outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
@@ -228,12 +230,15 @@ def _ingest_cached(
         jobs.append(pool.submit(record_batches, spark, settings, batches, run_time))
         for job in jobs:
             job.result()  # the first failure is raised, after every job has finished
+    faults.point("ingest.manifest")
     record_manifest(spark, settings, [r for p in plans for r in p.manifest_rows], run_time)
+    faults.point("ingest.archive")
     for plan in plans:
         for entity, rejected in plan.rejected.items():
             for name, reason in rejected.items():
                 set_aside(plan.landing / name, plan.landing, reason)
         archive([f.path for fs in plan.files.values() for f in fs], plan.landing, plan.batch_id)
+        finished(plan.landing)
     return batches
 
 
@@ -286,8 +291,9 @@ def ingest_department(
     Errors propagate (the caller is one department's task)."""
     run_time = times.as_utc(run_time)
     check_schemas(settings)
-    plan = plan_batch(dept, landing, processed_hashes(spark, settings).get(dept.id, set()))
-    return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
+    with locks.lake_writer(settings.run_dir, "ingest", [dept.id]):  # planned under the lock: a concurrent ingest's files are done
+        plan = plan_batch(dept, landing, processed_hashes(spark, settings).get(dept.id, {}))
+        return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
 
 
 def ingest_departments(
@@ -296,16 +302,25 @@ def ingest_departments(
     """Ingest the new files of many departments in one pass: (batches, failures by department).
 
     A department whose files or mapping fail is reported in `failures` and the others go on; if
-    the shared pass fails while running, every department is retried on its own.
+    the shared pass fails while running, every department is retried on its own. Holds the lake
+    lock shared and each department's ingest lock (core.locks), and plans under them: a file a
+    concurrent ingest of the same department took is in the manifest by then, and is not read again.
     """
     run_time = times.as_utc(run_time)
     check_schemas(settings)
+    with locks.lake_writer(settings.run_dir, "ingest", [dept.id for dept, _ in work]):
+        return _ingest_departments(spark, settings, work, run_time)
+
+
+def _ingest_departments(
+    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime
+) -> tuple[list[BatchResult], dict[str, str]]:
     failures: dict[str, str] = {}
     done = processed_hashes(spark, settings)
     plans = []
     for dept, landing in work:
         try:
-            plan = plan_batch(dept, landing, done.get(dept.id, set()))
+            plan = plan_batch(dept, landing, done.get(dept.id, {}))
         except Exception as exc:
             failures[dept.id] = describe_failure(exc)
             log.error("ingest of department `%s` failed: %s", dept.id, failures[dept.id])
