@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -39,7 +39,7 @@ from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
-from govlake.services import audit_receiver, console_process, serving, sql, trino, trino_security
+from govlake.services import audit_receiver, console_process, serving, sql, supervisor, trino, trino_security
 from govlake.services.sql import Result
 from govlake.services.trino import Status
 
@@ -62,10 +62,12 @@ class ServicesReport:
     services: list[Status]
     ingest: dict | None       # batch accounting through Trino; None while Trino is down
     contracts: dict[str, int]  # sharing contracts by state
+    window_s: float = 86400.0  # the window of each service's `availability` (measured by the supervisor)
 
     @property
     def healthy(self) -> bool:
-        return all(s.state in ("running", "external", "stopped") for s in self.services)
+        return all(s.state in ("running", "external", "stopped") and not (s.availability or {}).get("down_since")
+                   for s in self.services)
 
 
 Verification = audit.Verification
@@ -593,24 +595,40 @@ class Context:
     # -- the local services -----------------------------------------------------------------------
 
     def start_services(self, log: Log = _quiet) -> list[Status]:
-        """Trino (with its audit receiver), then the console."""
-        st = trino.start(self.settings, log=log)
-        log(f"starting the console at {console_process.url(self.settings)}")
-        return [st, console_process.start(self.settings)]
+        """Trino (with its audit receiver), then the console, then their supervisor, which
+        restarts whichever dies and measures their availability."""
+        with supervisor.starting(self.settings):  # never while the supervisor starts one of them
+            st = trino.start(self.settings, log=log)
+            log(f"starting the console at {console_process.url(self.settings)}")
+            console = console_process.start(self.settings)
+        log(f"starting the supervisor (probes every {self.settings.supervise_every_s:g} s)")
+        return [st, console, supervisor.start(self.settings)]
 
     def stop_services(self) -> list[Status]:
-        return [trino.stop(self.settings), console_process.stop(self.settings)]
+        sup = supervisor.stop(self.settings)  # first: it would restart what is being stopped
+        with supervisor.starting(self.settings):
+            return [trino.stop(self.settings), console_process.stop(self.settings), sup]
 
-    def services(self) -> ServicesReport:
-        """The services' state, the ingest's accounting (while Trino runs) and contracts by state."""
+    def services(self, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> ServicesReport:
+        """The services' state, each one's availability over `window` up to `now` as the
+        supervisor measured it (with the outage it is in, loudly), the ingest's accounting (while
+        Trino runs) and contracts by state."""
         st = trino.status(self.settings)
         health = self.ingest_health() if st.state in ("running", "external") else None
         state, port, detail = audit_receiver.status_line(self.settings)
         if state == "stopped" and st.state == "running":
             state = "unhealthy"  # Trino runs without its receiver: queries are kept in the spool, not yet in the chain
         receiver = Status("audit", state, audit_receiver.url(port) if port else "", detail=detail)
-        return ServicesReport([st, receiver, console_process.status(self.settings)], health,
-                              dict(Counter(r.status for r in self.contracts())))
+        sup = supervisor.status(self.settings)
+        statuses = [st, receiver, console_process.status(self.settings), sup]
+        end = (now or times.now()).timestamp()
+        measured = supervisor.report(self.settings, end - window.total_seconds(), end)
+        for s in statuses:
+            if s.name in measured:
+                s.availability = supervisor.as_dict(measured[s.name])
+                if s.state in ("running", "external") or sup.state != "running":
+                    s.availability["down_since"] = None  # back already, or nobody watching: no outage to report now
+        return ServicesReport(statuses, health, dict(Counter(r.status for r in self.contracts())), window.total_seconds())
 
     def ingest_health(self) -> dict | None:
         """Batch accounting and quality-gate failures from base.batch_log, through Trino."""

@@ -1,8 +1,13 @@
-"""`govlake up|down|status`: the local services (Trino with its audit receiver, and the console)."""
+"""`govlake up|down|status`: the local services (Trino with its audit receiver, the console, and the supervisor
+that restarts them and measures their availability)."""
 from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
 
 from govlake.cli import options
 from govlake.cli._output import emit_json, info
+from govlake.core import times
 
 
 def register(sub) -> None:
@@ -12,20 +17,47 @@ def register(sub) -> None:
     p = sub.add_parser("down", help="stop the local services")
     options.add_json(p)
     p.set_defaults(func=down)
-    p = sub.add_parser("status", help="report the local services")
+    p = sub.add_parser("status", help="report the local services, their availability and the ingest's accounting")
+    p.add_argument("--window", default="24h", help="availability over this span up to now: 30m, 1h, 24h, 7d (default 24h)")
     options.add_json(p)
     p.set_defaults(func=status)
     register_fetch(sub)
 
 
-def _show(statuses, as_json: bool) -> None:
+def _show(statuses, as_json: bool, window: str = "") -> None:
     if as_json:
         emit_json({"services": [s.as_dict() for s in statuses]})
         return
     for s in statuses:
-        mem = f", {s.memory_mb:.0f} MiB RSS" if s.memory_mb else ""
-        pid = f", pid {s.pid}" if s.pid else ""
-        print(f"{s.name:8} {s.state:10} {s.url}{pid}{mem}{' — ' + s.detail if s.detail else ''}")
+        mem = f"{s.memory_mb:.0f} MiB RSS" if s.memory_mb else ""
+        pid = f"pid {s.pid}" if s.pid else ""
+        print(f"{s.name:10} {s.state:10} {', '.join(x for x in (s.url, pid, mem) if x)}{' — ' + s.detail if s.detail else ''}")
+        if s.availability:
+            for line in _availability(s.availability, window):
+                print(f"{'':10} {line}")
+
+
+def _clock(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def _availability(a: dict, window: str) -> list[str]:
+    """The supervisor's measurement for people: the outage under way first and loudly."""
+    lines = []
+    if a["down_since"]:
+        lines.append(f"DOWN for {time.time() - a['down_since']:.0f} s, since {_clock(a['down_since'])}")
+    pct = "no time observed" if a["percent"] is None else f"{a['percent']:.3f} % available over {_span(a['observed_s'])} observed"
+    outages = len(a["outages"])
+    lines.append(f"last {window}: {pct} ({_span(a['not_observed_s'])} not observed: the supervisor was not running), "
+                 f"{outages} outage{'s' if outages != 1 else ''}, {a['restarts']} restart{'s' if a['restarts'] != 1 else ''}")
+    if a["last_restart"]:
+        r = a["last_restart"]
+        lines.append(f"last restart {_clock(r['at'])}: {r['detail'] if r['ok'] else 'FAILED: ' + r['detail']}")
+    return lines
 
 
 def up(args) -> int:
@@ -46,12 +78,12 @@ def down(args) -> int:
 def status(args) -> int:
     from govlake.context import Context
 
-    report = Context().services()
+    report = Context().services(times.parse_duration(args.window, "--window"))
     health, contracts = report.ingest, report.contracts
     if args.json:
-        emit_json({"services": [s.as_dict() for s in report.services], "ingest": health, "contracts": contracts})
+        emit_json({"services": [s.as_dict() for s in report.services], "window_s": report.window_s, "ingest": health, "contracts": contracts})
     else:
-        _show(report.services, False)
+        _show(report.services, False, args.window)
         if contracts:
             print("contracts " + ", ".join(f"{n} {state}" for state, n in sorted(contracts.items())))
         if health:

@@ -31,6 +31,18 @@ class ServiceError(GovlakeError):
     """A local service could not be started, reached or stopped."""
 
 
+class ServiceUnavailable(ServiceError):
+    """A service govlake needs (Trino, the audit receiver, the console) is not running or not
+    answering: always transient, a retry succeeds once it is back."""
+
+    transient = True
+
+    def __init__(self, service: str, url: str, why: str):
+        super().__init__(f"cannot reach {service} at {url} ({why}); start it with `govlake up` (its supervisor, when running, restarts "
+                         "it by itself: see `govlake status`); a scheduled task failing with this error is retried")
+        self.service, self.url = service, url
+
+
 class JavaError(ServiceError):
     """No suitable JDK was found."""
 

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")
     console_port: int = Field(8443, ge=1, le=65535, description="HTTPS port of the governance console on loopback")
     console_session_s: int = Field(8 * 3600, ge=60, description="how long a console sign-in lasts")
+    supervise_every_s: float = Field(5.0, ge=0.2, description="how often `govlake up`'s supervisor probes the services (and restarts a dead one)")
     console_verify_every_s: int = Field(60, ge=1, description="how old the console's last full walk of the audit chain may be before it walks it again (in the background)")
 
     @classmethod

@@ -6,7 +6,8 @@ works with plain `datetime` objects in UTC (`as_utc`); Spark's row conversion re
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 from govlake.core.errors import ConfigError
 
@@ -36,3 +37,14 @@ def now() -> datetime:
 def logical_time(context: dict) -> datetime:
     """An Airflow task's logical time (a manual run without one: when it was triggered), as UTC."""
     return as_utc(context.get("logical_date") or context["run_after"])
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, flag: str = "duration") -> timedelta:
+    """A span such as `90s`, `30m`, `24h` or `7d` from a person (`flag` names it in the error)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text or "")
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"{flag} `{text}` is not a duration; give a number and a unit s, m, h or d, e.g. `1h`, `24h`, `7d`")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])

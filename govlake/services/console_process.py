@@ -34,6 +34,7 @@ def _pid(settings: Settings) -> int | None:
 
 def _listening(settings: Settings) -> bool:
     with socket.socket() as s:
+        s.settimeout(2.0)  # a peer that never answers must not hang `govlake status` or the supervisor
         return s.connect_ex((settings.trino_host, settings.console_port)) == 0
 
 

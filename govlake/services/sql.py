@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from govlake.core.errors import QueryError, ServiceError
+from govlake.core.errors import QueryError, ServiceUnavailable
 from govlake.core.settings import Settings
 from govlake.domain import identities
 from govlake.services import trino_security
@@ -91,12 +91,45 @@ def query(settings: Settings, user: str, sql: str, *, password: str | None = Non
             cur.cancel()
         return Result(columns, [list(r) for r in rows[:max_rows]], truncated)
     except trino.exceptions.TrinoQueryError as exc:
+        if exc.error_name in STARTING:
+            raise ServiceUnavailable("Trino", settings.trino_endpoint, "it is still starting") from exc
         raise QueryError(f"query failed for user `{user}`: {exc.message}") from exc
     except trino.exceptions.HttpError as exc:
         if "401" in str(exc):
             raise QueryError(f"Trino refused the credentials of `{user}` (401); run `govlake up` to (re)generate local passwords") from exc
+        if why := unreachable(exc):
+            raise ServiceUnavailable("Trino", settings.trino_endpoint, why) from exc
         raise
     except (trino.exceptions.TrinoConnectionError, ConnectionError, OSError) as exc:
-        raise ServiceError(f"cannot reach Trino at {settings.trino_endpoint}; start it with `govlake up` (or check GOVLAKE_TRINO_URL / GOVLAKE_TRINO_PORT)", transient=True) from exc
+        why = unreachable(exc) or f"{type(exc).__name__}; check GOVLAKE_TRINO_URL / GOVLAKE_TRINO_PORT"
+        raise ServiceUnavailable("Trino", settings.trino_endpoint, why) from exc
     finally:
         conn.close()
+
+
+STARTING = {"SERVER_STARTING_UP", "SERVER_SHUTTING_DOWN"}  # Trino's own error names while it comes up or goes down
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """Why `exc` means the server is not there (refused, reset, timed out, answering 502/503/504
+    while it starts), in a few words; None for any other failure. Looks through the chain of
+    causes the HTTP client wraps a socket error in."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ConnectionRefusedError) or "Connection refused" in str(e):
+            return "connection refused: it is not running"
+        if isinstance(e, ConnectionResetError) or "Connection aborted" in str(e) or "RemoteDisconnected" in str(e):
+            return "connection reset: it went away during the request"
+        if isinstance(e, TimeoutError) or type(e).__name__ in ("ConnectTimeout", "ReadTimeout", "ConnectTimeoutError"):
+            return "timed out: it is not answering"
+        for code in (502, 503, 504):
+            if type(e).__name__ == f"Http{code}Error":
+                return f"HTTP {code}: it is starting or overloaded"
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else None]
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return None

@@ -41,6 +41,7 @@ class Status:
     pid: int | None = None
     detail: str = ""
     memory_mb: float | None = None
+    availability: dict | None = None  # measured by the supervisor over a window (services/supervisor.py)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -221,7 +222,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     if current.state in ("running", "starting", "unhealthy") and current.pid:
         trino_security.sync_registry(settings)  # `govlake up` on a running server applies registry changes
     if current.state == "running":
-        _ensure_receiver(settings)
+        ensure_receiver(settings)
     if current.state in ("running", "external"):
         return current
     if current.detail == OLD_SERVER:
@@ -268,7 +269,7 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     return _wait_ready(settings, proc.pid, log, proc)
 
 
-def _ensure_receiver(settings: Settings) -> None:
+def ensure_receiver(settings: Settings) -> None:
     """Trino is up: make sure its audit receiver is too, on the port Trino was configured with."""
     listener = _dir(settings) / "etc" / "http-event-listener.properties"
     port = None
