@@ -34,9 +34,9 @@ from govlake.domain import identities, levels, policies, schemas
 from govlake.governance import audit, backup, lineage
 from govlake.pii import classify, engine, proposals
 from govlake.pii.recognizers import Entity
-from govlake.pipeline import analytic, application, main_job
+from govlake.pipeline import analytic, application, keys, main_job
 from govlake.pipeline.ingest import BatchResult, ingest_department
-from govlake.platform import artifacts
+from govlake.platform import artifacts, secrets
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
 from govlake.services import audit_receiver, console_process, serving, sql, supervisor, trino, trino_security
@@ -123,11 +123,23 @@ class Context:
         return serving.sync(self.settings, main_job.served_tables(self.settings, [application.Published(**p) for p in published]))
 
     def stage_retention(self, run_time: datetime) -> dict:
+        self.retire_keys(run_time)  # earlier token keys whose overlap has ended
         report = self.enforce_retention(run_time)
         if report.failed:
             raise GovlakeError(f"retention failed for {', '.join(f'`{t}`' for t in report.failed)}: {report.failed}; the other tables were "
                                "enforced (audit entry `retention.run`); fix the cause and rerun", transient=True)
         return report.as_dict()
+
+    # -- token keys -------------------------------------------------------------------------------
+
+    def key_status(self) -> list[dict]:
+        return secrets.key_status(self.settings)
+
+    def rotate_keys(self, when: datetime, overlap: timedelta, *, serve: bool = True) -> dict:
+        return keys.rotate(self.spark, self.settings, when, overlap, serve=serve)
+
+    def retire_keys(self, when: datetime) -> list[str]:
+        return keys.retire(self.settings, when)
 
     # -- sharing contracts ------------------------------------------------------------------------
 
@@ -384,7 +396,7 @@ class Context:
             raise ConfigError("the identifier is empty; pipe it in, e.g. `govlake erase --identifier-stdin < request.txt`")
         key = token_key(self.settings, create=False)
         token = erasure.subject_token(identifier, key) if identifier is not None else (token or "").strip()
-        erasure.check_token(token, key)
+        erasure.check_token(token, key, self.settings)  # an earlier key still in its overlap is taken too
         erasure.load_policy(self.settings)  # a bad policy fails before Spark starts
         return token
 

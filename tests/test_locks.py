@@ -122,3 +122,14 @@ def test_a_job_holds_the_lake_once_and_cannot_erase_inside_a_write(tmp_path):
     with locks.lake_maintenance(run, "erasure"):  # released
         pass
     assert oct((run / "locks" / "lake.lock").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_job_holding_the_lake_alone_runs_its_own_writers_in_it(tmp_path):
+    run = tmp_path / "run"
+    with locks.lake_maintenance(run, "key rotation"):
+        with locks.lake_writer(run, "analytic build"):
+            pass
+        with locks.lake_writer(run, "publish"):
+            pass
+    with locks.lake_writer(run, "publish"):  # and it is free afterwards
+        pass

@@ -11,7 +11,7 @@ import sys
 
 from govlake.core.errors import GovlakeError
 
-MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo", "scrub", "classify", "contract", "publish", "audit", "lineage", "report", "retention", "erase", "console", "backup")
+MODULES = ("services", "sql", "identity", "department", "generate", "ingest", "run", "demo", "scrub", "classify", "contract", "publish", "audit", "lineage", "report", "retention", "erase", "console", "backup", "keys")
 
 
 def build_parser() -> argparse.ArgumentParser:

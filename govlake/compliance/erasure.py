@@ -46,7 +46,7 @@ from govlake.core.settings import Settings
 from govlake.domain import masking, schemas
 from govlake.governance import audit, lineage, store
 from govlake.platform import lake
-from govlake.platform.secrets import TokenKey, contract_key, token_key
+from govlake.platform.secrets import TokenKey, contract_key, held_key, token_key
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -90,14 +90,32 @@ def fingerprint(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def check_token(token: str, key: TokenKey) -> None:
+def check_token(token: str, key: TokenKey, settings: Settings | None = None) -> TokenKey:
+    """The key `token` was made with: `key`, or (given `settings`) an earlier key still held in
+    its overlap after a rotation. Anything else is a ConfigError saying what to pass instead."""
     m = TOKEN_SHAPE.match(token or "")
     if not m:
         raise ConfigError("the subject token must look like `<key id>_<64 hex digits>`, as in analytic.detections_deidentified.plate_token; "
                           "to start from the identifier itself, pass it on standard input with --identifier-stdin")
-    if m.group(1) != key.key_id:
-        raise ConfigError(f"the subject token was made with key `{m.group(1)}`, but the platform key is `{key.key_id}`; take the token "
-                          "from the current analytic tier, or pass the identifier with --identifier-stdin")
+    if m.group(1) == key.key_id:
+        return key
+    if settings is not None:
+        return held_key(settings, m.group(1))
+    raise ConfigError(f"the subject token was made with key `{m.group(1)}`, but the platform key is `{key.key_id}`; take the token "
+                      "from the current analytic tier, or pass the identifier with --identifier-stdin")
+
+
+def _identifiers_of(spark: "SparkSession", settings: Settings, policy: ErasurePolicy, token: str, key: TokenKey) -> set[str]:
+    """The raw identifiers in base whose token under `key` is `token`."""
+    from pyspark.sql import functions as F
+
+    raw: set[str] = set()
+    for ident in policy.identifiers:
+        dataset, column = lineage.parse_target(ident)
+        for path in dataset_paths(spark, settings, dataset):
+            df = spark.read.format("delta").load(path)
+            raw |= {r[0] for r in masking.keyed(df, key).where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
+    return raw
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -304,14 +322,26 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
     every value of the subject (and any long hex literal, as the token key's pads) taken out:
     Spark's messages quote the plan, and the plan holds them as literals."""
     key = token_key(settings, create=False)
-    check_token(token, key)
-    if identifier is not None and subject_token(identifier, key) != token:
+    made_with = check_token(token, key, settings)
+    if identifier is not None and subject_token(identifier, made_with) != token:
         raise ConfigError("the identifier given does not have the subject token given; pass one of them")
     secrets: set[str] = {token} | ({identifier} if identifier else set())
+    policy = policy or load_policy(settings)
+    if made_with is not key:  # a token from before a rotation: the subject, named by the active key's token
+        if identifier is None:
+            found = _identifiers_of(spark, settings, policy, token, made_with)
+            if len(found) != 1:
+                raise ConfigError(f"the token made with the earlier key `{made_with.key_id}` names "
+                                  f"{'no identifier in base (erased or aged out before)' if not found else 'more than one identifier'}; "
+                                  "pass the identifier itself with --identifier-stdin")
+            identifier = found.pop()
+            secrets.add(identifier)
+        token = subject_token(identifier, key)
+        secrets.add(token)
     try:
         with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, f"erasure of {fingerprint(token)}")):
             return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,
-                          policy=policy or load_policy(settings), actor=actor, run_time=run_time, verify=verify)
+                          policy=policy, actor=actor, run_time=run_time, verify=verify)
     except GovlakeError as exc:
         try:
             clean = type(exc)(scrub(str(exc), secrets))
@@ -331,18 +361,12 @@ def scrub(message: str, secrets: set[str]) -> str:
 
 def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey, identifier: str | None, secrets: set[str], *,
            dry_run: bool, request: str | None, policy: ErasurePolicy, actor: str, run_time: datetime | None, verify: bool) -> ErasureReport:
-    from pyspark.sql import functions as F
-
     started = time.monotonic()
     report = ErasureReport(fingerprint(token), run_time or datetime.now(timezone.utc), dry_run, request)
     raw: set[str] = {identifier} if identifier is not None else set()
-    for ident in policy.identifiers:
-        dataset, column = lineage.parse_target(ident)
-        for path in dataset_paths(spark, settings, dataset):
-            df = spark.read.format("delta").load(path)
-            found = {r[0] for r in masking.keyed(df, key).where(masking.token(F.col(column), key) == F.lit(token)).select(column).distinct().collect()}
-            report.identifier_found |= bool(found)
-            raw |= found
+    found = _identifiers_of(spark, settings, policy, token, key)
+    report.identifier_found = bool(found)
+    raw |= found
     secrets |= raw
 
     phase = time.monotonic()
@@ -397,7 +421,8 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     report.phases["tables"] = round(time.monotonic() - phase, 2)
     phase = time.monotonic()
     if verify and not dry_run:
-        everything = {v for cols in p.exact.values() for n in cols.values() for v in n.values} | raw | {token}
+        everything = {v for cols in p.exact.values() for n in cols.values() for v in n.values} | raw | {token} | \
+            {s for s in secrets if TOKEN_SHAPE.match(s)}  # the token the request named, if made with an earlier key
         report.residue = residue(spark, settings, everything, raw)
         report.log_mentions = log_mentions(list(changes), everything)
     report.phases["residue"] = round(time.monotonic() - phase, 2)

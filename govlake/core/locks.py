@@ -107,9 +107,10 @@ def _once(lock_file: Path, mode: str, acquire):
     with _held_guard:
         held = _held.get(lock_file)
         if held is not None:
-            if held[0] != mode:
-                raise GovlakeError(f"`{lock_file.name}` is held {held[0]} by this process and cannot be taken {mode}; "
+            if held[0] == "shared" and mode == "exclusive":
+                raise GovlakeError(f"`{lock_file.name}` is held shared by this process and cannot be taken exclusive; "
                                    "run erasure and retention outside ingest, build and publish")
+            mode = held[0]  # a job holding the lake alone (a key rotation) runs its own build and publish in it
             _held[lock_file] = (mode, held[1] + 1)
     if held is not None:
         try:

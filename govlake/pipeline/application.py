@@ -199,7 +199,10 @@ def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec]
         root = Path(lake.table_path(settings, "application", ""))
         for table_dir in root.glob("app_*/*"):
             if table_dir.is_dir() and table_dir not in keep:
-                shutil.rmtree(table_dir)
+                # moved aside in one rename first: a job killed while deleting never leaves a
+                # half-deleted table (an older commit standing as the latest) where a table was
+                gone = table_dir if table_dir.name.startswith(".retired-") else table_dir.rename(table_dir.with_name(f".retired-{table_dir.name}"))
+                shutil.rmtree(gone)
     current = {f"{p.schema}.{p.table}" for p in out}
     lineage.retire(settings, sorted(d for d in lineage.datasets(settings) if d.startswith("app_") and d not in current))
     return out, refused
