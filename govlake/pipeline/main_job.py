@@ -78,9 +78,10 @@ def served_tables(settings: Settings, published: list[application.Published]) ->
 
 def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> RunReport:
     run_time = times.as_utc(run_time)
-    report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
-    report.analytic_rows = analytic.build(spark, settings, token_key(settings))
-    report.published, report.catalog = publish(spark, settings, run_time, serve=serve)
+    with locks.lake_writer(settings.run_dir, "main job"):  # one hold for all three stages: no erasure between them
+        report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
+        report.analytic_rows = analytic.build(spark, settings, token_key(settings))
+        report.published, report.catalog = publish(spark, settings, run_time, serve=serve)
     return report
 
 

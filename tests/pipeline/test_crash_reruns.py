@@ -36,7 +36,7 @@ from govlake.pipeline.ingest import planning
 from govlake.platform import lake
 from tests.conftest import RUN_TIME, SAMPLE_START
 
-pytestmark = [pytest.mark.spark]
+pytestmark = [pytest.mark.spark, pytest.mark.faults]
 
 BASE = ("cameras", "detections", "events", "quarantine")
 

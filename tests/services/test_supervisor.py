@@ -185,6 +185,7 @@ def _receiver_pid(settings) -> int:
 
 
 @pytest.mark.trino
+@pytest.mark.faults
 def test_a_killed_receiver_is_restarted_and_no_query_is_lost(supervised, lakehouse):
     """kill -9 of the audit receiver while an analyst queries: the supervisor starts it again on
     the port Trino posts to, every query is in the chain exactly once, and `govlake status` shows
@@ -250,6 +251,7 @@ def _served_now(settings) -> list[dict]:
 
 
 @pytest.mark.trino
+@pytest.mark.faults
 def test_a_killed_trino_fails_tasks_retryably_until_the_supervisor_has_it_back(supervised, lakehouse):
     """kill -9 of Trino (the one Trino restart of the suite): the serve task's call fails with a
     transient error naming Trino while it is down, `govlake status` says it is DOWN, and once the
