@@ -133,3 +133,21 @@ def test_a_job_holding_the_lake_alone_runs_its_own_writers_in_it(tmp_path):
             pass
     with locks.lake_writer(run, "publish"):  # and it is free afterwards
         pass
+
+
+def test_another_thread_of_the_same_process_waits_like_another_process(tmp_path):
+    import threading
+
+    run = tmp_path / "run"
+    order: list[str] = []
+    def publish() -> None:
+        with locks.lake_writer(run, "publish"):
+            order.append("publish")
+
+    with locks.lake_maintenance(run, "erasure from the console"):
+        t = threading.Thread(target=publish)
+        t.start()
+        time.sleep(0.5)
+        order.append("erasure done")
+    t.join(10)
+    assert order == ["erasure done", "publish"]

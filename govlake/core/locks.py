@@ -94,39 +94,40 @@ def _dir(run_dir: Path) -> Path:
     return run_dir / "locks"
 
 
-# what this process holds: lock file -> (mode, depth). A job that runs others (the main job runs
+# what this thread holds: lock file -> (mode, depth). A job that runs others (the main job runs
 # ingest, build and publish) holds the lake lock once; taking it again would queue behind an
-# erasure waiting for this very process.
-_held: dict[Path, tuple[str, int]] = {}
-_held_guard = threading.Lock()
+# erasure waiting for this very job. Per thread: another thread of the process (the console's
+# workers) takes the lock through its own descriptor and waits like any other process.
+_local = threading.local()
+
+
+def _held() -> dict[Path, tuple[str, int]]:
+    if not hasattr(_local, "held"):
+        _local.held = {}
+    return _local.held
 
 
 @contextmanager
 def _once(lock_file: Path, mode: str, acquire):
-    """`acquire()` (a context manager) unless this process holds `lock_file` already."""
-    with _held_guard:
-        held = _held.get(lock_file)
-        if held is not None:
-            if held[0] == "shared" and mode == "exclusive":
-                raise GovlakeError(f"`{lock_file.name}` is held shared by this process and cannot be taken exclusive; "
-                                   "run erasure and retention outside ingest, build and publish")
-            mode = held[0]  # a job holding the lake alone (a key rotation) runs its own build and publish in it
-            _held[lock_file] = (mode, held[1] + 1)
-    if held is not None:
+    """`acquire()` (a context manager) unless this thread holds `lock_file` already."""
+    held = _held()
+    if lock_file in held:
+        have, depth = held[lock_file]
+        if have == "shared" and mode == "exclusive":
+            raise GovlakeError(f"`{lock_file.name}` is held shared by this job and cannot be taken exclusive; "
+                               "run erasure and retention outside ingest, build and publish")
+        held[lock_file] = (have, depth + 1)  # a job holding the lake alone (a key rotation) runs its own build and publish in it
         try:
             yield
         finally:
-            with _held_guard:
-                _held[lock_file] = (mode, _held[lock_file][1] - 1)
+            held[lock_file] = (have, held[lock_file][1] - 1)
         return
     with acquire():
-        with _held_guard:
-            _held[lock_file] = (mode, 1)
+        held[lock_file] = (mode, 1)
         try:
             yield
         finally:
-            with _held_guard:
-                _held.pop(lock_file, None)
+            held.pop(lock_file, None)
 
 
 @contextmanager
