@@ -7,6 +7,7 @@ cluster coordinator when `trino_url` points elsewhere (then govlake starts nothi
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -182,7 +183,7 @@ def _info(url: str, timeout: float = 2.0, cafile: Path | None = None) -> dict | 
     try:
         with urllib.request.urlopen(f"{url}/v1/info", timeout=timeout, context=context) as resp:
             return json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):  # e.g. TLS bytes to a plain-HTTP probe
         return None
 
 

@@ -40,3 +40,26 @@ def test_taken_port_is_reported_with_the_setting_to_change(make_settings):
 
 def test_status_of_a_never_started_server_is_stopped(make_settings):
     assert trino.status(make_settings()).state == "stopped"
+
+
+def test_a_probe_answered_with_something_that_is_not_http_is_no_answer(tmp_path):
+    """A plain-HTTP probe of a port that speaks TLS gets TLS bytes back (seen while a restarted
+    server came up): the probe says "no answer", it does not raise."""
+    import socket
+    import threading
+
+    from govlake.services import trino
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def answer() -> None:
+        conn, _ = srv.accept()
+        conn.recv(1024)
+        conn.sendall(b"\x15\x03\x03\x00\x02\x02P\r\n")  # a TLS alert record, not a status line
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    assert trino._info(f"http://127.0.0.1:{srv.getsockname()[1]}", timeout=5) is None
+    srv.close()
