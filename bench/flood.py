@@ -92,7 +92,7 @@ def main() -> int:
     latencies: list[float] = []
     passes: list[dict] = []
     failures_seen: dict[str, str] = {}
-    run_time = start + timedelta(days=1)
+    run_time = start + timedelta(days=1, minutes=args.minutes + 1)  # after every delivery's last detection: none is in the future
     while True:
         finished_dropping = not dropper.is_alive()
         t = time.monotonic()
@@ -123,6 +123,8 @@ def main() -> int:
         "files_archived": archived, "files_left_in_landing": left,
         "detections_expected": expected_rows, "detections_in_base": det.count(),
         "detection_keys_distinct": det.select("department", "detection_id").distinct().count(),
+        "detections_quarantined": spark.read.format("delta").load(lake.table_path(settings, "base", "quarantine"))
+        .where(F.col("entity") == "detections").count(),
         "batches_unbalanced": log.where(F.col("balanced") != "true").select("batch_id").distinct().count(),
         "failures": failures_seen,
         "passes": len(busy), "pass_s_median": round(statistics.median(x["seconds"] for x in busy), 1) if busy else None,
