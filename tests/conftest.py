@@ -19,7 +19,7 @@ SAMPLE_START = datetime(2026, 11, 20, tzinfo=timezone.utc)
 RUN_TIME = datetime(2026, 11, 21, 0, 5, tzinfo=timezone.utc)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -36,7 +36,7 @@ def settings():
     base = Path(tempfile.mkdtemp(prefix="govlake-test-"))
     base.chmod(0o755)
     shutil.copy(PROJECT_ROOT / "catalog" / "identities.yaml", base / "identities.yaml")
-    env = {"GOVLAKE_STATE_DIR": str(base / "state"), "GOVLAKE_TRINO_PORT": str(_free_port()),
+    env = {"GOVLAKE_STATE_DIR": str(base / "state"), "GOVLAKE_TRINO_PORT": str(free_port()),
            "GOVLAKE_IDENTITIES_FILE": str(base / "identities.yaml")}
     os.environ.update(env)
     yield load_settings()
@@ -100,6 +100,16 @@ def lakehouse(settings, spark, trino_server, sample_data):
     report = main_job.run(spark, settings, RUN_TIME)
     assert report.failures == {}
     return report
+
+
+def copy_of_lakehouse(settings: Settings, tmp_path_factory, name: str) -> Settings:
+    """Settings on a private copy of the shared lakehouse's state (warehouse, landing, secrets,
+    governance store), for a test that changes it; the services' own folders are left out."""
+    import shutil
+
+    dst = tmp_path_factory.mktemp(name) / "state"
+    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
+    return Settings(state_dir=dst)
 
 
 # a test using one of these fixtures (directly or through another fixture) is slow by nature: it

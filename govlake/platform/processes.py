@@ -5,6 +5,15 @@ import os
 from pathlib import Path
 
 
+def running_pid(pid_file: Path) -> int | None:
+    """The pid in `pid_file` while that process runs; None when the file is missing, unreadable or stale."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if alive(pid) else None
+
+
 def alive(pid: int) -> bool:
     """True while `pid` runs; reaps it when it is our own exited child (no zombie counts as alive)."""
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from govlake.core.errors import ServiceError
 from govlake.core.settings import Settings
-from govlake.platform.processes import alive
+from govlake.platform.processes import alive, running_pid
 from govlake.services.trino import Status
 
 
@@ -25,11 +25,7 @@ def _pid_file(settings: Settings) -> Path:
 
 
 def _pid(settings: Settings) -> int | None:
-    try:
-        pid = int(_pid_file(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if alive(pid) else None
+    return running_pid(_pid_file(settings))
 
 
 def _listening(settings: Settings) -> bool:

@@ -37,7 +37,7 @@ from pathlib import Path
 from govlake.core import private
 from govlake.core.errors import ServiceError
 from govlake.core.settings import Settings, load_settings
-from govlake.platform.processes import alive
+from govlake.platform.processes import alive, running_pid
 from govlake.services import audit_receiver, console_process, trino
 from govlake.services.availability import Availability, Sample, measure
 from govlake.services.trino import Status
@@ -283,11 +283,7 @@ def serve(settings: Settings, services: tuple[str, ...]) -> int:
 # --- lifecycle, used by the Context ----------------------------------------------------------------
 
 def _pid(settings: Settings) -> int | None:
-    try:
-        pid = int(_pid_file(settings).read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if alive(pid) else None
+    return running_pid(_pid_file(settings))
 
 
 def status(settings: Settings) -> Status:

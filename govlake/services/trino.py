@@ -26,7 +26,7 @@ from govlake.core.errors import JavaError, ServiceError
 from govlake.core.settings import Settings
 from govlake.platform import artifacts
 from govlake.platform.java import Jdk, find_jdk
-from govlake.platform.processes import alive
+from govlake.platform.processes import alive, running_pid
 from govlake.services import audit_receiver, trino_plugin, trino_security
 
 MIN_JAVA = 24
@@ -169,11 +169,7 @@ def _to_mb(size: str) -> int:
 
 
 def _read_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(_pid_file(settings).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    return pid if alive(pid) else None
+    return running_pid(_pid_file(settings))
 
 
 def _info(url: str, timeout: float = 2.0, cafile: Path | None = None) -> dict | None:

@@ -5,7 +5,6 @@ compliance report with its charts."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,13 +14,12 @@ from govlake.context import Context
 from govlake.core import times
 from govlake.core.settings import Settings
 from govlake.services import trino_security
+from tests.conftest import copy_of_lakehouse
 
 
 @pytest.fixture(scope="module")
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
-    dst = tmp_path_factory.mktemp("console-erasure") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
-    return Settings(state_dir=dst)
+    return copy_of_lakehouse(settings, tmp_path_factory, "console-erasure")
 
 
 def signed_in_officer(ctx: Context, app) -> TestClient:

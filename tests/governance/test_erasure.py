@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -18,6 +17,7 @@ from govlake.domain import masking
 from govlake.governance import audit
 from govlake.governance.lineage import Edge
 from govlake.platform.secrets import TokenKey, contract_key, token_key
+from tests.conftest import copy_of_lakehouse
 
 PLATE_IN_TEXT = re.compile(r"[\u4e00-\u9fff][A-HJ-NP-Z][A-HJ-NP-Z0-9]{5,6}")  # GA 36, as the sample notes write plates
 KEY = TokenKey("k1", bytes(range(32)))
@@ -105,9 +105,7 @@ def test_tokens_and_policies_are_checked_with_a_clear_error(settings, tmp_path):
 @pytest.fixture(scope="module")
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
     """A copy of the shared lakehouse's state (warehouse, landing, secrets, governance store)."""
-    dst = tmp_path_factory.mktemp("erasure") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
-    return Settings(state_dir=dst)
+    return copy_of_lakehouse(settings, tmp_path_factory, "erasure")
 
 
 def _load(spark, s: Settings, rel: str):

@@ -4,7 +4,6 @@ token during the overlap, and a clear refusal once the earlier key is retired.""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import masking
 from govlake.platform import secrets
+from tests.conftest import copy_of_lakehouse
 
 T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
@@ -46,9 +46,7 @@ def test_a_vault_key_is_not_rotated_here(make_settings, monkeypatch):
 
 @pytest.fixture(scope="module")
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
-    dst = tmp_path_factory.mktemp("key-rotation") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
-    return Settings(state_dir=dst)
+    return copy_of_lakehouse(settings, tmp_path_factory, "key-rotation")
 
 
 @pytest.mark.trino

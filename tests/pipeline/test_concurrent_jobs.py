@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,19 +24,14 @@ from govlake.departments import generator, registry
 from govlake.governance import audit
 from govlake.pipeline.ingest import planning
 from govlake.platform import lake
-from tests.conftest import RUN_TIME, SAMPLE_START
+from tests.conftest import RUN_TIME, SAMPLE_START, copy_of_lakehouse, free_port
 
 pytestmark = [pytest.mark.spark, pytest.mark.faults]
 
 
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def govlake(state: Path, *args: str) -> subprocess.Popen:
-    env = os.environ | {"GOVLAKE_STATE_DIR": str(state), "GOVLAKE_TRINO_PORT": str(_unused_port())}  # never the suite's Trino
+    env = os.environ | {"GOVLAKE_STATE_DIR": str(state), "GOVLAKE_TRINO_PORT": str(free_port())}  # never the suite's Trino
     return subprocess.Popen([sys.executable, "-m", "govlake", *args], env=env, start_new_session=True, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -71,9 +64,7 @@ def test_two_ingests_of_one_department_at_once_ingest_each_file_once(spark, tmp_
 
 @pytest.fixture(scope="module")
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
-    dst = tmp_path_factory.mktemp("concurrent-jobs") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
-    return Settings(state_dir=dst)
+    return copy_of_lakehouse(settings, tmp_path_factory, "concurrent-jobs")
 
 
 @pytest.mark.trino

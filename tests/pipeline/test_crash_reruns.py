@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,24 +33,19 @@ from govlake.governance import audit
 from govlake.pipeline import ingest
 from govlake.pipeline.ingest import planning
 from govlake.platform import lake
-from tests.conftest import RUN_TIME, SAMPLE_START
+from tests.conftest import RUN_TIME, SAMPLE_START, copy_of_lakehouse, free_port
 
 pytestmark = [pytest.mark.spark, pytest.mark.faults]
 
 BASE = ("cameras", "detections", "events", "quarantine")
 
 
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def crash(state: Path, point: str, *args: str, stdin: str | None = None) -> None:
     """Run `govlake <args>` on `state` and kill its process tree at `point`; fails if the job
     ended any other way or left a process of its group behind."""
     env = os.environ | {"GOVLAKE_STATE_DIR": str(state), "GOVLAKE_CRASH_AT": point,
-                        "GOVLAKE_TRINO_PORT": str(_unused_port())}  # nothing reaches the suite's Trino
+                        "GOVLAKE_TRINO_PORT": str(free_port())}  # nothing reaches the suite's Trino
     proc = subprocess.Popen([sys.executable, "-m", "govlake", *args], env=env, start_new_session=True, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate(stdin, timeout=600)
@@ -131,9 +125,7 @@ def test_an_ingest_killed_at_any_point_is_completed_by_the_rerun(spark, settings
 
 @pytest.fixture(scope="module")
 def private(lakehouse, settings, tmp_path_factory) -> Settings:
-    dst = tmp_path_factory.mktemp("crash-reruns") / "state"
-    shutil.copytree(settings.state, dst, ignore=shutil.ignore_patterns("trino", "airflow", "logs", "run", "spark-warehouse", "tmp", "audit-spool"))
-    return Settings(state_dir=dst)
+    return copy_of_lakehouse(settings, tmp_path_factory, "crash-reruns")
 
 
 def app_tables(settings: Settings) -> list[Path]:
