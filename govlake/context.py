@@ -475,7 +475,7 @@ class Context:
 
     def scrub(self, text: str) -> tuple[str, list[Entity]]:
         """`text` with its personal information replaced, and what was found."""
-        entities = engine.analyze(self.settings, text)
+        entities = engine.analyze(text)
         return engine.anonymize(text, entities), entities
 
     # -- registry, identities, SQL ----------------------------------------------------------------

@@ -27,9 +27,11 @@ from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import identities, policies, schemas
 from govlake.governance import store
+from govlake.pii import residue
 from govlake.platform import lake
 
 SUPPRESS_BELOW = 10  # transparency report: every count under this is shown as "<10"
+RESIDUE_SAMPLE = 20000  # compliance report: scrubbed notes checked for residue
 # targets from the source document's operations KPIs
 TARGETS = {"key_datasets_shared": 0.5, "incidents_per_10000": 0.5, "compliant_share": 0.95}
 DECIDED_OPEN = ("approved", "active")
@@ -51,6 +53,7 @@ class Inputs:
     batches: list[dict] | None = None  # base.batch_log
     quality: list[dict] | None = None  # base.quality_results
     fairness: list[dict] | None = None  # analytic.fairness_monitor
+    notes: list[str | None] | None = None  # analytic.events_deidentified.note_scrubbed (up to RESIDUE_SAMPLE)
 
 
 def window(start: str | None, end: str | None, now: datetime, days: int = 30) -> tuple[datetime, datetime]:
@@ -272,7 +275,16 @@ def compliance(inputs: Inputs, *, expiring_days: int = 30, fairness_policy: poli
         "expiring_contracts": {"within_days": expiring_days, "contracts": expiring(inputs.contracts, events, inputs.end, expiring_days)},
         "quality_gate": quality_gate(inputs.batches, inputs.quality, inputs.start, inputs.end),
         "fairness": fairness_gaps(inputs.fairness, policy.gap_threshold_pp, list(policy.metrics), list(policy.dimensions)),
+        "free_text_residue": free_text_residue(inputs.notes),
     }
+
+
+def free_text_residue(notes: list[str | None] | None) -> dict:
+    """Share of the analytic tier's scrubbed notes in which personal information is still found
+    (govlake.pii.residue: the classifier at its suspicion threshold, and an independent detector)."""
+    if notes is None:
+        return {"available": False}
+    return {"available": True, "sample_limit": RESIDUE_SAMPLE, **residue.measure(notes)}
 
 
 def suppress(n: int, k: int = SUPPRESS_BELOW) -> int | str:
@@ -358,11 +370,15 @@ def gather(settings: Settings, start: datetime, end: datetime, *, spark=None) ->
                                      ["batch_id", "expectation", "column_name", "critical", "success"], "checked_at")
         inputs.fairness = _delta_rows(spark, settings, "analytic", "fairness_monitor", [
             "department", "region_code", "model_version", "detections", "mean_confidence", "low_confidence_share", "reviewed", "false_positive_rate"])
+        notes = _delta_rows(spark, settings, "analytic", "events_deidentified", ["note_scrubbed"], limit=RESIDUE_SAMPLE)
+        inputs.notes = None if notes is None else [r["note_scrubbed"] for r in notes]
     return inputs
 
 
-def _delta_rows(spark, settings: Settings, tier: str, table: str, columns: list[str], time_column: str | None = None) -> list[dict] | None:
-    """A Delta table's columns as dicts (a timestamp as a UTC datetime), or None if it does not exist."""
+def _delta_rows(spark, settings: Settings, tier: str, table: str, columns: list[str], time_column: str | None = None,
+               limit: int | None = None) -> list[dict] | None:
+    """A Delta table's columns as dicts (a timestamp as a UTC datetime), or None if it does not exist;
+    with `limit`, a uniform sample of at most that many rows (all of them in a smaller table)."""
     from delta.tables import DeltaTable
     from pyspark.sql import functions as F
 
@@ -372,7 +388,12 @@ def _delta_rows(spark, settings: Settings, tier: str, table: str, columns: list[
     cols = [F.col(c) for c in columns]
     if time_column:  # as text in the session's UTC, so the driver's local timezone cannot shift it
         cols.append(F.date_format(time_column, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS").alias(time_column))
-    rows = [r.asDict() for r in spark.read.format("delta").load(path).select(*cols).collect()]
+    df = spark.read.format("delta").load(path).select(*cols)
+    if limit is not None:
+        n = df.count()
+        if n > limit:
+            df = df.sample(fraction=min(1.0, 1.2 * limit / n), seed=11).limit(limit)
+    rows = [r.asDict() for r in df.collect()]
     if time_column:
         for r in rows:
             r[time_column] = datetime.fromisoformat(r[time_column]).replace(tzinfo=timezone.utc)
@@ -403,6 +424,7 @@ def compliance_sections(r: dict) -> list[dict]:
             ["contracts expiring within {} days".format(ex["within_days"]), str(len(ex["contracts"])), ""],
             ["quality-gate failures (batches)", f"{qg['failed']} of {qg['batches']}" if qg["available"] else "n/a (table not built)", ""],
             ["fairness gaps flagged", str(len(fa["flags"])) if fa["available"] else "n/a (table not built)", ""],
+            ["scrubbed notes still holding personal information", _residue_value(r["free_text_residue"]), "0"],
         ], "note": f"window {r['window']['from']} to {r['window']['to']}; contract states at its end. {sec['counts']} "
                    f"(completed {sec['completed']}, failed {sec['failed']}, denied {sec['denied']}, ungranted reads {sec['ungranted_reads']})."},
         {"title": "Key datasets", "headers": ["analytic table", "active contracts"],
@@ -423,7 +445,27 @@ def compliance_sections(r: dict) -> list[dict]:
                               c["gap_pp"], "FLAG" if c["flagged"] else ""] for c in fa["comparisons"]],
                     "note": f"{fa['groups']} groups of analytic.fairness_monitor" + (
                         "; not measurable (no values recorded): " + ", ".join(fa["not_measurable"]) if fa["not_measurable"] else "")})
+    if r["free_text_residue"]["available"]:
+        out.append(residue_section(r["free_text_residue"]))
     return out
+
+
+def _residue_value(res: dict) -> str:
+    if not res["available"]:
+        return "n/a (table not built)"
+    c, o = res["classifier"], res["second_opinion"]
+    return (f"classifier {_pct(c['share'])} ({c['flagged']}), second opinion {_pct(o['share'])} ({o['flagged']}) "
+            f"of {res['checked']} notes")
+
+
+def residue_section(res: dict) -> dict:
+    kinds = sorted(set(res["classifier"]["by_type"]) | set(res["second_opinion"]["by_type"]))
+    return {"title": "Personal information left in analytic.events_deidentified.note_scrubbed", "headers": ["type", "classifier", "second opinion"],
+            "rows": [[t, res["classifier"]["by_type"].get(t, 0), res["second_opinion"]["by_type"].get(t, 0)] for t in kinds],
+            "note": f"{res['checked']} non-empty notes checked (a sample when the table holds more than {res['sample_limit']}). classifier = "
+                    f"govlake's recognizers at the suspicion threshold {residue.SUSPICION}; second opinion = an independent detector "
+                    "(cue words, unvalidated identifier shapes; NUMBER = any run of 7 or more digits), broad by design. Counts only; "
+                    "no note text is shown."}
 
 
 def transparency_sections(r: dict) -> list[dict]:

@@ -1,53 +1,102 @@
-"""Recognizers for Chinese personal information: patterns, validators and context scoring.
+"""Recognizers for Chinese personal information: patterns, validators, lexical analysis and context.
 
-The same recognizers serve three callers: Presidio's analyzer (wrapped in `govlake.pii.engine`),
-the batch scrubber used in Spark (an Arrow UDF calling `find` directly, no NLP pipeline per row),
-and the column classifier. Each recognizer yields candidate spans with a base score; validators
-(GB 11643 check digit, Luhn, IP parsing) turn a look-alike into a non-match; context words in a
-window before the span (电话, 身份证号, 车牌 ...) raise the score, and some entity types count only
-with context (a bare surname-shaped word is not a name). Digit and letter lookarounds replace
-`\\b`, which does not separate Chinese characters from digits; numbers glued to Latin letters
-(hex tokens, serials) are not phones, cards or IDs.
+The same recognizers serve three callers: Presidio's analyzer (wrapped in `govlake.pii.engine`,
+whose NLP engine gives Presidio the words of `govlake.pii.words`), the batch scrubber used in
+Spark (an Arrow UDF calling `find` directly), and the column classifier. Each recognizer yields
+candidate spans with a base score; validators (GB 11643 check digit, dates of legacy IDs, Luhn,
+the ISO 3779 VIN check digit, IP parsing) turn a look-alike into a non-match; context words among
+the words before a span (电话, 身份证号, 车牌, 目击者 ...) raise its score the way Presidio's
+context enhancer does, and some candidates count only with context (a bare 8-digit number is a
+Taiwan compatriot permit only next to 台胞证). Digit and letter lookarounds replace `\\b`, which
+does not separate Chinese characters from digits; numbers glued to Latin letters (hex tokens,
+serials) are not phones, cards or IDs.
+
+Names are found by lexical analysis, not a list of cue words: the segmenter's person-name tags and
+unknown-word merges give candidate words, govlake's surname knowledge (single and compound
+surnames) decides which can be names, and the neighbourhood scores them: a following verb of
+speech or movement (称, 驾驶, 离开) raises the score, a following place or shop word (路, 小区,
+面馆) or a title with a bare surname (刘师傅, 老王) removes the candidate, role words before it
+(目击者, 民警, 持卡人) are context.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable, Iterable
 
-from govlake.pii.checksums import id_check_ok, luhn_ok
+from govlake.pii import words as W
+from govlake.pii.checksums import id_check_ok, luhn_ok, vin_check_ok
 
-ENTITY_TYPES = ("ID_NUMBER", "PHONE", "PLATE", "BANK_CARD", "EMAIL", "IP_ADDRESS", "PERSON", "ADDRESS", "COORDINATES")
+ENTITY_TYPES = ("ID_NUMBER", "PHONE", "PLATE", "BANK_CARD", "EMAIL", "IP_ADDRESS", "PERSON", "ADDRESS", "COORDINATES",
+                "PASSPORT", "TRAVEL_PERMIT", "VIN", "IMEI", "MAC_ADDRESS")
 THRESHOLD = 0.5
-CONTEXT_WINDOW = 12  # characters before a span searched for context words
 CONTEXT_BOOST = 0.35
 
 PROVINCE_CHARS = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_BODY = "A-HJ-NP-Z0-9"  # GA 36: no I or O
+# Single-character surnames (the Hundred Family Surnames and common modern ones), without the
+# few that are mostly function words in running text (和, 能, 都, 那 ...).
 SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    "常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴"
-    "霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑"
+    "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤花方俞任袁柳"
+    "酆鲍史唐费廉岑薛雷贺倪汤滕殷罗毕郝邬安常乐于傅皮卞齐康伍余元卜顾孟黄穆萧尹姚邵湛汪祁毛禹狄米贝臧计伏成戴谈宋茅庞熊"
+    "纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万支柯昝管卢莫房裘缪干解应宗丁宣贲邓"
+    "郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲封芮羿储靳汲邴糜松井段富巫乌焦巴弓牧隗谷车侯宓蓬郗班仰秋仲伊宫宁"
+    "仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰鄂索咸籍赖卓蔺屠蒙池乔阴郁胥苍闻莘党翟谭贡劳逄姬申扶堵冉宰郦"
+    "尉栗豆漆邸晋辜芦兰满战尧楚苑宾时文肖涂阳隋衣楼初苟修鹿"
+    "雍璩桑桂濮牛寿边扈燕冀郏浦尚农温庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾暨居衡步耿弘匡寇禄阙欧殳沃蔚越夔隆师巩厍聂"
+    "晁勾敖融冷訾辛阚简饶曾毋沙乜鞠丰巢关蒯荆游竺权逯盖桓闫覃邝植亓仝揭鄢展丛迟商冼麦区练仉岳帅缑亢况佟佘牟付谯笪"
 )
-COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "令狐", "夏侯")
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "令狐", "夏侯",
+                     "澹台", "端木", "独孤", "南宫", "西门", "轩辕", "呼延", "百里", "东郭", "申屠", "闻人", "万俟", "钟离", "宗政", "濮阳",
+                     "淳于", "单于", "太叔", "公羊", "公冶", "赫连", "仲孙", "梁丘", "左丘", "拓跋", "夹谷", "谷梁", "乐正", "漆雕", "巫马",
+                     "鲜于", "司空", "亓官", "司寇", "颛孙")
 # Characters that end a name in running text (verbs and particles that follow a name).
-NAME_STOP = "某在称于的已电手身报反说到向和与等是为了去来从往被把将对及或并也都就还又因所以但而却处到场"
+NAME_STOP = "某在称于的已电手身报反说到向和与等是为了去来从往被把将对及或并也都就还又因所以但而却处场"
+# Second characters that make a surname a form of address, not a name (刘师傅, 张氏, 王某, 李记).
+ADDRESS_FORMS = "氏某记总姐哥叔伯姨婶爷奶嫂师工队局所科处"
+# Words after a candidate that make it a place, a shop or an organisation (王府井大街, 李记面馆).
+PLACE_WORDS = ("路", "街", "大街", "大道", "道", "巷", "胡同", "弄", "村", "镇", "乡", "县", "市", "区", "省", "州", "小区", "花园", "家园",
+               "公园", "广场", "大厦", "商场", "超市", "店", "面馆", "饭店", "酒店", "宾馆", "餐厅", "公司", "集团", "医院", "学校", "中学",
+               "小学", "大学", "银行", "公寓", "苑", "雅苑", "新村", "大楼", "写字楼", "中心", "二路", "一路", "三路", "桥", "河", "江", "湖", "山", "站", "地铁站", "口", "门", "庄", "屯", "营", "堡", "湾", "港", "寺", "庙",
+               "烧烤", "火锅", "超市", "药店", "诊所", "修车", "修车行", "专卖店", "分店", "支行", "派出所", "街道", "社区", "方向", "附近",
+               "一带", "境内", "以东", "以西", "以南", "以北", "路口", "高速", "隧道", "立交")
+PLACE_ENDINGS = "路街村镇乡县市区省巷道桥河江湖庄店馆楼园苑站庭湾营屯坡沟岭堡坝"
+# Words after a name: speech, movement and acts a person does (王建国驾驶, 张伟称).
+PERSON_VERBS = ("称", "说", "表示", "报称", "反映", "描述", "自称", "声称", "驾驶", "驾车", "离开", "陪同", "报警", "到场", "证实", "供述",
+                "辨认", "称其", "介绍", "回忆", "承认", "拒绝", "同意", "签字", "签名", "要求", "投诉", "求助", "受伤", "被", "先后", "随后")
+# Well-known places that the dictionary tags like names.
+PLACE_NAMES = frozenset("石家庄 王府井 张家口 张家界 周口 黄山 马鞍山 丁字沽 马家堡 何家村 向东 向西 向南 向北 万寿路 高碑店 石景山 "
+                        "郑州 常州 温州 金华 洪湖 邢台 安阳 吉林 马尾 龙岩 华山 庞各庄 白云 黄浦 黄埔 宋庄 于家堡 毛家湾".split())
 
 # Context words, by entity type. Words found before a span raise its score.
 CONTEXT = {
     "ID_NUMBER": ("身份证", "身份证号", "证件号", "公民身份号码", "证号", "id"),
-    "PHONE": ("电话", "手机", "联系方式", "联系电话", "手机号", "号码", "tel", "phone", "mobile"),
+    "PHONE": ("电话", "手机", "联系方式", "联系电话", "手机号", "号码", "座机", "固话", "tel", "phone", "mobile"),
     "PLATE": ("车牌", "号牌", "车辆", "车号", "plate"),
     "BANK_CARD": ("银行卡", "卡号", "账号", "储蓄卡", "信用卡", "card"),
     "EMAIL": ("邮箱", "email", "mail"),
     "IP_ADDRESS": ("ip", "地址", "来源"),
     "PERSON": ("姓名", "报警人", "联系人", "驾驶人", "当事人", "车主", "群众", "嫌疑人", "受害人", "负责人", "户主", "求助人", "市民", "失主",
-               "乘客", "伤者", "业主", "租户", "name"),
-    "ADDRESS": ("地址", "住址", "位于", "家住", "户籍", "address"),
+               "乘客", "伤者", "业主", "租户", "目击者", "民警", "辅警", "人员", "持卡人", "店主", "房东", "保安", "司机", "邻居", "同事",
+               "母亲", "父亲", "妻子", "丈夫", "其子", "其女", "其妻", "老人", "学生", "name",
+               # any person noun: 收件人, 机主, 家属, 室友, 其母, 辅警, 目击者 ...
+               "人", "主", "员", "警", "者", "属", "友", "妻", "夫", "母", "父", "子", "女", "姐", "妹", "兄", "弟", "师", "长"),
+    "ADDRESS": ("地址", "住址", "位于", "家住", "户籍", "居住", "address"),
     "COORDINATES": ("经度", "纬度", "坐标", "位置", "经纬度", "lon", "lat", "gps", "position"),
+    "PASSPORT": ("护照", "passport"),
+    "TRAVEL_PERMIT": ("通行证", "港澳", "台湾", "回乡证", "台胞证", "签注", "permit"),
+    "VIN": ("车架号", "vin", "车辆识别代号", "识别代号", "识别码", "车架"),
+    "IMEI": ("imei", "串号", "设备识别码"),
+    "MAC_ADDRESS": ("mac", "物理地址", "网卡"),
 }
+TITLES = ("先生", "女士", "同志", "警官", "师傅", "老师", "经理", "医生", "主任", "队长", "所长", "律师", "阿姨", "大爷", "老人", "老板", "大姐",
+          "大哥", "总")
+# Characters that do not occur in given names in practice: function words, measure words,
+# numerals and the words of place and time a name is often followed by.
+NOT_GIVEN = frozenset(NAME_STOP + "了着过个们这那哪谁什么怎很更最太不没无非未有所曾要会能可应该得地上下里外内年日时分秒号路街区市省县镇村"
+                      "层楼室岁名位辆次起条件台部只块店馆门口站现经系称说停许")
 
 
 @dataclass(frozen=True)
@@ -63,16 +112,21 @@ class Entity:
 
 @dataclass(frozen=True)
 class Recognizer:
-    """One entity type: a compiled pattern (the first named group that matched is the span, else
-    the whole match), a base score, and an optional validator. A base score below THRESHOLD
-    means the entity counts only with context."""
+    """One pattern of one entity type: a compiled pattern (the first named group that matched is
+    the span, else the whole match), a base score, and an optional validator. A base score below
+    THRESHOLD means the candidate counts only with context."""
 
     entity: str
     pattern: re.Pattern
     score: float
     validate: Callable[[str], float | None] | None = None  # None: not this entity; else a score
+    name: str = ""
 
-    def candidates(self, text: str) -> Iterable[tuple[int, int, float]]:
+    @property
+    def context(self) -> tuple[str, ...]:
+        return CONTEXT[self.entity]
+
+    def candidates(self, text: str, words: list[W.Word]) -> Iterable[tuple[int, int, float]]:
         for m in self.pattern.finditer(text):
             group = next((g for g in self.pattern.groupindex if m.group(g) is not None), 0)
             start, end = m.span(group)
@@ -84,19 +138,30 @@ class Recognizer:
                 score = checked
             yield start, end, score
 
-    def scored(self, text: str, hint: str = "") -> Iterable[tuple[int, int, float]]:
-        """Candidates with context applied: context words before a span raise its score."""
-        for start, end, score in self.candidates(text):
-            if _context_near(text, start, self.entity, hint):
-                score = min(1.0, score + CONTEXT_BOOST)
-            yield start, end, score
-
 
 def _id_number(value: str) -> float | None:
     if not id_check_ok(value):
         return None  # a wrong check digit is not an ID
-    month, day = int(value[10:12]), int(value[12:14])
-    return 0.9 if 1 <= month <= 12 and 1 <= day <= 31 else None
+    return 0.9 if _valid_date(int(value[6:10]), int(value[10:12]), int(value[12:14])) else None
+
+
+# First two digits of resident ID area codes (GB/T 2260 provinces).
+ID_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split())
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        date(y, m, d)
+    except ValueError:
+        return False
+    return True
+
+
+def _id_number_15(value: str) -> float | None:
+    """A legacy 15-digit resident ID (issued before 1999): area code, YYMMDD birth date, sequence."""
+    if value[:2] not in ID_PROVINCES or not _valid_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12])):
+        return None
+    return 0.6
 
 
 def _bank_card(value: str) -> float | None:
@@ -108,6 +173,32 @@ def _bank_card(value: str) -> float | None:
     if digits[0] in "45" or digits[:2] in ("34", "35", "37"):
         return 0.4  # international schemes: counts with context (卡号, 银行卡)
     return None
+
+
+def _landline(value: str) -> float | None:
+    """Area code (010, 02x, or 4 digits from 03xx to 09xx) and a 7- or 8-digit local number that
+    does not start with 0 or 1; without any separator it counts only with context."""
+    digits = re.sub(r"[^0-9]", "", value)
+    area = 3 if digits[1] in "12" else 4
+    if area == 3 and digits[1] == "1" and digits[2] != "0":
+        return None
+    local = digits[area:]
+    if len(local) not in (7, 8) or local[0] in "01" or (area == 3 and len(local) != 8):
+        return None
+    return 0.7 if re.search(r"[-() ]", value) else 0.4
+
+
+def _imei(value: str) -> float | None:
+    if not luhn_ok(value):
+        return None
+    return 0.55 if value[:2] in ("35", "86", "01", "99", "30", "33", "44", "45", "49", "53", "54") else 0.3
+
+
+def _vin(value: str) -> float | None:
+    v = value.upper()
+    if not (re.search(r"[A-Z]", v) and re.search(r"\d", v)) or not vin_check_ok(v):
+        return None
+    return 0.8
 
 
 def _ip(value: str) -> float | None:
@@ -131,28 +222,38 @@ def _coordinates(value: str) -> float | None:
     return None
 
 
-def _given_class() -> str:
-    stops = "".join(NAME_STOP)
-    return f"(?:(?![{stops}])[\u4e00-\u9fa5])"
+def _mac(value: str) -> float | None:
+    hexdigits = re.sub(r"[^0-9A-Fa-f]", "", value)
+    return None if len(set(hexdigits.lower())) == 1 else 0.8  # 00:00:.. and ff:ff:.. are not a device
 
 
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])"
-_NAME_CONTEXT = "|".join(sorted(CONTEXT["PERSON"][:-1], key=len, reverse=True))
-_ADDR_CHAR = "(?:(?![称在于到的向从往位住是和与及为了就]" + ")[\u4e00-\u9fa5])"
-
-_WHOLE_NAME = re.compile(f"{_SURNAME}[\u4e00-\u9fa5]{{1,2}}")
+_ADDR_CHAR = "(?:(?!现居|居住|家住|住在|位于)(?![称在于到的向从往位住是与及为了就一，。、；：,. ])[\u4e00-\u9fa5])"
+_NUM = r"(?:\d{1,5}|[一二三四五六七八九十]{1,3})"
+_ROOM = r"(?:\d{1,3}单元)?(?:\d{1,5}(?:室|号房|号)?)?"
+_BUILDING = r"(?:\d{1,4}(?:号楼|栋|幢|座|号院)|[A-Z一二三四五六七八九十]{1,2}(?:栋|座|幢))"
+_ESTATE_END = "小区|花园|家园|嘉园|佳园|名居|新村|公寓|大厦|苑|里|社区|新城|城|华庭|广场|中心|大楼|写字楼|国际"
+_REGION = (rf"(?:{_ADDR_CHAR}{{2,6}}(?:省|自治区))?(?:{_ADDR_CHAR}{{1,6}}(?:市|州|盟))?(?:{_ADDR_CHAR}{{1,6}}(?:区|县|旗))?"
+           rf"(?:{_ADDR_CHAR}{{1,6}}(?:街道|镇|乡))?")
+_ROAD = rf"{_ADDR_CHAR}{{1,10}}(?:路|街|大街|大道|道|巷|胡同|弄)[甲乙丙丁]?\d{{1,5}}(?:-\d{{1,5}})?号(?:院)?"
+_ESTATE = rf"{_ADDR_CHAR}{{2,10}}(?:{_ESTATE_END})"
+_VILLAGE = rf"{_ADDR_CHAR}{{1,8}}村(?:(?:第?{_NUM}(?:村民小)?组)(?:\d{{1,4}}号)?|\d{{1,4}}号)"
 
 RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "ID_NUMBER",
         re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9A-Za-z])"),
-        0.9, _id_number,
+        0.9, _id_number, "id18",
     ),
+    Recognizer("ID_NUMBER", re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z])"),
+               0.6, _id_number_15, "id15"),
     Recognizer(
         "PHONE",
         re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])"),
-        0.75,
+        0.75, None, "mobile",
     ),
+    Recognizer("PHONE", re.compile(r"(?<![0-9A-Za-z+\-])(?:[(（]0\d{2,3}[)）]\s?|(?<![0-9] )0\d{2,3}[ -]?)\d{3,4}[ -]?\d{4}(?![0-9A-Za-z]|[ -]\d)"),
+               0.7, _landline, "landline"),
     Recognizer(
         "PLATE",
         re.compile(
@@ -168,51 +269,213 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
         0.7, _ip,
     ),
-    Recognizer(
-        "PERSON",
-        re.compile(rf"(?:{_NAME_CONTEXT})[：:是为\s]*(?P<v>{_SURNAME}{_given_class()}{{1,2}})|(?P<w>{_SURNAME}{_given_class()}?)(?:先生|女士|同志)"),
-        0.85,
-    ),
-    Recognizer(
-        "ADDRESS",
-        re.compile(
-            rf"(?:{_ADDR_CHAR}{{2,6}}(?:省|市))?(?:{_ADDR_CHAR}{{1,6}}(?:区|县|镇|乡))?{_ADDR_CHAR}{{1,10}}(?:路|街|大街|大道|道|巷|胡同|弄)"
-            r"\d{1,5}(?:-\d{1,5})?号(?:院)?(?:\d{1,4}(?:号楼|栋|幢))?(?:\d{1,3}单元)?(?:\d{1,5}(?:室|号房))?"
-        ),
-        0.8,
-    ),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street"),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate"),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}\d{{3,5}}室?(?![0-9A-Za-z])"), 0.6, None, "estate_room"),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_VILLAGE}"), 0.8, None, "village"),
+    Recognizer("COORDINATES", re.compile(r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?[，,、;；\s]*"
+                                         r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?"),
+               0.9, None, "named_pair"),
     Recognizer(
         "COORDINATES",
         re.compile(r"(?<![\d.])-?\d{1,3}\.\d{4,}(?:\s*[,，/;；\s]\s*-?\d{1,3}\.\d{4,})?(?![\d.])"),
         0.7, _coordinates,
     ),
+    Recognizer("PASSPORT", re.compile(r"(?<![0-9A-Za-z])(?:E[A-HJ-NP-Z0-9]\d{7}|G\d{8}|[DSP]E?\d{7})(?![0-9A-Za-z])"), 0.6),
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])(?:C[A-HJ-NP-Z0-9]\d{7}|[LT]\d{8})(?![0-9A-Za-z])"), 0.55, None, "permit"),
+    # home-return permits (H/M): the same shape as drug approval numbers (国药准字H...), so only with context
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])[HM]\d{8}(?:\d{2})?(?![0-9A-Za-z])"), 0.3, None, "home_return"),
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z.\-:])\d{8}(?:\d{2})?(?![0-9A-Za-z.\-:])"), 0.2, None, "taiwan"),
+    Recognizer("VIN", re.compile(r"(?<![0-9A-Za-z])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![0-9A-Za-z])"), 0.8, _vin),
+    Recognizer("IMEI", re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])"), 0.55, _imei),
+    Recognizer(
+        "MAC_ADDRESS",
+        re.compile(r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
+                   r"|(?<![0-9A-Fa-f.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"),
+        0.8, _mac,
+    ),
 )
 
 
-def _context_near(text: str, start: int, entity: str, hint: str) -> bool:
-    window = (hint + " " + text[max(0, start - CONTEXT_WINDOW):start]).lower()
-    return any(w in window for w in CONTEXT[entity])
+def _han(s: str) -> bool:
+    return bool(s) and all("\u4e00" <= c <= "\u9fa5" for c in s)
+
+
+@dataclass(frozen=True)
+class NameRecognizer:
+    """Person names in running text, from the segmenter's words (see the module docstring)."""
+
+    entity: str = "PERSON"
+    name: str = "name"
+    honorific: re.Pattern = field(default=re.compile(rf"(?P<w>{_SURNAME}[\u4e00-\u9fa5]?)(?:先生|女士|同志)"))
+
+    @property
+    def context(self) -> tuple[str, ...]:
+        return CONTEXT[self.entity]
+
+    def candidates(self, text: str, words: list[W.Word]) -> Iterable[tuple[int, int, float]]:
+        for m in self.honorific.finditer(text):  # 王女士, 张伟先生: a person, even by surname only
+            yield m.start("w"), m.end("w"), 0.85
+        for i, w in enumerate(words):
+            found = self._at(words, i)
+            if found is not None:
+                yield found
+
+    def _at(self, words: list[W.Word], i: int) -> tuple[int, int, float] | None:
+        w = words[i]
+        t = w.text
+        if not _han(t):
+            return None
+        if len(t) >= 3 and t[0] in GLUE and not W.in_dictionary(t) and _surname_len(t[1:]):
+            return self._word(words, i, W.Word(t[1:], w.tag, w.start + 1))  # 经杭帆, 据车垚宇: a preposition glued to a name
+        return self._word(words, i, w)
+
+    def _word(self, words: list[W.Word], i: int, w: W.Word) -> tuple[int, int, float] | None:
+        t = w.text
+        surname = _surname_len(t)
+        if not surname:
+            return None
+        if len(t) == surname:  # a surname standing alone: join the given name that follows
+            tagged = w.tag.startswith("nr") or surname == 2
+            end, j = w.end, i + 1
+            while j < len(words) and end - w.start + len(words[j].text) <= surname + 2 and _given_word(words[j], tagged):
+                end, j = words[j].end, j + 1
+            if end - w.start == surname and j < len(words) and _han(words[j].text) and (tagged or len(words[j].text) >= 3):
+                # the given name glued to a verb or particle (上官 + 婉清称, 涂 + 超龙持, 匡 + 墨倩称)
+                x = words[j].text
+                k = next((k for k, c in enumerate(x) if c in NAME_STOP or c in GLUED_AFTER), len(x))
+                if 1 <= k <= 2 and not any(c in NOT_GIVEN for c in x[:k]) and all(c in NAME_STOP or c in GLUED_AFTER for c in x[k:]):
+                    end = w.end + k
+                    if k == len(x):
+                        j += 1
+                    else:
+                        return self._score(words, w.start, end, j, known=False, glued=True)
+            if end - w.start <= surname or end - w.start > surname + 2:
+                return None
+            return self._score(words, w.start, end, j, known=False)
+        if len(t) > surname + 3:
+            return None
+        name, j = t, i + 1
+        # a name glued to what follows it (张伟称, 宁健渊持): cut the trailing verb or particle
+        while len(name) > surname + 1 and (name[-1] in NAME_STOP or name[-1] in GLUED_AFTER):
+            name = name[:-1]
+        if len(name) > surname + 2 or name[surname:surname + 1] in NOT_GIVEN:
+            return None
+        known = W.in_dictionary(name)
+        end = w.start + len(name)
+        if known and not w.tag.startswith("nr") and len(name) == len(t):
+            # a dictionary word that is not a name (高速, 黄色, 严明): a name only when a given-name
+            # character follows it, and then only with context (报警人严明佳)
+            if len(name) != surname + 1 or j >= len(words) or len(words[j].text) != 1 or not _given_word(words[j]):
+                return None
+            return self._score(words, w.start, words[j].end, j + 1, known=False, weak=True)
+        if len(name) < len(t):
+            return self._score(words, w.start, end, i + 1, known=False, glued=True)
+        if len(name) == surname + 1 and j < len(words) and len(words[j].text) == 1 and _given_word(words[j]) and _ends_name(words, j + 1):
+            end, j = words[j].end, j + 1  # 李四 + 娜, 姬帅 + 瀚: a name the dictionary knows shorter
+            known = False
+        return self._score(words, w.start, end, j, known=known)
+
+    def _score(self, words, start: int, end: int, j: int, known: bool, glued: bool = False,
+               weak: bool = False) -> tuple[int, int, float] | None:
+        name = "".join(x.text for x in words if x.end > start and x.start < end)
+        name = name[start - next(x.start for x in words if x.end > start):][:end - start]
+        if name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or (len(name) == 2 and name[1] in ADDRESS_FORMS) or any(name.endswith(t) for t in TITLES):
+            return None  # a place (安定路), or a surname with a form of address (张氏, 刘师傅)
+        nxt = words[j].text if j < len(words) else ""
+        if nxt in PLACE_WORDS or (nxt[:1] in ("路", "街", "村", "镇", "店", "馆") and not glued):
+            return None
+        score = 0.55 if len(name) >= 3 else 0.5
+        if weak or (known and W.frequency(name) >= 500):
+            score = 0.3  # a frequent dictionary word tagged as a name (向东): only with context
+        if glued or nxt in PERSON_VERBS or nxt[:1] == "称" or nxt in TITLES:
+            score += 0.2
+        elif nxt in ("、", "和", "与", "及", "等"):
+            score += 0.1
+        return start, end, min(score, 0.85)
+
+
+COMMON_WORD = 200  # dictionary frequency from which a two-character word is an ordinary word
+# Characters glued before a name by the segmenter (经杭帆同意, 据车垚宇称).
+GLUE = "经据由被让对给和与及将把向人"
+# Characters glued after a name by the segmenter (宁健渊持, 权永已).
+GLUED_AFTER = "持已将也曾于在系均"
+# Words after which a name has ended (曾胜名下, 叶德心一家, 亓月所述).
+NAME_FOLLOWERS = ("名下", "一家", "所述", "本人", "夫妇", "三人", "两人", "二人", "家属", "同意", "提供", "报警", "称")
+
+
+def _surname_len(t: str) -> int:
+    if any(t.startswith(c) for c in COMPOUND_SURNAMES):
+        return 2
+    return 1 if t[:1] in SURNAMES else 0
+
+
+def _ends_name(words: list[W.Word], j: int) -> bool:
+    """Whether a name may end before word `j`: the end of the text, punctuation, a verb, a title."""
+    if j >= len(words):
+        return True
+    w = words[j]
+    return (W.is_punct(w.text) or w.tag.startswith("v") or w.tag in ("p", "c", "uj", "f", "d") or w.text in TITLES or w.text in PERSON_VERBS
+            or w.text in NAME_FOLLOWERS)
+
+
+FUNCTION_TAGS = ("p", "c", "u", "uj", "ul", "uz", "ud", "ug", "uv", "d", "m", "q", "f", "r", "y", "e", "o")
+VERB_TAGS = ("v", "vn", "vd", "vg")
+
+
+def _given_word(w: W.Word, after_name_tag: bool = False) -> bool:
+    """Whether word `w` can be (part of) the given name after a surname standing alone; a verb
+    or a common word only after a surname the segmenter itself tagged as a name (寇 + 强盛)."""
+    if len(w.text) > 2 or not _han(w.text) or any(c in NOT_GIVEN for c in w.text) or w.tag in FUNCTION_TAGS:
+        return False
+    if w.tag in VERB_TAGS and not after_name_tag:
+        return False
+    return len(w.text) == 1 or w.tag.startswith("nr") or after_name_tag or W.frequency(w.text) < COMMON_WORD  # 民警: a word, not a given name
+
+
+PERSON_RECOGNIZER = NameRecognizer()
+ALL: tuple = RECOGNIZERS + (PERSON_RECOGNIZER,)
+
+
+def boosted(recognizer, context: list[str]) -> bool:
+    """Presidio's substring context match: a context word of the recognizer inside a context word."""
+    return any(c.lower() in k for c in recognizer.context for k in context)
 
 
 def candidates(text: str, hint: str = "") -> list[Entity]:
     """Every candidate span with its context-adjusted score (before thresholding and overlaps).
     `hint` is extra context, e.g. a column name."""
     out = []
-    if hint and any(w in hint.lower() for w in CONTEXT["PERSON"]):  # a whole value in a name column
-        m = _WHOLE_NAME.fullmatch(text.strip())
+    hint = hint.lower()
+    if hint and any(w in hint for w in CONTEXT["PERSON"]):  # a whole value in a name column
+        m = re.fullmatch(f"{_SURNAME}[\u4e00-\u9fa5]{{1,2}}", text.strip())
         if m:
             lead = len(text) - len(text.lstrip())
             out.append(Entity("PERSON", lead, lead + len(m.group(0)), 0.85))
-    for r in RECOGNIZERS:
-        out += [Entity(r.entity, start, end, score) for start, end, score in r.scored(text, hint)]
+    words = W.tag(text)
+    keys = W.keywords(words)
+    for r in ALL:
+        for start, end, score in r.candidates(text, words):
+            context = W.context_before(words, start, keys) + ([hint] if hint else [])
+            if boosted(r, context):
+                score = min(1.0, score + CONTEXT_BOOST)
+            out.append(Entity(r.entity, start, end, score))
     return out
 
 
 def resolve(entities: list[Entity], threshold: float = THRESHOLD) -> list[Entity]:
-    """Keep entities at or above `threshold`; of overlapping ones keep the higher score, then the longer."""
+    """Keep entities at or above `threshold`; of overlapping ones keep the higher score, then the
+    longer. An address whose front overlaps a kept entity (a name the address pattern ran into:
+    庞振宇送回东城区...) keeps the part after it."""
     kept: list[Entity] = []
     for e in sorted(entities, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
-        if e.score >= threshold and all(e.end <= k.start or e.start >= k.end for k in kept):
+        if e.score < threshold:
+            continue
+        if e.type == "ADDRESS":
+            for k in sorted(kept, key=lambda k: k.start):
+                if k.start < e.end and e.start < k.end < e.end - 4:
+                    e = Entity(e.type, k.end, e.end, e.score)
+        if all(e.end <= k.start or e.start >= k.end for k in kept):
             kept.append(e)
     return sorted(kept, key=lambda e: e.start)
 

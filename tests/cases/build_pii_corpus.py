@@ -1,7 +1,7 @@
 """Build `pii_corpus.jsonl`: labelled values and free-text lines for the PII recognizers.
 
 Labels come from construction (the generator knows what it embedded and where), never from the
-recognizers under test. Near-misses (order numbers, landlines, timestamps, IDs with a wrong check
+recognizers under test. Near-misses (order numbers, 400 hotlines, timestamps, IDs with a wrong check
 digit, Luhn failures, plate look-alikes) are labelled with no entities. Deterministic:
 `python tests/cases/build_pii_corpus.py` rewrites the same file.
 """
@@ -75,7 +75,7 @@ def build(seed: int = 20261125) -> list[dict]:
     # near-misses: no personal information
     for _ in range(20):
         rows.append(value(None, f"{rng.randrange(2019, 2027)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(10**9, 10**10)}", "order_no"))  # 18-digit order number
-        rows.append(value(None, f"0{rng.choice(['10', '21', '755', '571'])}-{rng.randrange(2000000, 89999999)}", "座机"))  # landline
+        rows.append(value("PHONE", f"0{rng.choice(['10', '21', '755', '571'])}-{rng.randrange(20000000, 89999999)}", "座机"))  # landline
         rows.append(value(None, f"{rng.randrange(2019, 2027)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(0, 24):02d}{rng.randrange(0, 60):02d}{rng.randrange(0, 60):02d}"))
         rows.append(value(None, str(rng.randrange(1600000000000, 1800000000000))))  # epoch ms
         rows.append(value(None, wrong_check(P.id_number(rng)), "身份证号"))
@@ -85,13 +85,13 @@ def build(seed: int = 20261125) -> list[dict]:
         rows.append(value(None, f"v{rng.randrange(1, 9)}.{rng.randrange(0, 20)}.{rng.randrange(0, 50)}"))
         rows.append(value(None, f"{rng.randrange(300, 999)}.{rng.randrange(0, 255)}.{rng.randrange(0, 255)}.{rng.randrange(0, 255)}"))
     near_lines = [
-        "订单号{o}已支付，金额{a}元。", "请拨打客服热线010-{l}咨询。", "抓拍时间{t}，设备在线。", "事件编号{o}，处理完毕。",
+        "订单号{o}已支付，金额{a}元。", "请拨打客服热线400-{l}咨询。", "抓拍时间{t}，设备在线。", "事件编号{o}，处理完毕。",
         "设备离线告警，最近一次心跳超过{n}分钟。", "区域入侵告警：禁区内检测到人员闯入，请值班人员核查。", "人群聚集告警，现场人数约{n}人。",
         "系统版本v3.{n}.1升级完成，共{n}台设备。", "本月共处理警情{n}起，同比下降{n}%。",
     ]
     for _ in range(60):
         t = rng.choice(near_lines).format(o=f"2026{rng.randrange(10**13, 10**14)}", a=rng.randrange(10, 9999),
-                                          l=rng.randrange(2000000, 89999999), t=f"2026-11-{rng.randrange(1, 29):02d} 1{rng.randrange(0, 9)}:30:00",
+                                          l=f"{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}", t=f"2026-11-{rng.randrange(1, 29):02d} 1{rng.randrange(0, 9)}:30:00",
                                           n=rng.randrange(2, 99))
         rows.append(line(t, [], "near_miss"))
     rows += handwritten()
@@ -119,7 +119,7 @@ HANDWRITTEN = [
     ("服务器2001:db8:85a3::8a2e:370:7334出现异常流量。", [("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334")]),
     ("今日14:30:00起，长安街实行交通管制。", []),
     ("工单号202611250000123456，已派发至东城区。", []),
-    ("固定电话010-65123456，传真010-65123457。", []),
+    ("固定电话010-65123456，传真010-65123457。", [("PHONE", "010-65123456"), ("PHONE", "010-65123457")]),
     ("本次升级至算法版本v3.2.1，误报率下降2.5%。", []),
     ("设备编码11010500001321000001离线超过30分钟。", []),
     ("统计周期2026-11-01至2026-11-24，共计1234起。", []),
