@@ -125,7 +125,8 @@ def id_check_ok(col: Column) -> Column:
 
 def scrub_text(col: Column) -> Column:
     """Free text with every recognised entity replaced by its typed placeholder, computed in
-    batches by an Arrow (pandas) UDF calling the recognizers directly (no NLP pipeline per row)."""
+    batches by an Arrow (pandas) UDF calling the recognizers directly (no Presidio pipeline per
+    row), each distinct text of a batch once."""
     return _scrub_udf()(col)
 
 
@@ -134,8 +135,9 @@ def _scrub_udf():
     from pyspark.sql.functions import pandas_udf
 
     def scrub(texts):
-
-        return texts.map(lambda t: None if t is None else scrub_one(t))
+        # each distinct text once per batch: system-generated notes (alarm texts) repeat verbatim
+        done = {t: scrub_one(t) for t in texts.dropna().unique()}
+        return texts.map(done.get)
 
     # real type objects (this module's annotations are strings, which pandas_udf cannot resolve)
     scrub.__annotations__ = {"texts": pd.Series, "return": pd.Series}

@@ -44,7 +44,7 @@ SURNAMES = (
     "纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万支柯昝管卢莫房裘缪干解应宗丁宣贲邓"
     "郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲封芮羿储靳汲邴糜松井段富巫乌焦巴弓牧隗谷车侯宓蓬郗班仰秋仲伊宫宁"
     "仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰鄂索咸籍赖卓蔺屠蒙池乔阴郁胥苍闻莘党翟谭贡劳逄姬申扶堵冉宰郦"
-    "尉栗豆漆邸晋辜芦兰满战尧楚苑宾时文肖涂阳隋衣楼初苟修鹿"
+    "尉栗豆漆邸晋辜芦兰满战尧楚苑宾时文智粟查檀赫盖肖涂阳隋衣楼初苟修鹿"
     "雍璩桑桂濮牛寿边扈燕冀郏浦尚农温庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾暨居衡步耿弘匡寇禄阙欧殳沃蔚越夔隆师巩厍聂"
     "晁勾敖融冷訾辛阚简饶曾毋沙乜鞠丰巢关蒯荆游竺权逯盖桓闫覃邝植亓仝揭鄢展丛迟商冼麦区练仉岳帅缑亢况佟佘牟付谯笪"
 )
@@ -95,8 +95,8 @@ TITLES = ("先生", "女士", "同志", "警官", "师傅", "老师", "经理", 
           "大哥", "总")
 # Characters that do not occur in given names in practice: function words, measure words,
 # numerals and the words of place and time a name is often followed by.
-NOT_GIVEN = frozenset(NAME_STOP + "了着过个们这那哪谁什么怎很更最太不没无非未有所曾要会能可应该得地上下里外内年日时分秒号路街区市省县镇村"
-                      "层楼室岁名位辆次起条件台部只块店馆门口站现经系称说停许")
+NOT_GIVEN = frozenset(NAME_STOP + "了着过个们这那哪谁什么怎很更最太不没无非未有所曾要会能应该得地上下里外内年日时分秒号路街区市省县镇村"
+                      "层楼室岁名位辆次起条件台部只块店馆门口站现经系称说停许车队")
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,18 @@ class Recognizer:
     score: float
     validate: Callable[[str], float | None] | None = None  # None: not this entity; else a score
     name: str = ""
+    anchor: re.Pattern | None = None  # a cheap pattern every match contains: no anchor, no scan
+
+    def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
+        if self.anchor is not None and self.anchor.search(text) is None and (not hint or self.anchor.search(hint) is None):
+            return ()
+        return self._matches(text)
 
     @property
     def context(self) -> tuple[str, ...]:
         return CONTEXT[self.entity]
 
-    def candidates(self, text: str, words: list[W.Word]) -> Iterable[tuple[int, int, float]]:
+    def _matches(self, text: str) -> Iterable[tuple[int, int, float]]:
         for m in self.pattern.finditer(text):
             group = next((g for g in self.pattern.groupindex if m.group(g) is not None), 0)
             start, end = m.span(group)
@@ -228,7 +234,7 @@ def _mac(value: str) -> float | None:
 
 
 _SURNAME = "(?:" + "|".join(COMPOUND_SURNAMES) + f"|[{SURNAMES}])"
-_ADDR_CHAR = "(?:(?!现居|居住|家住|住在|位于)(?![称在于到的向从往位住是与及为了就一，。、；：,. ])[\u4e00-\u9fa5])"
+_ADDR_CHAR = "(?:(?!现居|居住|家住|住在|位于|一家|地址|住址)(?![称在于到的向从往位住是与及为了就号，。、；：,. ])[\u4e00-\u9fa5])"
 _NUM = r"(?:\d{1,5}|[一二三四五六七八九十]{1,3})"
 _ROOM = r"(?:\d{1,3}单元)?(?:\d{1,5}(?:室|号房|号)?)?"
 _BUILDING = r"(?:\d{1,4}(?:号楼|栋|幢|座|号院)|[A-Z一二三四五六七八九十]{1,2}(?:栋|座|幢))"
@@ -243,56 +249,65 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer(
         "ID_NUMBER",
         re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9A-Za-z])"),
-        0.9, _id_number, "id18",
+        0.9, _id_number, "id18", re.compile(r"\d{17}"),
     ),
     Recognizer("ID_NUMBER", re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z])"),
-               0.6, _id_number_15, "id15"),
+               0.6, _id_number_15, "id15", re.compile(r"\d{15}")),
     Recognizer(
         "PHONE",
         re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])"),
-        0.75, None, "mobile",
+        0.75, None, "mobile", re.compile(r"1[3-9]\d"),
     ),
     Recognizer("PHONE", re.compile(r"(?<![0-9A-Za-z+\-])(?:[(（]0\d{2,3}[)）]\s?|(?<![0-9] )0\d{2,3}[ -]?)\d{3,4}[ -]?\d{4}(?![0-9A-Za-z]|[ -]\d)"),
-               0.7, _landline, "landline"),
+               0.7, _landline, "landline", re.compile(r"0\d{2,3}\D?\d{3}")),
     Recognizer(
         "PLATE",
         re.compile(
             rf"(?<![A-Za-z0-9])[{PROVINCE_CHARS}][A-HJ-NP-Z][·• ]?"
             rf"(?:[DF][{PLATE_BODY}]\d{{4}}|\d{{5}}[DF]|[{PLATE_BODY}]{{4}}[挂学警港澳]|[{PLATE_BODY}]{{5}})(?![A-Za-z0-9])"
         ),
-        0.85,
+        0.85, None, "", re.compile(rf"[{PROVINCE_CHARS}][A-HJ-NP-Z]"),
     ),
-    Recognizer("BANK_CARD", re.compile(r"(?<![0-9A-Za-z-])(?:\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?|\d{16,19})(?![0-9A-Za-z-])"), 0.75, _bank_card),
-    Recognizer("EMAIL", re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), 0.9),
+    Recognizer("BANK_CARD", re.compile(r"(?<![0-9A-Za-z-])(?:\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?|\d{16,19})(?![0-9A-Za-z-])"), 0.75, _bank_card,
+               "", re.compile(r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}")),
+    Recognizer("EMAIL", re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), 0.9, None, "",
+               re.compile("@")),
     Recognizer(
         "IP_ADDRESS",
         re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
-        0.7, _ip,
+        0.7, _ip, "", re.compile(r"\d\.\d{1,3}\.|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:"),
     ),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street"),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate"),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}\d{{3,5}}室?(?![0-9A-Za-z])"), 0.6, None, "estate_room"),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_VILLAGE}"), 0.8, None, "village"),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street",
+               re.compile(r"(?:路|街|道|巷|胡同|弄)[甲乙丙丁]?\d")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate", re.compile(r"栋|幢|座|号楼|号院")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}\d{{3,5}}室?(?![0-9A-Za-z])"), 0.6, None, "estate_room",
+               re.compile(rf"(?:{_ESTATE_END})\d{{3}}")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_VILLAGE}"), 0.8, None, "village", re.compile(r"村")),
     Recognizer("COORDINATES", re.compile(r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?[，,、;；\s]*"
                                          r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?"),
                0.9, None, "named_pair"),
     Recognizer(
         "COORDINATES",
         re.compile(r"(?<![\d.])-?\d{1,3}\.\d{4,}(?:\s*[,，/;；\s]\s*-?\d{1,3}\.\d{4,})?(?![\d.])"),
-        0.7, _coordinates,
+        0.7, _coordinates, "", re.compile(r"\d\.\d{4}"),
     ),
-    Recognizer("PASSPORT", re.compile(r"(?<![0-9A-Za-z])(?:E[A-HJ-NP-Z0-9]\d{7}|G\d{8}|[DSP]E?\d{7})(?![0-9A-Za-z])"), 0.6),
-    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])(?:C[A-HJ-NP-Z0-9]\d{7}|[LT]\d{8})(?![0-9A-Za-z])"), 0.55, None, "permit"),
+    Recognizer("PASSPORT", re.compile(r"(?<![0-9A-Za-z])(?:E[A-HJ-NP-Z0-9]\d{7}|G\d{8}|[DSP]E?\d{7})(?![0-9A-Za-z])"), 0.6, None, "",
+               re.compile(r"[EGDSP][A-Z0-9]?\d{7}")),
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])(?:C[A-HJ-NP-Z0-9]\d{7}|[LT]\d{8})(?![0-9A-Za-z])"), 0.55, None, "permit",
+               re.compile(r"[CLT][A-Z0-9]?\d{7}")),
     # home-return permits (H/M): the same shape as drug approval numbers (国药准字H...), so only with context
-    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])[HM]\d{8}(?:\d{2})?(?![0-9A-Za-z])"), 0.3, None, "home_return"),
-    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z.\-:])\d{8}(?:\d{2})?(?![0-9A-Za-z.\-:])"), 0.2, None, "taiwan"),
-    Recognizer("VIN", re.compile(r"(?<![0-9A-Za-z])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![0-9A-Za-z])"), 0.8, _vin),
-    Recognizer("IMEI", re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])"), 0.55, _imei),
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])[HM]\d{8}(?:\d{2})?(?![0-9A-Za-z])"), 0.3, None, "home_return",
+               re.compile(r"[HM]\d{8}")),
+    # bare 8 or 10 digits: a Taiwan compatriot permit only next to its context word (base score 0.2)
+    Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z.\-:])\d{8}(?:\d{2})?(?![0-9A-Za-z.\-:])"), 0.2, None, "taiwan",
+               re.compile(r"(?i)台胞|台湾|通行证|回乡|permit")),
+    Recognizer("VIN", re.compile(r"(?<![0-9A-Za-z])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![0-9A-Za-z])"), 0.8, _vin, "", re.compile(r"[0-9A-Za-z]{17}")),
+    Recognizer("IMEI", re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])"), 0.55, _imei, "", re.compile(r"\d{15}")),
     Recognizer(
         "MAC_ADDRESS",
         re.compile(r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
                    r"|(?<![0-9A-Fa-f.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"),
-        0.8, _mac,
+        0.8, _mac, "", re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\."),
     ),
 )
 
@@ -313,21 +328,58 @@ class NameRecognizer:
     def context(self) -> tuple[str, ...]:
         return CONTEXT[self.entity]
 
-    def candidates(self, text: str, words: list[W.Word]) -> Iterable[tuple[int, int, float]]:
-        for m in self.honorific.finditer(text):  # 王女士, 张伟先生: a person, even by surname only
-            yield m.start("w"), m.end("w"), 0.85
+    def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
+        if "先生" in text or "女士" in text or "同志" in text:
+            for m in self.honorific.finditer(text):  # 王女士, 张伟先生: a person, even by surname only
+                yield m.start("w"), m.end("w"), 0.85
         for i, w in enumerate(words):
-            found = self._at(words, i)
-            if found is not None:
-                yield found
+            c0 = w.text[0]
+            if c0 in SURNAME_SET or c0 in GLUE:
+                found = self._at(words, i)
+                if found is not None:
+                    yield found
+                if c0 in SURNAME_SET and i:
+                    k = i - 1
+                    while k > 0 and (W.is_punct(words[k].text) or words[k].text in ("为", "是", "叫")):
+                        k -= 1  # 收件人为苏林天, 报警人：亢栋
+                    if _role_noun(words[k]):
+                        found = self._after_role(text, words, i)
+                        if found is not None:
+                            yield found
+
+    def _after_role(self, text: str, words: list[W.Word], i: int) -> tuple[int, int, float] | None:
+        """A name right after a role noun (驾驶人于洋, 群众张志在): the surname and the one or two
+        characters up to the next boundary, even when the segmenter split them into other words;
+        not when the first word is a common word (群众安全)."""
+        w = words[i]
+        if len(w.text) >= 2 and not w.tag.startswith("nr") and W.frequency(w.text) >= ROLE_COMMON_WORD:
+            return None
+        surname = _surname_len(w.text)
+        end = w.start + surname
+        while end < len(text) and end - w.start < surname + 3 and "\u4e00" <= text[end] <= "\u9fa5" and text[end] not in NAME_STOP \
+                and text[end] not in GLUED_AFTER:
+            end += 1
+        n = end - w.start
+        if n > surname + 2:  # no boundary within a name's length: end at a word boundary (许 + 航海 | 前往)
+            ends = [x.end for x in words[i:] if x.end - w.start <= surname + 2]
+            end = ends[-1] if ends else end
+            n = end - w.start
+        if not surname + 1 <= n <= surname + 2 or any(c in NOT_GIVEN for c in text[w.start + surname:end]):
+            return None
+        name = text[w.start:end]
+        if W.in_dictionary(name) and W.frequency(name) >= ROLE_COMMON_WORD and not name.startswith(COMPOUND_SURNAMES):
+            return None
+        j = next((k for k, x in enumerate(words) if x.start >= end), len(words))
+        return self._score(words, w.start, end, j, known=False, after_role=True)
 
     def _at(self, words: list[W.Word], i: int) -> tuple[int, int, float] | None:
         w = words[i]
         t = w.text
         if not _han(t):
             return None
-        if len(t) >= 3 and t[0] in GLUE and not W.in_dictionary(t) and _surname_len(t[1:]):
-            return self._word(words, i, W.Word(t[1:], w.tag, w.start + 1))  # 经杭帆, 据车垚宇: a preposition glued to a name
+        if len(t) >= 2 and t[0] in GLUE and _surname_len(t[1:]) and not W.in_dictionary(t):
+            # 经杭帆, 据车垚宇, 据叶 + 清海: a preposition glued to a name
+            return self._word(words, i, W.Word(t[1:], "nr" if len(t) == 2 else w.tag, w.start + 1, w.end))
         return self._word(words, i, w)
 
     def _word(self, words: list[W.Word], i: int, w: W.Word) -> tuple[int, int, float] | None:
@@ -371,22 +423,28 @@ class NameRecognizer:
             return self._score(words, w.start, words[j].end, j + 1, known=False, weak=True)
         if len(name) < len(t):
             return self._score(words, w.start, end, i + 1, known=False, glued=True)
-        if len(name) == surname + 1 and j < len(words) and len(words[j].text) == 1 and _given_word(words[j]) and _ends_name(words, j + 1):
+        if len(name) == surname + 1 and j < len(words) and _one_more_char(words[j]) and _ends_name(words, j + 1, nouns=True):
             end, j = words[j].end, j + 1  # 李四 + 娜, 姬帅 + 瀚: a name the dictionary knows shorter
             known = False
+        elif len(name) == surname + 1 and j < len(words) and _third_char_glued(words[j]):
+            return self._score(words, w.start, end + 1, j, known=False, glued=True)  # 荆茜 + 月联系, 刁然 + 宁称
         return self._score(words, w.start, end, j, known=known)
 
     def _score(self, words, start: int, end: int, j: int, known: bool, glued: bool = False,
-               weak: bool = False) -> tuple[int, int, float] | None:
+               weak: bool = False, after_role: bool = False) -> tuple[int, int, float] | None:
         name = "".join(x.text for x in words if x.end > start and x.start < end)
         name = name[start - next(x.start for x in words if x.end > start):][:end - start]
-        if name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or (len(name) == 2 and name[1] in ADDRESS_FORMS) or any(name.endswith(t) for t in TITLES):
+        if name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or (len(name) == 2 and name[1] in ADDRESS_FORMS) or name.endswith(TITLES):
             return None  # a place (安定路), or a surname with a form of address (张氏, 刘师傅)
+        if name.startswith(ROLE_WORDS):
+            return None  # a role noun glued to a surname (司机高师傅)
         nxt = words[j].text if j < len(words) else ""
-        if nxt in PLACE_WORDS or (nxt[:1] in ("路", "街", "村", "镇", "店", "馆") and not glued):
+        if nxt in PLACE_WORDS or (nxt[:1] in ("路", "街", "村", "镇", "店", "馆") and not glued) or (len(nxt) == 2 and nxt[-1] in "村镇乡庄"):
             return None
         score = 0.55 if len(name) >= 3 else 0.5
-        if weak or (known and W.frequency(name) >= 500):
+        if after_role:
+            score = 0.5  # found by position alone: the role noun before it is its context
+        elif weak or (known and W.frequency(name) >= 500):
             score = 0.3  # a frequent dictionary word tagged as a name (向东): only with context
         if glued or nxt in PERSON_VERBS or nxt[:1] == "称" or nxt in TITLES:
             score += 0.2
@@ -396,27 +454,59 @@ class NameRecognizer:
 
 
 COMMON_WORD = 200  # dictionary frequency from which a two-character word is an ordinary word
+ROLE_COMMON_WORD = 1000  # the same right after a role noun (驾驶人江东), where a name is expected
 # Characters glued before a name by the segmenter (经杭帆同意, 据车垚宇称).
-GLUE = "经据由被让对给和与及将把向人"
+GLUE = "经据由被让对给和与及将把向人为"
 # Characters glued after a name by the segmenter (宁健渊持, 权永已).
 GLUED_AFTER = "持已将也曾于在系均"
 # Words after which a name has ended (曾胜名下, 叶德心一家, 亓月所述).
 NAME_FOLLOWERS = ("名下", "一家", "所述", "本人", "夫妇", "三人", "两人", "二人", "家属", "同意", "提供", "报警", "称")
 
 
+SURNAME_SET = frozenset(SURNAMES) | frozenset(c[0] for c in COMPOUND_SURNAMES)
+COMPOUND_SET = frozenset(COMPOUND_SURNAMES)
+# Words ending in these are role nouns a name often follows (报警人, 目击者, 快递员, 机主, 辅警, 群众).
+ROLE_ENDINGS = "人者员主警众民属友长工生"
+
+
+ROLE_WORDS = tuple(sorted({*W.EXTRA_WORDS, *(c for c in CONTEXT["PERSON"] if len(c) >= 2)}, key=len, reverse=True))
+
+
+def _role_noun(w: W.Word) -> bool:
+    t = w.text
+    return len(t) >= 2 and (t[-1] in ROLE_ENDINGS or t in CONTEXT["PERSON"]) and _han(t) and not w.tag.startswith("v")
+
+
 def _surname_len(t: str) -> int:
-    if any(t.startswith(c) for c in COMPOUND_SURNAMES):
+    if t[:2] in COMPOUND_SET:
         return 2
     return 1 if t[:1] in SURNAMES else 0
 
 
-def _ends_name(words: list[W.Word], j: int) -> bool:
-    """Whether a name may end before word `j`: the end of the text, punctuation, a verb, a title."""
+def _third_char_glued(w: W.Word) -> bool:
+    """Whether word `w` starts with a name's last character glued to what follows the name:
+    an unknown word whose rest is a particle, a verb or a word of its own (月联系, 宁称, 成本人)."""
+    x = w.text
+    if len(x) < 2 or not _han(x) or x[0] in NOT_GIVEN or W.in_dictionary(x):
+        return False
+    rest = x[1:]
+    return all(c in NAME_STOP or c in GLUED_AFTER for c in rest) or rest in PERSON_VERBS or rest in NAME_FOLLOWERS or W.in_dictionary(rest)
+
+
+def _one_more_char(w: W.Word) -> bool:
+    """A single character after a two-character name that may be its third (李四 + 娜, 戚勇 + 银),
+    whatever the segmenter tagged it: not a particle, numeral word or place character."""
+    return len(w.text) == 1 and _han(w.text) and w.text not in NOT_GIVEN and w.text not in "一二三四五六七八九十百千万两几每各该本此"
+
+
+def _ends_name(words: list[W.Word], j: int, nouns: bool = False) -> bool:
+    """Whether a name may end before word `j`: the end of the text, punctuation, a verb, a title
+    (with `nouns`, also a noun of two or more characters: 戚勇银 + 血液)."""
     if j >= len(words):
         return True
     w = words[j]
     return (W.is_punct(w.text) or w.tag.startswith("v") or w.tag in ("p", "c", "uj", "f", "d") or w.text in TITLES or w.text in PERSON_VERBS
-            or w.text in NAME_FOLLOWERS)
+            or w.text in NAME_FOLLOWERS or (nouns and len(w.text) >= 2 and w.tag[:1] in ("n", "l")))
 
 
 FUNCTION_TAGS = ("p", "c", "u", "uj", "ul", "uz", "ud", "ug", "uv", "d", "m", "q", "f", "r", "y", "e", "o")
@@ -437,9 +527,14 @@ PERSON_RECOGNIZER = NameRecognizer()
 ALL: tuple = RECOGNIZERS + (PERSON_RECOGNIZER,)
 
 
-def boosted(recognizer, context: list[str]) -> bool:
-    """Presidio's substring context match: a context word of the recognizer inside a context word."""
-    return any(c.lower() in k for c in recognizer.context for k in context)
+_CONTEXT_LOWER = {k: tuple(w.lower() for w in v) for k, v in CONTEXT.items()}
+
+
+def boosted(entity: str, context: list[str] | str) -> bool:
+    """Presidio's substring context match: a context word of the entity type inside one of the
+    context words (joined with a separator no context word contains, so one scan per word)."""
+    joined = context if isinstance(context, str) else "\x00".join(context)
+    return any(c in joined for c in _CONTEXT_LOWER[entity])
 
 
 def candidates(text: str, hint: str = "") -> list[Entity]:
@@ -454,13 +549,33 @@ def candidates(text: str, hint: str = "") -> list[Entity]:
             out.append(Entity("PERSON", lead, lead + len(m.group(0)), 0.85))
     words = W.tag(text)
     keys = W.keywords(words)
+    starts = [w.start for w in words]
+    contexts: dict[int, str] = {}
     for r in ALL:
-        for start, end, score in r.candidates(text, words):
-            context = W.context_before(words, start, keys) + ([hint] if hint else [])
-            if boosted(r, context):
+        for start, end, score in r.candidates(text, words, hint):
+            context = contexts.get(start)
+            if context is None:
+                context = contexts[start] = "\x00".join(W.context_before(words, start, keys, starts=starts) + ([hint] if hint else []))
+            if boosted(r.entity, context):
                 score = min(1.0, score + CONTEXT_BOOST)
             out.append(Entity(r.entity, start, end, score))
     return out
+
+
+def _merge_addresses(entities: list[Entity]) -> list[Entity]:
+    """Overlapping address candidates are parts of one address (street, estate, room): their
+    union, with the highest score among them."""
+    addresses = sorted((e for e in entities if e.type == "ADDRESS"), key=lambda e: e.start)
+    if len(addresses) < 2:
+        return entities
+    merged: list[Entity] = []
+    for e in addresses:
+        if merged and e.start < merged[-1].end:
+            m = merged[-1]
+            merged[-1] = Entity("ADDRESS", m.start, max(m.end, e.end), max(m.score, e.score))
+        else:
+            merged.append(e)
+    return [e for e in entities if e.type != "ADDRESS"] + merged
 
 
 def resolve(entities: list[Entity], threshold: float = THRESHOLD) -> list[Entity]:
@@ -468,7 +583,7 @@ def resolve(entities: list[Entity], threshold: float = THRESHOLD) -> list[Entity
     longer. An address whose front overlaps a kept entity (a name the address pattern ran into:
     庞振宇送回东城区...) keeps the part after it."""
     kept: list[Entity] = []
-    for e in sorted(entities, key=lambda e: (-e.score, -(e.end - e.start), e.start)):
+    for e in sorted(_merge_addresses(entities), key=lambda e: (-e.score, -(e.end - e.start), e.start)):
         if e.score < threshold:
             continue
         if e.type == "ADDRESS":

@@ -14,9 +14,10 @@ module gives it, score every span the same.
 """
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass
+import bisect
+import re
 from functools import lru_cache
+from typing import NamedTuple
 
 PREFIX_WORDS = 5
 # Function words that do not count towards the context window (Presidio's `is_stopword`).
@@ -35,15 +36,11 @@ EXTRA_WORDS = (
 EXTRA_FREQUENCY = 20000
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     text: str
     tag: str
     start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
+    end: int
 
 
 @lru_cache(maxsize=1)
@@ -60,8 +57,9 @@ def tag(text: str) -> list[Word]:
     """`text` as words with their part-of-speech tags and character offsets."""
     out, pos = [], 0
     for w, t in _segmenter().tag(text, True):
-        out.append(Word(w, t, pos))
-        pos += len(w)
+        end = pos + len(w)
+        out.append(Word(w, t, pos, end))
+        pos = end
     return out
 
 
@@ -74,8 +72,12 @@ def frequency(word: str) -> int:
     return _segmenter().suggest_freq(word)
 
 
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
 def is_punct(word: str) -> bool:
-    return not any(c.isalnum() for c in word) or all(unicodedata.category(c).startswith("P") for c in word)
+    """Punctuation or space: no letter, digit or Chinese character in it."""
+    return _WORD_CHAR.search(word) is None
 
 
 def is_stop(word: str) -> bool:
@@ -86,18 +88,24 @@ def keywords(words: list[Word]) -> set[str]:
     """The words that count as context (Presidio's `NlpArtifacts.keywords`)."""
     out = set()
     for w in words:
-        if not is_stop(w.text) and not is_punct(w.text):
-            out.update(w.text.lower().split(":"))
+        t = w.text
+        if t not in STOP_WORDS and _WORD_CHAR.search(t) is not None:
+            if ":" in t:
+                out.update(t.lower().split(":"))
+            else:
+                out.add(t.lower())
     return out
 
 
-def context_before(words: list[Word], start: int, keys: set[str] | None = None, n: int = PREFIX_WORDS) -> list[str]:
+def context_before(words: list[Word], start: int, keys: set[str] | None = None, n: int = PREFIX_WORDS,
+                   starts: list[int] | None = None) -> list[str]:
     """The context words of a span starting at `start`: the word holding that character and the
-    `n` keywords before it (Presidio's `_extract_surrounding_words` with no suffix words)."""
+    `n` keywords before it (Presidio's `_extract_surrounding_words` with no suffix words).
+    `starts` (the words' start offsets) saves recomputing them for every span of one text."""
     keys = keywords(words) if keys is None else keys
-    index = next((i for i, w in enumerate(words) if w.start == start or start < w.end), None)
-    if index is None:
+    if not words or start >= words[-1].end:
         return []
+    index = bisect.bisect_right(starts if starts is not None else [w.start for w in words], start) - 1  # the word holding `start`
     out, remaining = [], n + 1
     i = index
     while i >= 0 and remaining > 0:

@@ -253,6 +253,16 @@ def test_reports_over_the_sample_lakehouse(settings, lakehouse, spark):
         assert m["reviewed"] is None and m["false_positive_rate"] is None
     assert r["fairness"]["not_measurable"] == ["false_positive_rate"] and len(r["fairness"]["comparisons"]) == 3
 
+    # residue in the analytic tier's scrubbed notes: every non-empty note checked, none flagged by
+    # the recognizers at the suspicion threshold; the report and its text rendering name no note
+    notes = [n.note_scrubbed for n in read("analytic", "events_deidentified").select("note_scrubbed").collect()]
+    res = r["free_text_residue"]
+    assert res["available"] and res["checked"] == sum(1 for n in notes if n and n.strip()) > 100
+    assert res["classifier"]["flagged"] == 0, res
+    assert 0 <= res["second_opinion"]["share"] < 0.05 and res["either"]["flagged"] >= res["second_opinion"]["flagged"]
+    text = reports.render_text("compliance", reports.compliance_sections(r))
+    assert "scrubbed notes still holding personal information" in text and not any(n in text for n in notes if n and len(n) > 12)
+
     t = reports.transparency(reports.gather(settings, start, end), {"police": "PSB", "traffic": "TP", "transport": "TB"},
                              policies.purposes(settings))
     reads = count(granted)
