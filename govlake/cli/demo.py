@@ -78,8 +78,9 @@ def run(args) -> int:
     ctx = Context()
     settings = ctx.settings
     info("== starting services")
-    trino_status, console_status = ctx.start_services(log=info)
-    info(f"   Trino {trino_status.state} at {trino_status.url}; console {console_status.state} at {console_status.url}")
+    trino_status, console_status, supervisor_status = ctx.start_services(log=info)
+    info(f"   Trino {trino_status.state} at {trino_status.url}; console {console_status.state} at {console_status.url}; "
+         f"supervisor {supervisor_status.state}")
     start = times.parse(DEFAULT_START)
     for dept in ctx.departments():
         landing = ctx.landing_of(dept.id)
