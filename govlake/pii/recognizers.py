@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable
 
@@ -44,7 +44,7 @@ SURNAMES = (
     "纪舒屈项祝董梁杜阮蓝闵席季麻强贾路娄危江童颜郭梅盛林刁钟徐邱骆高夏蔡田樊胡凌霍虞万支柯昝管卢莫房裘缪干解应宗丁宣贲邓"
     "郁单杭洪包诸左石崔吉钮龚程嵇邢滑裴陆荣翁荀羊於惠甄曲封芮羿储靳汲邴糜松井段富巫乌焦巴弓牧隗谷车侯宓蓬郗班仰秋仲伊宫宁"
     "仇栾暴甘钭厉戎祖武符刘景詹束龙叶幸司韶郜黎蓟薄印宿白怀蒲邰鄂索咸籍赖卓蔺屠蒙池乔阴郁胥苍闻莘党翟谭贡劳逄姬申扶堵冉宰郦"
-    "尉栗豆漆邸晋辜芦兰满战尧楚苑宾时文智粟查檀赫盖肖涂阳隋衣楼初苟修鹿"
+    "尉栗豆漆邸晋辜芦兰满战尧楚苑宾时文智粟查檀赫盖禤綦肖涂阳隋衣楼初苟修鹿"
     "雍璩桑桂濮牛寿边扈燕冀郏浦尚农温庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾暨居衡步耿弘匡寇禄阙欧殳沃蔚越夔隆师巩厍聂"
     "晁勾敖融冷訾辛阚简饶曾毋沙乜鞠丰巢关蒯荆游竺权逯盖桓闫覃邝植亓仝揭鄢展丛迟商冼麦区练仉岳帅缑亢况佟佘牟付谯笪"
 )
@@ -61,8 +61,9 @@ PLACE_WORDS = ("路", "街", "大街", "大道", "道", "巷", "胡同", "弄", 
                "公园", "广场", "大厦", "商场", "超市", "店", "面馆", "饭店", "酒店", "宾馆", "餐厅", "公司", "集团", "医院", "学校", "中学",
                "小学", "大学", "银行", "公寓", "苑", "雅苑", "新村", "大楼", "写字楼", "中心", "二路", "一路", "三路", "桥", "河", "江", "湖", "山", "站", "地铁站", "口", "门", "庄", "屯", "营", "堡", "湾", "港", "寺", "庙",
                "烧烤", "火锅", "超市", "药店", "诊所", "修车", "修车行", "专卖店", "分店", "支行", "派出所", "街道", "社区", "方向", "附近",
-               "一带", "境内", "以东", "以西", "以南", "以北", "路口", "高速", "隧道", "立交")
-PLACE_ENDINGS = "路街村镇乡县市区省巷道桥河江湖庄店馆楼园苑站庭湾营屯坡沟岭堡坝"
+               "一带", "境内", "以东", "以西", "以南", "以北", "路口", "高速", "隧道", "立交", "处", "科", "局", "办", "部", "队",
+               "所", "室", "组", "粥铺", "铺", "机场")
+PLACE_ENDINGS = "路街村镇乡县市区省巷道桥河江湖庄店馆楼园苑站庭湾营屯坡沟岭堡坝科处局"
 # Words after a name: speech, movement and acts a person does (王建国驾驶, 张伟称).
 PERSON_VERBS = ("称", "说", "表示", "报称", "反映", "描述", "自称", "声称", "驾驶", "驾车", "离开", "陪同", "报警", "到场", "证实", "供述",
                 "辨认", "称其", "介绍", "回忆", "承认", "拒绝", "同意", "签字", "签名", "要求", "投诉", "求助", "受伤", "被", "先后", "随后")
@@ -92,11 +93,11 @@ CONTEXT = {
     "MAC_ADDRESS": ("mac", "物理地址", "网卡"),
 }
 TITLES = ("先生", "女士", "同志", "警官", "师傅", "老师", "经理", "医生", "主任", "队长", "所长", "律师", "阿姨", "大爷", "老人", "老板", "大姐",
-          "大哥", "总")
+          "大哥", "总", "书记", "科长", "处长", "局长", "校长", "院长", "大夫", "护士", "教授", "同学", "老板娘", "姐", "哥", "叔", "嫂")
 # Characters that do not occur in given names in practice: function words, measure words,
 # numerals and the words of place and time a name is often followed by.
 NOT_GIVEN = frozenset(NAME_STOP + "了着过个们这那哪谁什么怎很更最太不没无非未有所曾要会能应该得地上下里外内年日时分秒号路街区市省县镇村"
-                      "层楼室岁名位辆次起条件台部只块店馆门口站现经系称说停许车队")
+                      "层楼室岁名位辆次起条件台部只块店馆门口站现经系称说停许车队至贷老")
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Recognizer:
     validate: Callable[[str], float | None] | None = None  # None: not this entity; else a score
     name: str = ""
     anchor: re.Pattern | None = None  # a cheap pattern every match contains: no anchor, no scan
+    after: int = 0  # context words this many characters after a match count too (H62324221（回乡证）)
 
     def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
         if self.anchor is not None and self.anchor.search(text) is None and (not hint or self.anchor.search(hint) is None):
@@ -142,6 +144,8 @@ class Recognizer:
                 if checked is None:
                     continue
                 score = checked
+            if self.after and any(c in text[end:end + self.after] for c in CONTEXT[self.entity]):
+                score = min(1.0, score + CONTEXT_BOOST)
             yield start, end, score
 
 
@@ -241,7 +245,7 @@ _BUILDING = r"(?:\d{1,4}(?:号楼|栋|幢|座|号院)|[A-Z一二三四五六七�
 _ESTATE_END = "小区|花园|家园|嘉园|佳园|名居|新村|公寓|大厦|苑|里|社区|新城|城|华庭|广场|中心|大楼|写字楼|国际"
 _REGION = (rf"(?:{_ADDR_CHAR}{{2,6}}(?:省|自治区))?(?:{_ADDR_CHAR}{{1,6}}(?:市|州|盟))?(?:{_ADDR_CHAR}{{1,6}}(?:区|县|旗))?"
            rf"(?:{_ADDR_CHAR}{{1,6}}(?:街道|镇|乡))?")
-_ROAD = rf"{_ADDR_CHAR}{{1,10}}(?:路|街|大街|大道|道|巷|胡同|弄)[甲乙丙丁]?\d{{1,5}}(?:-\d{{1,5}})?号(?:院)?"
+_ROAD = rf"{_ADDR_CHAR}{{1,10}}(?:路|街|大街|大道|道|巷|胡同|弄)(?:[东西南北中]|[一二三四五六七八九十]段)?(?:\d{{1,5}}(?:弄|巷))?[甲乙丙丁]?\d{{1,5}}(?:-\d{{1,5}})?号(?:院)?"
 _ESTATE = rf"{_ADDR_CHAR}{{2,10}}(?:{_ESTATE_END})"
 _VILLAGE = rf"{_ADDR_CHAR}{{1,8}}村(?:(?:第?{_NUM}(?:村民小)?组)(?:\d{{1,4}}号)?|\d{{1,4}}号)"
 
@@ -277,8 +281,8 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
         0.7, _ip, "", re.compile(r"\d\.\d{1,3}\.|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:"),
     ),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street",
-               re.compile(r"(?:路|街|道|巷|胡同|弄)[甲乙丙丁]?\d")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:\s?{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street",
+               re.compile(r"(?:路|街|道|巷|胡同|弄)(?:[东西南北中]|[一二三四五六七八九十]段)?[甲乙丙丁]?\d")),
     Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate", re.compile(r"栋|幢|座|号楼|号院")),
     Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}\d{{3,5}}室?(?![0-9A-Za-z])"), 0.6, None, "estate_room",
                re.compile(rf"(?:{_ESTATE_END})\d{{3}}")),
@@ -297,10 +301,10 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
                re.compile(r"[CLT][A-Z0-9]?\d{7}")),
     # home-return permits (H/M): the same shape as drug approval numbers (国药准字H...), so only with context
     Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z])[HM]\d{8}(?:\d{2})?(?![0-9A-Za-z])"), 0.3, None, "home_return",
-               re.compile(r"[HM]\d{8}")),
+               re.compile(r"[HM]\d{8}"), after=8),
     # bare 8 or 10 digits: a Taiwan compatriot permit only next to its context word (base score 0.2)
     Recognizer("TRAVEL_PERMIT", re.compile(r"(?<![0-9A-Za-z.\-:])\d{8}(?:\d{2})?(?![0-9A-Za-z.\-:])"), 0.2, None, "taiwan",
-               re.compile(r"(?i)台胞|台湾|通行证|回乡|permit")),
+               re.compile(r"(?i)台胞|台湾|通行证|回乡|permit"), after=8),
     Recognizer("VIN", re.compile(r"(?<![0-9A-Za-z])[A-HJ-NPR-Za-hj-npr-z0-9]{17}(?![0-9A-Za-z])"), 0.8, _vin, "", re.compile(r"[0-9A-Za-z]{17}")),
     Recognizer("IMEI", re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])"), 0.55, _imei, "", re.compile(r"\d{15}")),
     Recognizer(
@@ -322,16 +326,12 @@ class NameRecognizer:
 
     entity: str = "PERSON"
     name: str = "name"
-    honorific: re.Pattern = field(default=re.compile(rf"(?P<w>{_SURNAME}[\u4e00-\u9fa5]?)(?:先生|女士|同志)"))
 
     @property
     def context(self) -> tuple[str, ...]:
         return CONTEXT[self.entity]
 
     def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
-        if "先生" in text or "女士" in text or "同志" in text:
-            for m in self.honorific.finditer(text):  # 王女士, 张伟先生: a person, even by surname only
-                yield m.start("w"), m.end("w"), 0.85
         for i, w in enumerate(words):
             c0 = w.text[0]
             if c0 in SURNAME_SET or c0 in GLUE:
@@ -388,6 +388,8 @@ class NameRecognizer:
         if not surname:
             return None
         if len(t) == surname:  # a surname standing alone: join the given name that follows
+            if w.tag in ("p", "c"):
+                return None  # 向 (towards), 和 (and): a preposition or conjunction here, not a surname
             tagged = w.tag.startswith("nr") or surname == 2
             end, j = w.end, i + 1
             while j < len(words) and end - w.start + len(words[j].text) <= surname + 2 and _given_word(words[j], tagged):
@@ -434,8 +436,15 @@ class NameRecognizer:
                weak: bool = False, after_role: bool = False) -> tuple[int, int, float] | None:
         name = "".join(x.text for x in words if x.end > start and x.start < end)
         name = name[start - next(x.start for x in words if x.end > start):][:end - start]
-        if name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or (len(name) == 2 and name[1] in ADDRESS_FORMS) or name.endswith(TITLES):
-            return None  # a place (安定路), or a surname with a form of address (张氏, 刘师傅)
+        surname = _surname_len(name)
+        if (name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or name[surname:] in ADDRESS_FORMS or name[surname:surname + 1] in "记氏"
+                or name.endswith(TITLES) or name[surname:].startswith(TITLES) or name.startswith(TITLES)):
+            return None  # a place (安定路), a shop (郑记粥铺), or a surname with a form of address (张氏, 刘师傅, 长孙姐)
+        before = words_text_before(words, start)
+        if before in ("老", "小", "阿"):
+            return None  # 老蒯, 小翟: a form of address, whatever follows it
+        if not glued and W.frequency(_text_at(words, end - 1, end + 1)) >= 1000:
+            return None  # the last character belongs to the next word (白云机|场)
         if name.startswith(ROLE_WORDS):
             return None  # a role noun glued to a surname (司机高师傅)
         nxt = words[j].text if j < len(words) else ""
@@ -456,9 +465,9 @@ class NameRecognizer:
 COMMON_WORD = 200  # dictionary frequency from which a two-character word is an ordinary word
 ROLE_COMMON_WORD = 1000  # the same right after a role noun (驾驶人江东), where a name is expected
 # Characters glued before a name by the segmenter (经杭帆同意, 据车垚宇称).
-GLUE = "经据由被让对给和与及将把向人为"
+GLUE = "经据由被让对给和与及将把向人为系"
 # Characters glued after a name by the segmenter (宁健渊持, 权永已).
-GLUED_AFTER = "持已将也曾于在系均"
+GLUED_AFTER = "持已将也曾于在系均常"
 # Words after which a name has ended (曾胜名下, 叶德心一家, 亓月所述).
 NAME_FOLLOWERS = ("名下", "一家", "所述", "本人", "夫妇", "三人", "两人", "二人", "家属", "同意", "提供", "报警", "称")
 
@@ -475,6 +484,18 @@ ROLE_WORDS = tuple(sorted({*W.EXTRA_WORDS, *(c for c in CONTEXT["PERSON"] if len
 def _role_noun(w: W.Word) -> bool:
     t = w.text
     return len(t) >= 2 and (t[-1] in ROLE_ENDINGS or t in CONTEXT["PERSON"]) and _han(t) and not w.tag.startswith("v")
+
+
+def words_text_before(words: list[W.Word], start: int) -> str:
+    """The character just before offset `start` in the text the words cover."""
+    for w in words:
+        if w.start < start <= w.end:
+            return w.text[start - 1 - w.start]
+    return ""
+
+
+def _text_at(words: list[W.Word], a: int, b: int) -> str:
+    return "".join(w.text for w in words if w.end > a and w.start < b)[a - next((w.start for w in words if w.end > a), a):][:b - a]
 
 
 def _surname_len(t: str) -> int:

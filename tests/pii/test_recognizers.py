@@ -12,6 +12,9 @@ from govlake.pii.checksums import id_check_digit, luhn_digit, vin_check_digit
 CASES = Path(__file__).resolve().parents[1] / "cases"
 ORIGINAL = CASES / "pii_corpus.jsonl"  # values, generated notes, near-misses (build_pii_corpus.py)
 NOTES = CASES / "pii_notes_corpus.jsonl"  # incident notes built independently (build_notes_corpus.py)
+# A third set by another author, in other genres (hospital, hotline, court, bank, hotel ...), built to
+# measure; its first measurement is in BENCHMARKS.md, before the fixes it prompted.
+HOLDOUT = CASES.parent / "holdout" / "pii_holdout.jsonl"
 IDENTIFIERS = [t for t in rec.ENTITY_TYPES if t not in ("PERSON", "ADDRESS", "COORDINATES")]
 
 
@@ -49,10 +52,19 @@ def test_precision_and_recall_on_the_independent_notes_corpus(notes):
         assert scores[t]["precision"] >= 0.95 and scores[t]["recall"] >= 0.95, (t, scores[t], bad(t))
 
 
+def test_precision_and_recall_on_the_holdout_set():
+    rows = evaluate.load(HOLDOUT)
+    scores, mistakes = evaluate.score(rows)
+    bad = lambda t: [m for m in mistakes if t in (m.get("fp"), m.get("fn"))][:10]  # noqa: E731
+    assert scores["PERSON"]["tp"] >= 1000 and scores["PERSON"]["precision"] >= 0.95 and scores["PERSON"]["recall"] >= 0.95, bad("PERSON")
+    for t in IDENTIFIERS + ["ADDRESS"]:
+        assert scores[t]["tp"] >= 40 and scores[t]["precision"] >= 0.97 and scores[t]["recall"] >= 0.97, (t, scores[t], bad(t))
+
+
 def test_presidio_analyzer_gives_the_same_entities_as_the_batch_path(original, notes):
     """Presidio scores context itself (its LemmaContextAwareEnhancer on govlake's words); the
     batch path applies the same rule: both must agree on every free-text line."""
-    for row in original + notes:
+    for row in original + notes + evaluate.load(HOLDOUT):
         if row["hint"]:
             continue  # column hints are a classifier feature, not part of free-text analysis
         assert engine.analyze(row["text"]) == rec.find(row["text"]), row["text"]
