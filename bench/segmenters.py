@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/segmenters.py
 
-PERSON precision, recall and time per line on `tests/cases/pii_corpus.jsonl` and
-`tests/cases/pii_notes_corpus.jsonl`, for:
+PERSON precision, recall and time per line on `tests/cases/pii_corpus.jsonl`,
+`tests/cases/pii_notes_corpus.jsonl` and `tests/holdout/pii_holdout.jsonl`, for:
 
-- govlake: the PERSON recognizer (jieba-rs words and tags + surname knowledge + context), as scrubbed;
+- govlake: the PERSON entities of `recognizers.find` (jieba-rs words and tags + surname knowledge +
+  context), as scrubbed; its time is the whole `find`, every entity type;
 - rjieba raw: every word jieba-rs tags as a person name (`nr*`), nothing else;
 - jieba posseg raw: the same with Python jieba's `posseg` (same dictionary, its own HMM);
 - thulac raw: every word THULAC tags `np`.
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from govlake.pii import evaluate, recognizers as rec, words  # noqa: E402
 
-CORPORA = {"pii_corpus": ROOT / "tests/cases/pii_corpus.jsonl", "pii_notes_corpus": ROOT / "tests/cases/pii_notes_corpus.jsonl"}
+CORPORA = {"pii_corpus": ROOT / "tests/cases/pii_corpus.jsonl", "pii_notes_corpus": ROOT / "tests/cases/pii_notes_corpus.jsonl",
+           "pii_holdout": ROOT / "tests/holdout/pii_holdout.jsonl"}
 
 
 def spans(pairs) -> list[rec.Entity]:
