@@ -83,7 +83,12 @@ def _recognizer_class():
 
 @lru_cache(maxsize=1)
 def analyzer():
-    """Presidio's AnalyzerEngine with govlake's NLP engine and recognizers only (no model download)."""
+    """Presidio's AnalyzerEngine with govlake's NLP engine and recognizers only (no model download).
+    Presidio's own logger is kept at WARNING: at INFO it lists every recognizer on each start, and
+    at DEBUG it logs the context words around spans, which are note text."""
+    import logging
+
+    logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
