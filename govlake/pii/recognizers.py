@@ -20,6 +20,7 @@ speech or movement (称, 驾驶, 离开) raises the score, a following place or 
 """
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -332,6 +333,7 @@ class NameRecognizer:
         return CONTEXT[self.entity]
 
     def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
+        words = _Words(words, text)
         for i, w in enumerate(words):
             c0 = w.text[0]
             if c0 in SURNAME_SET or c0 in GLUE:
@@ -369,7 +371,7 @@ class NameRecognizer:
         name = text[w.start:end]
         if W.in_dictionary(name) and W.frequency(name) >= ROLE_COMMON_WORD and not name.startswith(COMPOUND_SURNAMES):
             return None
-        j = next((k for k, x in enumerate(words) if x.start >= end), len(words))
+        j = bisect.bisect_left(words.starts, end)  # the first word starting at or after `end`
         return self._score(words, w.start, end, j, known=False, after_role=True)
 
     def _at(self, words: list[W.Word], i: int) -> tuple[int, int, float] | None:
@@ -434,16 +436,15 @@ class NameRecognizer:
 
     def _score(self, words, start: int, end: int, j: int, known: bool, glued: bool = False,
                weak: bool = False, after_role: bool = False) -> tuple[int, int, float] | None:
-        name = "".join(x.text for x in words if x.end > start and x.start < end)
-        name = name[start - next(x.start for x in words if x.end > start):][:end - start]
+        name = words.text[start:end]
         surname = _surname_len(name)
         if (name in PLACE_NAMES or name[-1] in PLACE_ENDINGS or name[surname:] in ADDRESS_FORMS or name[surname:surname + 1] in "记氏"
                 or name.endswith(TITLES) or name[surname:].startswith(TITLES) or name.startswith(TITLES)):
             return None  # a place (安定路), a shop (郑记粥铺), or a surname with a form of address (张氏, 刘师傅, 长孙姐)
-        before = words_text_before(words, start)
+        before = words.text[start - 1:start]
         if before in ("老", "小", "阿"):
             return None  # 老蒯, 小翟: a form of address, whatever follows it
-        if not glued and W.frequency(_text_at(words, end - 1, end + 1)) >= 1000:
+        if not glued and W.frequency(words.text[end - 1:end + 1]) >= 1000:
             return None  # the last character belongs to the next word (白云机|场)
         if name.startswith(ROLE_WORDS):
             return None  # a role noun glued to a surname (司机高师傅)
@@ -486,16 +487,13 @@ def _role_noun(w: W.Word) -> bool:
     return len(t) >= 2 and (t[-1] in ROLE_ENDINGS or t in CONTEXT["PERSON"]) and _han(t) and not w.tag.startswith("v")
 
 
-def words_text_before(words: list[W.Word], start: int) -> str:
-    """The character just before offset `start` in the text the words cover."""
-    for w in words:
-        if w.start < start <= w.end:
-            return w.text[start - 1 - w.start]
-    return ""
+class _Words(list):
+    """The words of one text, with the text and the words' start offsets (lookups stay linear)."""
 
-
-def _text_at(words: list[W.Word], a: int, b: int) -> str:
-    return "".join(w.text for w in words if w.end > a and w.start < b)[a - next((w.start for w in words if w.end > a), a):][:b - a]
+    def __init__(self, words: list[W.Word], text: str):
+        super().__init__(words)
+        self.text = text
+        self.starts = [w.start for w in words]
 
 
 def _surname_len(t: str) -> int:
@@ -602,18 +600,31 @@ def _merge_addresses(entities: list[Entity]) -> list[Entity]:
 def resolve(entities: list[Entity], threshold: float = THRESHOLD) -> list[Entity]:
     """Keep entities at or above `threshold`; of overlapping ones keep the higher score, then the
     longer. An address whose front overlaps a kept entity (a name the address pattern ran into:
-    庞振宇送回东城区...) keeps the part after it."""
-    kept: list[Entity] = []
+    庞振宇送回东城区...) keeps the part after it. Kept spans are held sorted, so a long text with
+    many entities costs n log n, not n squared."""
+    starts: list[int] = []  # kept spans, sorted by start; they never overlap
+    spans: list[Entity] = []
+
+    def overlapping(e: Entity) -> list[Entity]:
+        i = bisect.bisect_left(starts, e.end)  # kept spans starting before e ends ...
+        out = []
+        while i > 0 and spans[i - 1].end > e.start:  # ... that end after e starts
+            out.append(spans[i - 1])
+            i -= 1
+        return out
+
     for e in sorted(_merge_addresses(entities), key=lambda e: (-e.score, -(e.end - e.start), e.start)):
         if e.score < threshold:
             continue
         if e.type == "ADDRESS":
-            for k in sorted(kept, key=lambda k: k.start):
+            for k in sorted(overlapping(e), key=lambda k: k.start):
                 if k.start < e.end and e.start < k.end < e.end - 4:
                     e = Entity(e.type, k.end, e.end, e.score)
-        if all(e.end <= k.start or e.start >= k.end for k in kept):
-            kept.append(e)
-    return sorted(kept, key=lambda e: e.start)
+        if not overlapping(e):
+            i = bisect.bisect_left(starts, e.start)
+            starts.insert(i, e.start)
+            spans.insert(i, e)
+    return spans
 
 
 def find(text: str, hint: str = "", threshold: float = THRESHOLD) -> list[Entity]:
