@@ -125,6 +125,7 @@ class Recognizer:
     name: str = ""
     anchor: re.Pattern | None = None  # a cheap pattern every match contains: no anchor, no scan
     after: int = 0  # context words this many characters after a match count too (H62324221（回乡证）)
+    needs_digit: bool = True  # every match holds a digit: a text without one is not scanned
 
     def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
         if self.anchor is not None and self.anchor.search(text) is None and (not hint or self.anchor.search(hint) is None):
@@ -271,23 +272,24 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
             rf"(?<![A-Za-z0-9])[{PROVINCE_CHARS}][A-HJ-NP-Z][·• ]?"
             rf"(?:[DF][{PLATE_BODY}]\d{{4}}|\d{{5}}[DF]|[{PLATE_BODY}]{{4}}[挂学警港澳]|[{PLATE_BODY}]{{5}})(?![A-Za-z0-9])"
         ),
-        0.85, None, "", re.compile(rf"[{PROVINCE_CHARS}][A-HJ-NP-Z]"),
+        0.85, None, "", re.compile(rf"[{PROVINCE_CHARS}][A-HJ-NP-Z]"), needs_digit=False,
     ),
     Recognizer("BANK_CARD", re.compile(r"(?<![0-9A-Za-z-])(?:\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?|\d{16,19})(?![0-9A-Za-z-])"), 0.75, _bank_card,
                "", re.compile(r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}")),
     Recognizer("EMAIL", re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), 0.9, None, "",
-               re.compile("@")),
+               re.compile("@"), needs_digit=False),
     Recognizer(
         "IP_ADDRESS",
         re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
-        0.7, _ip, "", re.compile(r"\d\.\d{1,3}\.|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:"),
+        0.7, _ip, "", re.compile(r"\d\.\d{1,3}\.|[0-9A-Fa-f]?:[0-9A-Fa-f]{0,4}:"), needs_digit=False,
     ),
     Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ROAD}(?:\s?{_ESTATE})?(?:{_BUILDING})?{_ROOM}"), 0.8, None, "street",
                re.compile(r"(?:路|街|道|巷|胡同|弄)(?:[东西南北中]|[一二三四五六七八九十]段)?[甲乙丙丁]?\d")),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate", re.compile(r"栋|幢|座|号楼|号院")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}{_BUILDING}{_ROOM}"), 0.8, None, "estate", re.compile(r"栋|幢|座|号楼|号院"),
+               needs_digit=False),
     Recognizer("ADDRESS", re.compile(rf"{_REGION}{_ESTATE}\d{{3,5}}室?(?![0-9A-Za-z])"), 0.6, None, "estate_room",
                re.compile(rf"(?:{_ESTATE_END})\d{{3}}")),
-    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_VILLAGE}"), 0.8, None, "village", re.compile(r"村")),
+    Recognizer("ADDRESS", re.compile(rf"{_REGION}{_VILLAGE}"), 0.8, None, "village", re.compile(r"村"), needs_digit=False),
     Recognizer("COORDINATES", re.compile(r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?[，,、;；\s]*"
                                          r"(?:经度|纬度|东经|西经|北纬|南纬)[：:]?\s*-?\d{1,3}\.\d{4,}°?"),
                0.9, None, "named_pair"),
@@ -312,7 +314,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
         "MAC_ADDRESS",
         re.compile(r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
                    r"|(?<![0-9A-Fa-f.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"),
-        0.8, _mac, "", re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\."),
+        0.8, _mac, "", re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\."), needs_digit=False,
     ),
 )
 
@@ -327,6 +329,7 @@ class NameRecognizer:
 
     entity: str = "PERSON"
     name: str = "name"
+    needs_digit: bool = False
 
     @property
     def context(self) -> tuple[str, ...]:
@@ -547,6 +550,7 @@ ALL: tuple = RECOGNIZERS + (PERSON_RECOGNIZER,)
 
 
 _CONTEXT_LOWER = {k: tuple(w.lower() for w in v) for k, v in CONTEXT.items()}
+_DIGIT = re.compile(r"\d")
 
 
 def boosted(entity: str, context: list[str] | str) -> bool:
@@ -567,13 +571,18 @@ def candidates(text: str, hint: str = "") -> list[Entity]:
             lead = len(text) - len(text.lstrip())
             out.append(Entity("PERSON", lead, lead + len(m.group(0)), 0.85))
     words = W.tag(text)
-    keys = W.keywords(words)
-    starts = [w.start for w in words]
+    keys: set[str] | None = None
+    starts: list[int] = []
     contexts: dict[int, str] = {}
+    digits = _DIGIT.search(text) is not None or _DIGIT.search(hint) is not None
     for r in ALL:
+        if r.needs_digit and not digits:
+            continue
         for start, end, score in r.candidates(text, words, hint):
             context = contexts.get(start)
             if context is None:
+                if keys is None:  # computed once, for the first candidate of the text
+                    keys, starts = W.keywords(words), [w.start for w in words]
                 context = contexts[start] = "\x00".join(W.context_before(words, start, keys, starts=starts) + ([hint] if hint else []))
             if boosted(r.entity, context):
                 score = min(1.0, score + CONTEXT_BOOST)

@@ -56,9 +56,10 @@ def _segmenter():
 def tag(text: str) -> list[Word]:
     """`text` as words with their part-of-speech tags and character offsets."""
     out, pos = [], 0
+    new = tuple.__new__
     for w, t in _segmenter().tag(text, True):
         end = pos + len(w)
-        out.append(Word(w, t, pos, end))
+        out.append(new(Word, (w, t, pos, end)))
         pos = end
     return out
 
