@@ -170,3 +170,40 @@ def test_the_residue_detectors_see_what_the_scrub_left():
     left = residue.measure(["报警人<PERSON>，电话13812345678。", "家住<ADDRESS>501室", "联系人王某某"])
     assert left["classifier"]["by_type"] == {"PHONE": 1} and left["second_opinion"]["by_type"] == {"ADDRESS": 1, "NUMBER": 1, "PERSON": 1}
     assert left["either"]["share"] == 1.0
+
+
+def _resolve_naive(entities, threshold=rec.THRESHOLD):
+    """The plain definition resolve must equal: every kept entity compared with every other."""
+    kept = []
+    for e in sorted(rec._merge_addresses(entities), key=lambda e: (-e.score, -(e.end - e.start), e.start)):
+        if e.score < threshold:
+            continue
+        if e.type == "ADDRESS":
+            for k in sorted(kept, key=lambda k: k.start):
+                if k.start < e.end and e.start < k.end < e.end - 4:
+                    e = rec.Entity(e.type, k.end, e.end, e.score)
+        if all(e.end <= k.start or e.start >= k.end for k in kept):
+            kept.append(e)
+    return sorted(kept, key=lambda e: e.start)
+
+
+def test_resolve_equals_its_plain_definition_on_random_overlaps():
+    import random
+
+    rng = random.Random(19)
+    for _ in range(2000):
+        entities = []
+        for _ in range(rng.randrange(0, 12)):
+            start = rng.randrange(0, 60)
+            entities.append(rec.Entity(rng.choice(("PERSON", "ADDRESS", "PHONE")), start, start + rng.randrange(1, 20),
+                                       rng.choice((0.3, 0.5, 0.6, 0.8, 0.85, 1.0))))
+        assert rec.resolve(entities) == _resolve_naive(entities), entities
+
+
+def test_a_long_note_keeps_every_entity():
+    line = "报警人张伟，电话13812345678；"
+    text = line * 400  # 8,000 characters, 800 entities
+    found = rec.find(text)
+    assert [e.type for e in found] == ["PERSON", "PHONE"] * 400
+    assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+    assert rec.scrub(text) == "报警人<PERSON>，电话<PHONE>；" * 400
