@@ -1,4 +1,5 @@
-"""Precision and recall of the recognizers on a labelled corpus (tests/cases/pii_corpus.jsonl).
+"""Precision and recall of the recognizers on a labelled set (tests/cases/pii_corpus.jsonl,
+tests/cases/pii_notes_corpus.jsonl, tests/holdout/pii_holdout.jsonl).
 
 A prediction is a true positive when a labelled span of the same type overlaps it (each label is
 matched once); predictions matching no label are false positives, unmatched labels false

@@ -336,7 +336,8 @@ class NameRecognizer:
         return CONTEXT[self.entity]
 
     def candidates(self, text: str, words: list[W.Word], hint: str = "") -> Iterable[tuple[int, int, float]]:
-        words = _Words(words, text)
+        if not isinstance(words, Words):
+            words = Words(words, text)  # called by Presidio with its artifacts' words
         for i, w in enumerate(words):
             c0 = w.text[0]
             if c0 in SURNAME_SET or c0 in GLUE:
@@ -490,7 +491,7 @@ def _role_noun(w: W.Word) -> bool:
     return len(t) >= 2 and (t[-1] in ROLE_ENDINGS or t in CONTEXT["PERSON"]) and _han(t) and not w.tag.startswith("v")
 
 
-class _Words(list):
+class Words(list):
     """The words of one text, with the text and the words' start offsets (lookups stay linear)."""
 
     def __init__(self, words: list[W.Word], text: str):
@@ -551,13 +552,13 @@ ALL: tuple = RECOGNIZERS + (PERSON_RECOGNIZER,)
 
 _CONTEXT_LOWER = {k: tuple(w.lower() for w in v) for k, v in CONTEXT.items()}
 _DIGIT = re.compile(r"\d")
+_WHOLE_NAME = re.compile(f"{_SURNAME}[\u4e00-\u9fa5]{{1,2}}")
 
 
-def boosted(entity: str, context: list[str] | str) -> bool:
+def boosted(entity: str, context: str) -> bool:
     """Presidio's substring context match: a context word of the entity type inside one of the
-    context words (joined with a separator no context word contains, so one scan per word)."""
-    joined = context if isinstance(context, str) else "\x00".join(context)
-    return any(c in joined for c in _CONTEXT_LOWER[entity])
+    context words, given joined by "\\x00" (no context word holds it), so one scan per word."""
+    return any(c in context for c in _CONTEXT_LOWER[entity])
 
 
 def candidates(text: str, hint: str = "") -> list[Entity]:
@@ -566,13 +567,12 @@ def candidates(text: str, hint: str = "") -> list[Entity]:
     out = []
     hint = hint.lower()
     if hint and any(w in hint for w in CONTEXT["PERSON"]):  # a whole value in a name column
-        m = re.fullmatch(f"{_SURNAME}[\u4e00-\u9fa5]{{1,2}}", text.strip())
+        m = _WHOLE_NAME.fullmatch(text.strip())
         if m:
             lead = len(text) - len(text.lstrip())
             out.append(Entity("PERSON", lead, lead + len(m.group(0)), 0.85))
-    words = W.tag(text)
+    words = Words(W.tag(text), text)
     keys: set[str] | None = None
-    starts: list[int] = []
     contexts: dict[int, str] = {}
     digits = _DIGIT.search(text) is not None or _DIGIT.search(hint) is not None
     for r in ALL:
@@ -582,8 +582,8 @@ def candidates(text: str, hint: str = "") -> list[Entity]:
             context = contexts.get(start)
             if context is None:
                 if keys is None:  # computed once, for the first candidate of the text
-                    keys, starts = W.keywords(words), [w.start for w in words]
-                context = contexts[start] = "\x00".join(W.context_before(words, start, keys, starts=starts) + ([hint] if hint else []))
+                    keys = W.keywords(words)
+                context = contexts[start] = "\x00".join(W.context_before(words, words.starts, keys, start) + ([hint] if hint else []))
             if boosted(r.entity, context):
                 score = min(1.0, score + CONTEXT_BOOST)
             out.append(Entity(r.entity, start, end, score))

@@ -69,7 +69,8 @@ def in_dictionary(word: str) -> bool:
 
 
 def frequency(word: str) -> int:
-    """The dictionary frequency of `word` (1 when unknown)."""
+    """How strongly the dictionary holds `word` together: jieba's `suggest_freq`, at least the
+    word's dictionary frequency, 1 for a sequence it does not know."""
     return _segmenter().suggest_freq(word)
 
 
@@ -98,15 +99,13 @@ def keywords(words: list[Word]) -> set[str]:
     return out
 
 
-def context_before(words: list[Word], start: int, keys: set[str] | None = None, n: int = PREFIX_WORDS,
-                   starts: list[int] | None = None) -> list[str]:
+def context_before(words: list[Word], starts: list[int], keys: set[str], start: int, n: int = PREFIX_WORDS) -> list[str]:
     """The context words of a span starting at `start`: the word holding that character and the
     `n` keywords before it (Presidio's `_extract_surrounding_words` with no suffix words).
-    `starts` (the words' start offsets) saves recomputing them for every span of one text."""
-    keys = keywords(words) if keys is None else keys
+    `starts` are the words' start offsets and `keys` their keywords, both computed once per text."""
     if not words or start >= words[-1].end:
         return []
-    index = bisect.bisect_right(starts if starts is not None else [w.start for w in words], start) - 1  # the word holding `start`
+    index = bisect.bisect_right(starts, start) - 1  # the word holding `start`
     out, remaining = [], n + 1
     i = index
     while i >= 0 and remaining > 0:
