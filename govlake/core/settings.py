@@ -2,9 +2,13 @@
 
 Values come, highest priority first, from `GOVLAKE_*` environment variables, then the YAML
 file named by `GOVLAKE_CONFIG` (default `govlake.yaml` in the project root, optional), then the
-embedded defaults below, which describe the one-machine setup: a local-directory warehouse,
-Spark in local mode, one Trino server on loopback. Pointing the same code at a Spark cluster,
-a Trino cluster or object storage is a matter of these settings only (see README).
+profile's file `infra/profiles/<profile>.yaml` (`GOVLAKE_PROFILE`, default `embedded`), then the
+defaults below, which describe the one-machine setup: a local-directory warehouse, Spark in
+local mode, one Trino server on loopback, SQLite. The `cluster` profile sets the same keys for a
+distributed deployment (PostgreSQL, an S3 object store, a Spark master and workers, a Trino
+coordinator and workers); which services govlake starts on this host follows from the keys
+too (`postgres_port`, `object_store_port`, `spark_workers`, `trino_workers`). Jobs never look at
+the profile's name: only the settings differ (see README, "Scaling out").
 
 Functions take a `Settings` as a parameter; only entry points call `load_settings()`.
 """
@@ -25,11 +29,30 @@ def _config_file() -> Path:
     return Path(os.environ.get("GOVLAKE_CONFIG", PROJECT_ROOT / "govlake.yaml"))
 
 
+PROFILES = PROJECT_ROOT / "infra" / "profiles"
+
+
+def _profile_file(init_settings: PydanticBaseSettingsSource, config: Path) -> Path | None:
+    """The profile's YAML file, named (highest first) by the caller, GOVLAKE_PROFILE or the config file."""
+    import yaml
+
+    name = getattr(init_settings, "init_kwargs", {}).get("profile") or os.environ.get("GOVLAKE_PROFILE")
+    if not name and config.is_file():
+        name = (yaml.safe_load(config.read_text()) or {}).get("profile")
+    name = name or "embedded"
+    path = PROFILES / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise ValueError(f"unknown profile `{name}` (GOVLAKE_PROFILE); the profiles are: {known}")
+    return path
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVLAKE_", extra="forbid", frozen=True)
 
+    profile: str = Field("embedded", pattern=r"^[a-z][a-z0-9_-]*$", description="a named set of defaults: infra/profiles/<profile>.yaml (embedded | cluster)")
     home: Path = Field(PROJECT_ROOT, description="project root holding catalog/, policies/, schemas/")
-    state_dir: Path | None = Field(None, description="ignored folder for warehouse, logs, secrets, service state; default <home>/.govlake")
+    state_dir: Path | None = Field(None, description="ignored folder for warehouse, logs, secrets, service state; default <home>/.govlake (other profiles: <home>/.govlake-<profile>)")
     cache_dir: Path = Field(Path.home() / ".cache" / "govlake", description="download cache for Java artifacts, shared by clones")
     maven_repo: str = "https://repo1.maven.org/maven2"
     download_timeout_s: float = 300.0
@@ -47,6 +70,25 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     spark_java_home: Path | None = Field(None, description="JDK for Spark; default: the JDK on PATH / JAVA_HOME (17 or 21)")
     spark_extra_conf: dict[str, str] = Field(default_factory=dict)
+    spark_workers: int = Field(0, ge=0, description="Spark standalone workers govlake starts on this host (with a master at spark_master); 0: none")
+    spark_master_webui_port: int = Field(8080, ge=1, le=65535)
+    spark_worker_cores: int = Field(2, ge=1)
+    spark_worker_memory: str = Field("3g", description="memory a local standalone worker offers its executors")
+    spark_executor_memory: str = Field("2g", description="heap of each executor on a standalone cluster")
+
+    # Object storage (S3 API). With `object_store_port` govlake starts its own S3-compatible server on
+    # loopback (s3proxy, file-system backend under <state>/objects); otherwise `s3_endpoint` names one.
+    object_store_port: int | None = Field(None, ge=1, le=65535, description="start a local S3-compatible store on this port")
+    s3_endpoint: str | None = Field(None, description="S3 endpoint for Spark and Trino; default http://127.0.0.1:<object_store_port>")
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = Field(None, description="default: generated into <state>/secrets for the local store")
+    s3_secret_key: str | None = Field(None, description="default: generated into <state>/secrets for the local store")
+
+    # PostgreSQL: with `postgres_port` govlake runs its own cluster under <state>/postgres (Debian's binaries)
+    # holding the governance store and Airflow's database, unless their URLs are given
+    postgres_port: int | None = Field(None, ge=1, le=65535, description="start a local PostgreSQL on this port")
+    airflow_executor: str = Field("SequentialExecutor", description="Airflow's executor (LocalExecutor needs a server database)")
+    airflow_db_url: str | None = Field(None, description="Airflow's metadata database; default SQLite in <state>/airflow, or the local PostgreSQL")
 
     trino_host: str = "127.0.0.1"
     trino_port: int = 8090
@@ -55,6 +97,8 @@ class Settings(BaseSettings):
     trino_catalog: str = "lake"
     trino_java_home: Path | None = Field(None, description="JDK >= 24 for Trino; default: searched (see platform/java.py)")
     trino_start_timeout_s: float = 180.0
+    trino_workers: int = Field(0, ge=0, description="Trino workers govlake starts on this host; with any, the coordinator schedules no work itself")
+    trino_worker_heap: str = "1536M"
     sign_in_max_failures: int = Field(5, ge=1, description="failed sign-ins within the lockout window that lock a user out of Trino")
     sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")
     console_port: int = Field(8443, ge=1, le=65535, description="HTTPS port of the governance console on loopback")
@@ -75,11 +119,15 @@ class Settings(BaseSettings):
         path = _config_file()
         if path.is_file():
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        profile = _profile_file(init_settings, path)
+        if profile is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=profile))
         return tuple(sources)
 
     @cached_property
     def state(self) -> Path:
-        return (self.state_dir or self.home / ".govlake").resolve()
+        default = self.home / (".govlake" if self.profile == "embedded" else f".govlake-{self.profile}")
+        return (self.state_dir or default).resolve()
 
     @property
     def warehouse_root(self) -> str:

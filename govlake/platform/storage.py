@@ -1,0 +1,144 @@
+"""Files of the warehouse from Python, wherever the warehouse is: a local folder or an S3 bucket.
+
+Spark and Trino reach the warehouse through their own file systems (S3A, Trino's native S3);
+govlake's own Python code (the erasure's transaction-log check, deleting a retired contract's
+tables, the audit chain's head anchor) goes through this module, so no caller asks which kind of
+storage it is. Locations are the URIs the engines use: an absolute path, `file:/…`, or
+`s3a://bucket/key` (also `s3://`).
+
+The S3 endpoint and credentials come from settings (`s3_endpoint`, `s3_access_key`,
+`s3_secret_key`); for the object store govlake starts itself (`object_store_port`) they are
+generated once into `<state>/secrets/object-store.json`.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlparse
+
+from govlake.core import private
+from govlake.core.errors import ConfigError
+from govlake.core.settings import Settings
+
+S3_SCHEMES = ("s3a", "s3", "s3n")
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    endpoint: str
+    region: str
+    access_key: str
+    secret_key: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"S3Credentials(endpoint={self.endpoint!r}, access_key={self.access_key!r})"
+
+
+def s3_credentials(settings: Settings) -> S3Credentials | None:
+    """The S3 endpoint and keys, or None when no object store is configured."""
+    endpoint = settings.s3_endpoint or (f"http://127.0.0.1:{settings.object_store_port}" if settings.object_store_port else None)
+    if endpoint is None:
+        return None
+    if settings.s3_access_key and settings.s3_secret_key:
+        return S3Credentials(endpoint, settings.s3_region, settings.s3_access_key, settings.s3_secret_key)
+    if not settings.object_store_port:
+        raise ConfigError("s3_endpoint is set without keys: set GOVLAKE_S3_ACCESS_KEY and GOVLAKE_S3_SECRET_KEY")
+    path = settings.secrets_dir / "object-store.json"
+    if not path.is_file():
+        private.private_dir(settings.secrets_dir)
+        private.create_private(path, json.dumps({"access_key": "govlake-" + secrets.token_hex(6),
+                                                 "secret_key": secrets.token_urlsafe(30)}))
+    keys = json.loads(path.read_text())
+    return S3Credentials(endpoint, settings.s3_region, keys["access_key"], keys["secret_key"])
+
+
+def is_object_store(uri: str) -> bool:
+    return urlparse(uri).scheme in S3_SCHEMES
+
+
+def _split(settings: Settings, uri: str):
+    """(pyarrow file system, path inside it) for a location."""
+    import pyarrow.fs as pafs
+
+    parsed = urlparse(uri)
+    if parsed.scheme in S3_SCHEMES:
+        return _s3(settings), f"{parsed.netloc}{parsed.path}".rstrip("/")
+    if parsed.scheme in ("", "file"):
+        return pafs.LocalFileSystem(), (parsed.path if parsed.scheme else uri).rstrip("/") or "/"
+    raise ConfigError(f"location `{uri}` has scheme `{parsed.scheme}`; govlake reads local paths and s3a:// locations")
+
+
+def _s3(settings: Settings):
+    creds = s3_credentials(settings)
+    if creds is None:
+        raise ConfigError("an s3a:// location needs an object store: set GOVLAKE_S3_ENDPOINT (or GOVLAKE_OBJECT_STORE_PORT)")
+    return _s3_fs(creds)
+
+
+@lru_cache(maxsize=4)
+def _s3_fs(creds: S3Credentials):
+    import pyarrow.fs as pafs
+
+    url = urlparse(creds.endpoint)
+    return pafs.S3FileSystem(access_key=creds.access_key, secret_key=creds.secret_key, region=creds.region,
+                             endpoint_override=url.netloc, scheme=url.scheme or "https", allow_bucket_creation=False,
+                             connect_timeout=5, request_timeout=30)
+
+
+def exists(settings: Settings, uri: str) -> bool:
+    import pyarrow.fs as pafs
+
+    fs, path = _split(settings, uri)
+    return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def is_dir(settings: Settings, uri: str) -> bool:
+    """A folder (on S3: a prefix holding at least one object)."""
+    import pyarrow.fs as pafs
+
+    fs, path = _split(settings, uri)
+    if fs.get_file_info(path).type == pafs.FileType.Directory:
+        return True
+    if is_object_store(uri):
+        return bool(fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=False)))
+    return False
+
+
+def child_dirs(settings: Settings, uri: str) -> list[str]:
+    """The folders directly inside `uri`, as locations of the same kind (sorted); none if it is missing."""
+    import pyarrow.fs as pafs
+
+    fs, path = _split(settings, uri)
+    infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=False))
+    base = uri.rstrip("/")
+    return sorted(f"{base}/{i.base_name}" for i in infos if i.type == pafs.FileType.Directory)
+
+
+def delete_tree(settings: Settings, uri: str) -> None:
+    fs, path = _split(settings, uri)
+    if exists(settings, uri):
+        fs.delete_dir(path)
+
+
+def read_bytes(settings: Settings, uri: str) -> bytes | None:
+    """The file's content, or None if there is none."""
+    fs, path = _split(settings, uri)
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_bytes(settings: Settings, uri: str, data: bytes) -> None:
+    """Replace the file's content (locally: a private file written atomically)."""
+    from pathlib import Path
+
+    fs, path = _split(settings, uri)
+    if not is_object_store(uri):
+        private.write_private(Path(path), data)
+        return
+    with fs.open_output_stream(path) as f:
+        f.write(data)
