@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from govlake.core.errors import GovlakeError
@@ -19,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="govlake", description="govlake: governed data federation lakehouse")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    parser.add_argument("--profile", help="settings profile for this command (infra/profiles/: embedded, cluster); "
+                                          "same as GOVLAKE_PROFILE")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in MODULES:
         importlib.import_module(f"govlake.cli.{name}").register(sub)
@@ -28,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "profile", None):  # before any settings load; child processes (jobs, Airflow tasks) inherit it
+        os.environ["GOVLAKE_PROFILE"] = args.profile
     for noisy in ("py4j", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.basicConfig(

@@ -2,6 +2,7 @@
 that restarts them and measures their availability)."""
 from __future__ import annotations
 
+import argparse
 import time
 from datetime import datetime, timezone
 
@@ -12,16 +13,24 @@ from govlake.core import times
 
 def register(sub) -> None:
     p = sub.add_parser("up", help="start the local services and wait until they are healthy")
+    _profile(p)
     options.add_json(p)
     p.set_defaults(func=up)
     p = sub.add_parser("down", help="stop the local services")
+    _profile(p)
     options.add_json(p)
     p.set_defaults(func=down)
     p = sub.add_parser("status", help="report the local services, their availability and the ingest's accounting")
     p.add_argument("--window", default="24h", help="availability over this span up to now: 30m, 1h, 24h, 7d (default 24h)")
+    _profile(p)
     options.add_json(p)
     p.set_defaults(func=status)
     register_fetch(sub)
+
+
+def _profile(p) -> None:
+    # also accepted after the command (`govlake up --profile cluster`); the value lands in the same place
+    p.add_argument("--profile", default=argparse.SUPPRESS, help="settings profile (embedded, cluster); same as GOVLAKE_PROFILE")
 
 
 def _show(statuses, as_json: bool, window: str = "") -> None:

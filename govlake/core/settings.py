@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     spark_java_home: Path | None = Field(None, description="JDK for Spark; default: the JDK on PATH / JAVA_HOME (17 or 21)")
     spark_extra_conf: dict[str, str] = Field(default_factory=dict)
+    spark_driver_host: str = Field("127.0.0.1", description="address executors reach the driver at (this host's address on a real cluster)")
+    spark_executor_loss_timeout_s: float = Field(120.0, gt=0, description="on a cluster, a job that has had no executor this long is stopped with an error")
     spark_workers: int = Field(0, ge=0, description="Spark standalone workers govlake starts on this host (with a master at spark_master); 0: none")
     spark_master_webui_port: int = Field(8080, ge=1, le=65535)
     spark_worker_cores: int = Field(2, ge=1)
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
     trino_start_timeout_s: float = 180.0
     trino_workers: int = Field(0, ge=0, description="Trino workers govlake starts on this host; with any, the coordinator schedules no work itself")
     trino_worker_heap: str = "1536M"
+    trino_worker_port: int = Field(0, ge=0, le=65535, description="HTTPS port of the first local Trino worker (the next ones count up); 0: trino_port + 1")
+    trino_metastore_dir: str | None = Field(None, description="Trino's file metastore; default <state>/trino/metastore, on the cluster profile in the object store")
     sign_in_max_failures: int = Field(5, ge=1, description="failed sign-ins within the lockout window that lock a user out of Trino")
     sign_in_lockout_s: int = Field(300, ge=1, description="the lockout window and how long a lockout lasts")
     console_port: int = Field(8443, ge=1, le=65535, description="HTTPS port of the governance console on loopback")

@@ -139,3 +139,11 @@ def console_session_key(settings: Settings) -> bytes:
 def contract_key(key: TokenKey, contract_id: str) -> TokenKey:
     """Per-contract token key: HMAC(platform key, contract id)."""
     return TokenKey(f"{key.key_id}c", hmac.new(key.key, f"contract:{contract_id}".encode(), hashlib.sha256).digest())
+
+
+def spark_secret(settings: Settings) -> str:
+    """The Spark standalone cluster's shared secret (`spark.authenticate`): drivers present it to
+    the master and executors; generated once into `<state>/secrets/spark.json`."""
+    path = settings.secrets_dir / "spark.json"
+    private.create_private(path, json.dumps({"secret": pysecrets.token_urlsafe(32)}))
+    return json.loads(path.read_text())["secret"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from govlake.core import private
 from govlake.core.settings import Settings
-from govlake.platform import artifacts
+from govlake.platform import artifacts, secrets
 from govlake.platform.java import find_jdk
 
 if TYPE_CHECKING:
@@ -28,6 +28,11 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.driver.memory": settings.spark_driver_memory,
+        # a standalone master's executors (ignored in local mode, where the driver runs the tasks)
+        "spark.executor.memory": settings.spark_executor_memory,
+        "spark.executor.cores": str(settings.spark_worker_cores),
+        "spark.driver.host": settings.spark_driver_host,
+        "spark.driver.bindAddress": settings.spark_driver_host,
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
@@ -51,6 +56,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={settings.path('infra', 'spark', 'log4j2.properties')}"
         ),
     }
+    if settings.spark_master.startswith("spark://"):
+        # the cluster's shared secret: the master and executors accept no driver without it
+        conf.update({"spark.authenticate": "true", "spark.authenticate.secret": secrets.spark_secret(settings)})
     conf.update(settings.spark_extra_conf)
     return conf
 
@@ -67,8 +75,7 @@ def get_spark(settings: Settings) -> "SparkSession":
         os.environ["JAVA_HOME"] = str(jdk.home)
     for name in ("spark", "spark-jvm"):
         private.scratch_dir(settings.state, name)
-    if settings.spark_master.startswith("local"):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_IP", settings.spark_driver_host)
     # Python workers (Arrow UDFs) run the driver's interpreter, which has govlake and its locked deps
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
@@ -76,4 +83,42 @@ def get_spark(settings: Settings) -> "SparkSession":
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if settings.spark_master.startswith("spark://"):
+        _watch_executors(spark, settings.spark_executor_loss_timeout_s)
     return spark
+
+
+EXECUTORS_LOST = ("because the Spark cluster has had no executor for {s:.0f} s while this job ran (its worker was lost or none "
+                  "has registered); the run is stopped. Start the worker (`govlake up`, or on its host) and run the job "
+                  "again: committed batches are not ingested twice, and the batch that was under way is redone")
+
+
+def _watch_executors(spark: "SparkSession", timeout_s: float) -> None:
+    """On a cluster, a job whose executors are all gone waits for new ones forever. This watcher
+    cancels the running jobs once none has been seen for `timeout_s`, with a reason that says so,
+    so the run fails clearly and can be rerun."""
+    import threading
+    import time
+
+    sc = spark.sparkContext
+    reason = EXECUTORS_LOST.format(s=timeout_s)
+
+    def watch() -> None:
+        since = None
+        while sc._jsc is not None:
+            try:
+                executors = sc._jsc.sc().getExecutorMemoryStatus().size() - 1  # the driver counts as one
+                active = sc.statusTracker().getActiveJobsIds()
+            except Exception:  # the context is stopping
+                return
+            if executors > 0 or not active:
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since >= timeout_s:
+                for job in active:
+                    sc._jsc.sc().cancelJob(job, reason)
+                since = None
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="govlake-executor-watch", daemon=True).start()

@@ -24,7 +24,7 @@ from govlake.contracts import access
 from govlake.core import private
 from govlake.core.errors import JavaError, ServiceError
 from govlake.core.settings import Settings
-from govlake.platform import artifacts
+from govlake.platform import artifacts, storage
 from govlake.platform.java import Jdk, find_jdk
 from govlake.platform.processes import alive, running_pid
 from govlake.services import audit_receiver, trino_plugin, trino_security
@@ -125,6 +125,7 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
         shared_secret=sec.shared_secret,
         access_control_file=str(access_file),
         event_listener_file=",".join(str(p) for p in listeners),
+        include_coordinator="false" if settings.trino_workers else "true",
     )
     private.write_private(etc / "config.properties", config)
     (etc / "password-authenticator.properties").write_text(authenticator)
@@ -150,11 +151,64 @@ def configure(settings: Settings, install: Path, jdk: Jdk, audit_port: int, *, l
         "http-event-listener.connect-retry-delay=1s\n"
     ))
     (etc / "log.properties").write_text((infra / "log.properties").read_text())
-    metastore = base / "metastore"
-    metastore.mkdir(exist_ok=True)
-    (catalog_dir / f"{settings.trino_catalog}.properties").write_text(
-        _render(settings.path("catalog", "trino", "delta.properties.tmpl"), metastore_dir=f"local://{metastore}")
+    private.write_private(catalog_dir / f"{settings.trino_catalog}.properties", catalog(settings))
+    return etc
+
+
+def catalog(settings: Settings) -> str:
+    """The Delta catalog over the warehouse, for the coordinator and the workers alike (it holds
+    the object store's keys: written private)."""
+    metastore = settings.trino_metastore_dir
+    if metastore is None:
+        local = _dir(settings) / "metastore"
+        local.mkdir(parents=True, exist_ok=True)
+        metastore = f"local://{local}"
+    creds = storage.s3_credentials(settings)
+    lines = ["fs.native-local.enabled=true", "local.location=/"]
+    if creds is not None:
+        # conditional writes (`s3.exclusive-create`, the default) make Trino's own Delta commits safe
+        lines += ["fs.native-s3.enabled=true", f"s3.endpoint={creds.endpoint}", f"s3.region={creds.region}",
+                  "s3.path-style-access=true", f"s3.aws-access-key={creds.access_key}", f"s3.aws-secret-key={creds.secret_key}"]
+    return _render(settings.path("catalog", "trino", "delta.properties.tmpl"), metastore_dir=metastore, filesystem="\n".join(lines))
+
+
+def worker_port(settings: Settings, index: int) -> int:
+    return (settings.trino_worker_port or settings.trino_port + 1) + index
+
+
+def _worker_dir(settings: Settings, index: int) -> Path:
+    return settings.state / f"trino-worker-{index + 1}"
+
+
+def configure_worker(settings: Settings, index: int, coordinator_etc: Path, jdk: Jdk) -> Path:
+    """etc/ of local worker `index`: the coordinator's plugins, catalog and certificate, its own
+    port, node id and data folder."""
+    base = _worker_dir(settings, index)
+    etc = base / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (base / "data").mkdir(exist_ok=True)
+    infra = settings.path("infra", "trino")
+    sec = trino_security.ensure(settings)
+    coordinator = dict(line.split("=", 1) for line in (coordinator_etc / "config.properties").read_text().splitlines()
+                       if "=" in line and not line.startswith("#"))
+    config = _render(
+        infra / "worker.properties",
+        port=str(worker_port(settings, index)),
+        tls_pem=str(sec.tls_pem),
+        tls_cert=str(sec.tls_cert),
+        shared_secret=sec.shared_secret,
+        coordinator_host=settings.trino_host,
+        coordinator_port=str(settings.trino_port),
+        plugin_dir=coordinator["plugin.dir"],
+        catalog_dir=str(coordinator_etc / "catalog"),
+        query_max_memory=coordinator["query.max-memory"],
     )
+    private.write_private(etc / "config.properties", config)
+    jvm = _render(infra / "jvm.config", heap=settings.trino_worker_heap)
+    if _has_module(jdk.java, "jdk.incubator.vector"):
+        jvm += "--add-modules=jdk.incubator.vector\n"
+    (etc / "jvm.config").write_text(jvm)
+    (etc / "log.properties").write_text((infra / "log.properties").read_text())
     return etc
 
 
@@ -220,6 +274,10 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
         trino_security.sync_registry(settings)  # `govlake up` on a running server applies registry changes
     if current.state == "running":
         ensure_receiver(settings)
+        if any(w.state == "stopped" for w in worker_status(settings)):
+            jdk = find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino")
+            _start_workers(settings, jdk, artifacts.trino_install(settings, log=log), _dir(settings) / "etc", log)
+            return _wait_ready(settings, current.pid, log) if wait else current
     if current.state in ("running", "external"):
         return current
     if current.detail == OLD_SERVER:
@@ -238,32 +296,88 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     etc = configure(settings, install, jdk, audit_receiver.start(settings), log=log)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
+    log(f"starting Trino (Java {'.'.join(map(str, jdk.version))}, heap {settings.trino_heap}) on {settings.trino_endpoint}")
+    proc = _launch(settings, jdk, install, etc, _dir(settings), "govlake-local", "trino-server", _pid_file(settings))
+    _start_workers(settings, jdk, install, etc, log)
+    if not wait:
+        return status(settings)
+    return _wait_ready(settings, proc.pid, log, proc)
+
+
+def _launch(settings: Settings, jdk: Jdk, install: Path, etc: Path, base: Path, node_id: str, log_name: str,
+            pid_file: Path) -> subprocess.Popen:
     jvm_opts = [ln.strip() for ln in (etc / "jvm.config").read_text().splitlines() if ln.strip()]
     cmd = [
         str(jdk.java),
         *jvm_opts,
         f"-Dconfig={etc / 'config.properties'}",
         f"-Dlog.levels-file={etc / 'log.properties'}",
-        f"-Dlog.output-file={settings.logs_dir / 'trino-server.log'}",
+        f"-Dlog.output-file={settings.logs_dir / (log_name + '.log')}",
         "-Dlog.enable-console=false",
         "-Dnode.environment=govlake",
-        "-Dnode.id=govlake-local",
+        f"-Dnode.id={node_id}",
         f"-Dnode.internal-address={settings.trino_host}",  # internal HTTPS must match the certificate
         f"-Dnode.bind-ip={settings.trino_host}",  # the HTTPS server listens on this address only (loopback)
-        f"-Dnode.data-dir={_dir(settings) / 'data'}",
-        f"-Djava.io.tmpdir={private.scratch_dir(settings.state, 'trino')}",
+        f"-Dnode.data-dir={base / 'data'}",
+        f"-Djava.io.tmpdir={private.scratch_dir(settings.state, base.name)}",
         "-XX:-UsePerfData",  # no world-readable hsperfdata file in /tmp
         "-cp",
         f"{install / 'lib'}/*",
         "io.trino.server.TrinoServer",
     ]
-    log(f"starting Trino (Java {'.'.join(map(str, jdk.version))}, heap {settings.trino_heap}) on {settings.trino_endpoint}")
-    out = (settings.logs_dir / "trino-launcher.log").open("ab")
-    proc = subprocess.Popen(cmd, cwd=_dir(settings), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    _pid_file(settings).write_text(str(proc.pid))
-    if not wait:
-        return status(settings)
-    return _wait_ready(settings, proc.pid, log, proc)
+    launcher = "trino-launcher" if log_name == "trino-server" else f"{log_name}-launcher"
+    out = (settings.logs_dir / f"{launcher}.log").open("ab")
+    proc = subprocess.Popen(cmd, cwd=base, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    pid_file.write_text(str(proc.pid))
+    return proc
+
+
+def _worker_pid_file(settings: Settings, index: int) -> Path:
+    return settings.run_dir / f"trino-worker-{index + 1}.pid"
+
+
+def _start_workers(settings: Settings, jdk: Jdk, install: Path, coordinator_etc: Path, log) -> None:
+    for i in range(settings.trino_workers):
+        if running_pid(_worker_pid_file(settings, i)) is not None:
+            continue
+        port = worker_port(settings, i)
+        if port_in_use(settings.trino_host, port):
+            raise ServiceError(f"port `{port}` on {settings.trino_host} (Trino worker {i + 1}) is taken by another program; "
+                               f"set GOVLAKE_TRINO_WORKER_PORT to a free port")
+        etc = configure_worker(settings, i, coordinator_etc, jdk)
+        log(f"starting Trino worker {i + 1} (heap {settings.trino_worker_heap}) on port {port}")
+        _launch(settings, jdk, install, etc, _worker_dir(settings, i), f"govlake-worker-{i + 1}", f"trino-worker-{i + 1}",
+                _worker_pid_file(settings, i))
+
+
+def worker_status(settings: Settings) -> list[Status]:
+    out = []
+    for i in range(settings.trino_workers):
+        url = f"https://{settings.trino_host}:{worker_port(settings, i)}"
+        pid = running_pid(_worker_pid_file(settings, i))
+        if pid is None:
+            out.append(Status(f"trino-worker-{i + 1}", "stopped", url))
+            continue
+        info = _info(url, cafile=trino_security.client_cert(settings))
+        state = "unhealthy" if info is None else "starting" if info.get("starting") else "running"
+        out.append(Status(f"trino-worker-{i + 1}", state, url, pid, "" if info else "process alive but HTTPS not answering", _rss_mb(pid)))
+    return out
+
+
+def stop_worker(settings: Settings, index: int, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+    _stop_pid(_worker_pid_file(settings, index), sig, timeout)
+
+
+def _stop_pid(pid_file: Path, sig: int, timeout: float) -> None:
+    pid = running_pid(pid_file)
+    if pid is not None:
+        os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.3)
+        if alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
 
 
 def ensure_receiver(settings: Settings) -> None:
@@ -287,8 +401,12 @@ def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None
                 f"and {settings.logs_dir / 'trino-server.log'}"
             )
         info = _info(settings.trino_endpoint, cafile=trino_security.client_cert(settings))
-        if info and not info.get("starting"):
+        workers = worker_status(settings)
+        if info and not info.get("starting") and all(w.state == "running" for w in workers):
             return status(settings)
+        stopped = [w.name for w in workers if w.state == "stopped"]
+        if stopped:
+            raise ServiceError(f"{', '.join(stopped)} exited during start; see {settings.logs_dir / (stopped[0] + '.log')}")
         time.sleep(1)
     raise ServiceError(
         f"Trino did not become ready within {settings.trino_start_timeout_s:.0f}s (pid {pid}); see "
@@ -298,6 +416,8 @@ def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None
 
 
 def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
+    for i in range(settings.trino_workers):  # workers first: the coordinator would reschedule around them
+        stop_worker(settings, i, timeout=timeout)
     pid = _read_pid(settings)
     if pid is None:
         _pid_file(settings).unlink(missing_ok=True)
