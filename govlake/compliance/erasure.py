@@ -45,7 +45,7 @@ from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.domain import masking, schemas
 from govlake.governance import audit, lineage, store
-from govlake.platform import lake
+from govlake.platform import lake, storage
 from govlake.platform.secrets import TokenKey, contract_key, held_key, token_key
 
 if TYPE_CHECKING:
@@ -208,19 +208,15 @@ def add_contract_tables(p: Plan, specs: list, token: str, key: TokenKey) -> list
 
 def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> list[str]:
     """Every Delta table of a logical dataset: base/analytic by schema, an application table by
-    each spec version still on disk (a local warehouse) or the active contracts' paths."""
+    each spec version still in the warehouse."""
     from delta.tables import DeltaTable
 
     schema, table = dataset.split(".", 1)
     if schema in ("base", "analytic", "governance"):
         path = lake.table_path(settings, schema, table)
         return [path] if DeltaTable.isDeltaTable(spark, path) else []
-    if settings.warehouse_is_local:
-        root = Path(lake.table_path(settings, "application", schema))
-        return sorted(str(p) for p in root.glob(f"{table}__*") if (p / "_delta_log").is_dir())
-
-    return [lake.app_table_path(settings, s) for s in workflow.refresh_active(settings, datetime.now(timezone.utc))
-            if f"{s.consumer_schema}.{s.table}" == dataset and DeltaTable.isDeltaTable(spark, lake.app_table_path(settings, s))]
+    return [p for p in storage.child_dirs(settings, lake.table_path(settings, "application", schema))
+            if storage.name(p).startswith(f"{table}__") and storage.is_dir(settings, f"{p}/_delta_log")]
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -395,7 +391,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
     copies = Counter(items[0][0] for items in changes.values())  # tables per dataset (application spec versions)
     for path, items in sorted(changes.items(), key=lambda kv: kv[1][0][0] in identifying):
         dataset = items[0][0]
-        name = dataset if copies[dataset] < 2 else f"{dataset} ({Path(path).name})"
+        name = dataset if copies[dataset] < 2 else f"{dataset} ({storage.name(path)})"
         columns = {c: v for _, _, cols, _ in items for c, v in cols.items()}
         contains = {c: v for _, _, _, cont in items for c, v in cont.items()}
         entry = {"columns": sorted(columns), "free_text": sorted(contains),
@@ -424,7 +420,7 @@ def _erase(spark: "SparkSession", settings: Settings, token: str, key: TokenKey,
         everything = {v for cols in p.exact.values() for n in cols.values() for v in n.values} | raw | {token} | \
             {s for s in secrets if TOKEN_SHAPE.match(s)}  # the token the request named, if made with an earlier key
         report.residue = residue(spark, settings, everything, raw)
-        report.log_mentions = log_mentions(list(changes), everything)
+        report.log_mentions = log_mentions(settings, list(changes), everything)
     report.phases["residue"] = round(time.monotonic() - phase, 2)
     phase = time.monotonic()
     report.landing_files = landing_files(settings, raw)
@@ -449,12 +445,14 @@ def all_tables(spark: "SparkSession", settings: Settings) -> dict[str, str]:
         for path in dataset_paths(spark, settings, f"{f.parent.name}.{f.stem}"):
             out[f"{f.parent.name}.{f.stem}"] = path
     apps = {d for d in lineage.datasets(settings) if d.startswith("app_")}
-    if settings.warehouse_is_local:  # and every application table on disk, whatever lineage knows
-        root = Path(lake.table_path(settings, "application", ""))
-        apps |= {f"{t.parent.name}.{t.name.split('__')[0]}" for t in root.glob("app_*/*") if (t / "_delta_log").is_dir()}
+    # and every application table in the warehouse, whatever lineage knows
+    for schema in storage.child_dirs(settings, lake.table_path(settings, "application", "")):
+        if storage.name(schema).startswith("app_"):
+            apps |= {f"{storage.name(schema)}.{storage.name(t).split('__')[0]}" for t in storage.child_dirs(settings, schema)
+                     if storage.is_dir(settings, f"{t}/_delta_log")}
     for dataset in sorted(apps):
         for path in dataset_paths(spark, settings, dataset):
-            out[f"{dataset} ({Path(path).name})"] = path
+            out[f"{dataset} ({storage.name(path)})"] = path
     return out
 
 
@@ -471,22 +469,21 @@ def residue(spark: "SparkSession", settings: Settings, values: set[str], raw: se
     return found
 
 
-def log_mentions(paths: list[str], values: set[str]) -> dict[str, int]:
+def log_mentions(settings: Settings, paths: list[str], values: set[str]) -> dict[str, int]:
     """Transaction-log files (commits and checkpoints) of the changed tables that still name a value."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     needles = [v.encode() for v in values if v]
     out = {}
     for path in paths:
-        log = Path(path.removeprefix("file:")) / "_delta_log"
-        if not log.is_dir():
-            continue
         n = 0
-        for f in log.iterdir():
-            if f.suffix in (".json", ".crc"):
-                data = f.read_bytes()
-            elif f.name.endswith(".checkpoint.parquet") or ".checkpoint." in f.name and f.suffix == ".parquet":
-                data = str(pq.read_table(f).to_pylist()).encode()
+        for f in storage.list_files(settings, f"{path}/_delta_log"):
+            name = storage.name(f)
+            if name.endswith((".json", ".crc")):
+                data = storage.read_bytes(settings, f) or b""
+            elif ".checkpoint." in name and name.endswith(".parquet"):
+                data = str(pq.read_table(pa.BufferReader(storage.read_bytes(settings, f) or b"")).to_pylist()).encode()
             else:
                 continue
             n += any(v in data for v in needles)

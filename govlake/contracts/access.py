@@ -41,7 +41,7 @@ from govlake.contracts.spec import ContractSpec
 from govlake.core import private
 from govlake.core.settings import Settings
 from govlake.domain import identities, schemas
-from govlake.platform import lake
+from govlake.platform import lake, storage
 
 log = logging.getLogger("govlake.access")
 
@@ -98,17 +98,20 @@ def known_columns(settings: Settings) -> set[str]:
     return out
 
 
-def delta_columns(table_dir: Path) -> set[str]:
-    """The columns of the Delta table at `table_dir`, from the newest schema in its log."""
-    log_dir = table_dir / "_delta_log"
-    for commit in sorted(log_dir.glob("*.json"), reverse=True):
-        for line in commit.read_text(encoding="utf-8").splitlines():
+def delta_columns(settings: Settings, table: str) -> set[str]:
+    """The columns of the Delta table at `table` (a local folder or an object-store location),
+    from the newest schema in its log."""
+    files = storage.list_files(settings, f"{table}/_delta_log")
+    for commit in sorted((f for f in files if f.endswith(".json")), reverse=True):
+        for line in (storage.read_bytes(settings, commit) or b"").decode("utf-8").splitlines():
             if '"metaData"' in line:
                 return {f["name"] for f in json.loads(json.loads(line)["metaData"]["schemaString"])["fields"]}
-    for checkpoint in sorted(log_dir.glob("*.checkpoint*.parquet"), reverse=True):
+    for checkpoint in sorted((f for f in files if ".checkpoint" in storage.name(f) and f.endswith(".parquet")), reverse=True):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for meta in pq.read_table(checkpoint, columns=["metaData"]).column("metaData").to_pylist():
+        data = storage.read_bytes(settings, checkpoint)
+        for meta in pq.read_table(pa.BufferReader(data), columns=["metaData"]).column("metaData").to_pylist() if data else ():
             if meta:
                 return {f["name"] for f in json.loads(meta["schemaString"])["fields"]}
     return set()
@@ -116,12 +119,11 @@ def delta_columns(table_dir: Path) -> set[str]:
 
 def published_columns(settings: Settings, spec: ContractSpec) -> set[str]:
     """Columns of every table published under any specification of `spec`'s application table
-    that is still in the warehouse (local warehouses; an object store is not listed here), so a
-    column dropped from the schema files since is denied all the same."""
-    if not settings.warehouse_is_local:
-        return set()
-    root = Path(lake.table_path(settings, "application", spec.consumer_schema).removeprefix("file:"))
-    return set().union(*(delta_columns(d) for d in root.glob(f"{spec.table}__*") if d.is_dir()))
+    that is still in the warehouse, so a column dropped from the schema files since is denied
+    all the same."""
+    root = lake.table_path(settings, "application", spec.consumer_schema)
+    return set().union(*(delta_columns(settings, d) for d in storage.child_dirs(settings, root)
+                         if storage.name(d).startswith(f"{spec.table}__")))
 
 
 def _denied(granted: set[str], known: set[str]) -> list[dict]:

@@ -139,10 +139,6 @@ class Settings(BaseSettings):
         return self.warehouse or str(self.state / "warehouse")
 
     @property
-    def warehouse_is_local(self) -> bool:
-        return "://" not in self.warehouse_root or self.warehouse_root.startswith("file:")
-
-    @property
     def logs_dir(self) -> Path:
         return self.state / "logs"
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from govlake.core.errors import GovlakeError
 from govlake.core.settings import Settings
 from govlake.governance import store
+from govlake.platform import storage
 
 SYMLINK_NAMESPACE = "govlake"
 
@@ -58,8 +59,7 @@ class Edge:
 
 def logical_name(settings: Settings, path: str) -> str | None:
     """`base.detections` for `<warehouse>/base/detections`; `app_x.t` for `<warehouse>/application/app_x/t__<hash>`."""
-    root = settings.warehouse_root.rstrip("/").removeprefix("file:")
-    p = path.removeprefix("file:").rstrip("/")
+    root, p = storage.canonical(settings.warehouse_root), storage.canonical(path)
     if not p.startswith(root + "/"):
         return None
     parts = p[len(root) + 1:].split("/")

@@ -21,11 +21,9 @@ form, never pasted), in schema `app_<consumer>`.
 """
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
@@ -38,7 +36,7 @@ from govlake.core.settings import Settings
 from govlake.domain import levels, masking, policies, schemas
 from govlake.governance import lineage
 from govlake.pipeline import lineage_capture
-from govlake.platform import lake, secrets
+from govlake.platform import lake, secrets, storage
 from govlake.platform.secrets import TokenKey
 
 
@@ -194,15 +192,13 @@ def _publish(spark: SparkSession, settings: Settings, active: list[ContractSpec]
         # a vacuum's retention to whole hours, so the wait is here, and the vacuum keeps 0 h)
         time.sleep(max(0.0, at + settings.app_history_grace_s - time.monotonic()))
         lake.vacuum_now(spark, path, 0.0)
-    if settings.warehouse_is_local:
-        keep = {Path(p.path) for p in out}
-        root = Path(lake.table_path(settings, "application", ""))
-        for table_dir in root.glob("app_*/*"):
-            if table_dir.is_dir() and table_dir not in keep:
-                # moved aside in one rename first: a job killed while deleting never leaves a
-                # half-deleted table (an older commit standing as the latest) where a table was
-                gone = table_dir if table_dir.name.startswith(".retired-") else table_dir.rename(table_dir.with_name(f".retired-{table_dir.name}"))
-                shutil.rmtree(gone)
+    keep = {storage.canonical(p.path) for p in out}
+    for schema_dir in storage.child_dirs(settings, lake.table_path(settings, "application", "")):
+        if not storage.name(schema_dir).startswith("app_"):
+            continue
+        for table_dir in storage.child_dirs(settings, schema_dir):
+            if storage.canonical(table_dir) not in keep:
+                lake.delete_table(settings, table_dir)  # log first: a job killed half-way leaves no older version standing
     current = {f"{p.schema}.{p.table}" for p in out}
     lineage.retire(settings, sorted(d for d in lineage.datasets(settings) if d.startswith("app_") and d not in current))
     return out, refused

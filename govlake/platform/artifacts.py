@@ -27,6 +27,7 @@ class Artifact(BaseModel):
     ext: str
     role: str
     sha256: str
+    classifier: str | None = None  # e.g. `jar-with-dependencies`: the file is name-version-classifier.ext
 
     @field_validator("coordinate")
     @classmethod
@@ -49,7 +50,8 @@ class Artifact(BaseModel):
 
     @property
     def filename(self) -> str:
-        return f"{self.name}-{self.version}.{self.ext}"
+        tail = f"-{self.classifier}" if self.classifier else ""
+        return f"{self.name}-{self.version}{tail}.{self.ext}"
 
     @property
     def relpath(self) -> str:
@@ -140,6 +142,21 @@ def fetch(artifact: Artifact, settings: Settings, *, log=print, retries: int = 3
 def spark_jars(settings: Settings, *, log=print) -> list[Path]:
     manifest = load_manifest(settings)
     return [fetch(a, settings, log=log) for a in manifest.by_role("spark")]
+
+
+def s3a_jars(settings: Settings, *, log=print) -> list[Path]:
+    """Hadoop's S3A connector and the AWS SDK it calls (Spark's classpath), fetched only when an
+    object store is configured (`s3_endpoint` or `object_store_port`); none otherwise, so the
+    embedded profile never downloads the SDK's 686 MB bundle."""
+    if not (settings.s3_endpoint or settings.object_store_port):
+        return []
+    return [fetch(a, settings, log=log) for a in load_manifest(settings).by_role("s3a")]
+
+
+def object_store_jar(settings: Settings, *, log=print) -> Path:
+    """The S3-compatible server govlake runs on loopback for `object_store_port` (s3proxy)."""
+    (server,) = load_manifest(settings).by_role("object_store")
+    return fetch(server, settings, log=log)
 
 
 def trino_install(settings: Settings, *, log=print) -> Path:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from govlake.core import faults
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
+from govlake.platform import storage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -85,12 +85,24 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: Layout) -> s
     add columns the schema gained since (nullable ones only, never dropping any)."""
     path = table_path(settings, schema.tier, schema.table)
     memo = (path, schema.model_dump_json())
-    still_there = settings.warehouse_is_local and (Path(path.removeprefix("file:")) / "_delta_log").is_dir()
-    if memo in _ensured and still_there:  # done by this process, for this schema; object stores: always checked
+    if memo in _ensured and storage.is_dir(settings, f"{path}/_delta_log"):  # done by this process, for this schema
         return path
     _create_or_update(spark, schema, path)
     _ensured.add(memo)
     return path
+
+
+def delete_table(settings: Settings, path: str) -> None:
+    """Remove the Delta table at `path` for good, files and all, in an order that never leaves an
+    earlier version standing as the latest should it stop half-way: the transaction log first,
+    oldest commit first (a log missing its first commits and without a checkpoint is no table at
+    all, and reading it fails), then the data files. Works the same on a local folder and on an
+    object store, which has no rename to move a table aside in one step."""
+    log = f"{path}/_delta_log"
+    storage.delete_file(settings, f"{log}/_last_checkpoint")
+    for f in storage.list_files(settings, log):
+        storage.delete_file(settings, f)
+    storage.delete_tree(settings, path)
 
 
 def _create_or_update(spark: "SparkSession", schema: Layout, path: str) -> None:

@@ -58,6 +58,23 @@ def is_object_store(uri: str) -> bool:
     return urlparse(uri).scheme in S3_SCHEMES
 
 
+def canonical(uri: str) -> str:
+    """One spelling per location, to compare locations: a local one as its plain path
+    (`file:/a`, `file:///a` -> `/a`), an object-store one as `s3a://bucket/key` (also for s3://);
+    no trailing slash."""
+    parsed = urlparse(uri)
+    if parsed.scheme in S3_SCHEMES:
+        return f"s3a://{parsed.netloc}{parsed.path}".rstrip("/")
+    if parsed.scheme == "file":
+        return parsed.path.rstrip("/") or "/"
+    return uri.rstrip("/") or "/"
+
+
+def name(uri: str) -> str:
+    """The last part of a location (a table folder's name)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _split(settings: Settings, uri: str):
     """(pyarrow file system, path inside it) for a location."""
     import pyarrow.fs as pafs
@@ -114,6 +131,25 @@ def child_dirs(settings: Settings, uri: str) -> list[str]:
     infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=False))
     base = uri.rstrip("/")
     return sorted(f"{base}/{i.base_name}" for i in infos if i.type == pafs.FileType.Directory)
+
+
+def list_files(settings: Settings, uri: str) -> list[str]:
+    """The files directly inside `uri`, as locations of the same kind (sorted); none if it is missing."""
+    import pyarrow.fs as pafs
+
+    fs, path = _split(settings, uri)
+    infos = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=False))
+    base = uri.rstrip("/")
+    return sorted(f"{base}/{i.base_name}" for i in infos if i.type == pafs.FileType.File)
+
+
+def delete_file(settings: Settings, uri: str) -> None:
+    """Remove one file; nothing happens if it is missing."""
+    fs, path = _split(settings, uri)
+    try:
+        fs.delete_file(path)
+    except FileNotFoundError:
+        pass
 
 
 def delete_tree(settings: Settings, uri: str) -> None:
