@@ -9,7 +9,7 @@ STAMP := $(VENV)/.govlake-synced
 TOOLS := .venv-tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: demo test test-faults test-fast setup fetch browser down lock clean bench
+.PHONY: demo test test-faults test-cluster test-fast setup fetch browser down lock clean bench
 
 demo: setup
 	$(BIN)/govlake demo
@@ -18,15 +18,22 @@ demo: setup
 # The fault suite (jobs killed with SIGKILL at named points and rerun; jobs overlapping as real
 # processes) is a session of its own, so `make test` stays within its time; CI runs both.
 test: setup browser
-	@$(BIN)/python -m pytest -m "not faults"; rc=$$?; \
+	@$(BIN)/python -m pytest -m "not faults and not cluster"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 test-faults: setup
 	@$(BIN)/python -m pytest -m faults; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no fault tests: failing" >&2; exit 1; fi; exit $$rc
 
+# The cluster profile on loopback (PostgreSQL, an S3 object store, a Spark master and worker, a Trino
+# coordinator and worker): the scale-out suite brings it up, runs the main journeys on it, brings it down.
+test-cluster: setup
+	@GOVLAKE_PROFILE=cluster $(BIN)/govlake fetch > /dev/null
+	@GOVLAKE_PROFILE=cluster $(BIN)/python -m pytest -m cluster; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no cluster tests: failing" >&2; exit 1; fi; exit $$rc
+
 test-fast: setup
-	$(BIN)/python -m pytest -m "not spark and not trino and not airflow"
+	$(BIN)/python -m pytest -m "not spark and not trino and not airflow and not cluster"
 
 setup: $(STAMP) fetch
 

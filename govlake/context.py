@@ -39,7 +39,8 @@ from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts, secrets
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
-from govlake.services import audit_receiver, console_process, serving, sql, supervisor, trino, trino_security
+from govlake.services import (audit_receiver, console_process, object_store, postgres, serving, spark_cluster, sql, supervisor, trino,
+                              trino_security)
 from govlake.services.sql import Result
 from govlake.services.trino import Status
 
@@ -606,20 +607,34 @@ class Context:
 
     # -- the local services -----------------------------------------------------------------------
 
+    def _platform(self) -> list:
+        """The services the settings have govlake run on this host below Trino, in start order:
+        PostgreSQL, the object store, the Spark master and workers (none on the embedded profile)."""
+        s = self.settings
+        return [m for m, wanted in ((postgres, s.postgres_port), (object_store, s.object_store_port),
+                                    (spark_cluster, s.spark_workers)) if wanted]
+
+    def start_platform(self, log: Log = _quiet) -> list[Status]:
+        """PostgreSQL, the object store and the Spark cluster, where the settings have govlake run them."""
+        return [m.start(self.settings, log=log) for m in self._platform()]
+
     def start_services(self, log: Log = _quiet) -> list[Status]:
-        """Trino (with its audit receiver), then the console, then their supervisor, which
-        restarts whichever dies and measures their availability."""
+        """The platform services (cluster profile), then Trino (with its audit receiver and its
+        workers), then the console, then their supervisor, which restarts whichever of Trino,
+        the receiver and the console dies and measures their availability."""
         with supervisor.starting(self.settings):  # never while the supervisor starts one of them
+            platform = self.start_platform(log)
             st = trino.start(self.settings, log=log)
             log(f"starting the console at {console_process.url(self.settings)}")
             console = console_process.start(self.settings)
         log(f"starting the supervisor (probes every {self.settings.supervise_every_s:g} s)")
-        return [st, console, supervisor.start(self.settings)]
+        return [*platform, st, *trino.worker_status(self.settings), console, supervisor.start(self.settings)]
 
     def stop_services(self) -> list[Status]:
         sup = supervisor.stop(self.settings)  # first: it would restart what is being stopped
         with supervisor.starting(self.settings):
-            return [trino.stop(self.settings), console_process.stop(self.settings), sup]
+            out = [trino.stop(self.settings), console_process.stop(self.settings), sup]
+        return out + [m.stop(self.settings) for m in reversed(self._platform())]
 
     def services(self, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> ServicesReport:
         """The services' state, each one's availability over `window` up to `now` as the
@@ -632,7 +647,8 @@ class Context:
             state = "unhealthy"  # Trino runs without its receiver: queries are kept in the spool, not yet in the chain
         receiver = Status("audit", state, audit_receiver.url(port) if port else "", detail=detail)
         sup = supervisor.status(self.settings)
-        statuses = [st, receiver, console_process.status(self.settings), sup]
+        platform = [m.status(self.settings) for m in self._platform()]
+        statuses = [*platform, st, *trino.worker_status(self.settings), receiver, console_process.status(self.settings), sup]
         end = (now or times.now()).timestamp()
         measured = supervisor.report(self.settings, end - window.total_seconds(), end)
         for s in statuses:
@@ -729,4 +745,7 @@ class Context:
 
     def fetch_artifacts(self, log: Log = _quiet) -> tuple[list[Path], Path]:
         """Download and verify the Java artifacts: (Spark jars, Trino's install folder)."""
-        return artifacts.spark_jars(self.settings, log=log), artifacts.trino_install(self.settings, log=log)
+        jars = artifacts.spark_jars(self.settings, log=log) + artifacts.s3a_jars(self.settings, log=log)
+        if self.settings.object_store_port:
+            jars.append(artifacts.object_store_jar(self.settings, log=log))
+        return jars, artifacts.trino_install(self.settings, log=log)

@@ -38,13 +38,44 @@ def settings():
     shutil.copy(PROJECT_ROOT / "catalog" / "identities.yaml", base / "identities.yaml")
     env = {"GOVLAKE_STATE_DIR": str(base / "state"), "GOVLAKE_TRINO_PORT": str(free_port()),
            "GOVLAKE_IDENTITIES_FILE": str(base / "identities.yaml")}
+    env.update(_service_ports(load_settings()))
     os.environ.update(env)
     yield load_settings()
     shutil.rmtree(base, ignore_errors=True)
 
 
+def _service_ports(profile: Settings) -> dict[str, str]:
+    """Free ports for the services the profile (GOVLAKE_PROFILE) starts on this host, so a running
+    `govlake up --profile cluster` is never disturbed either."""
+    env = {}
+    if profile.postgres_port:
+        env["GOVLAKE_POSTGRES_PORT"] = str(free_port())
+    if profile.object_store_port:
+        env["GOVLAKE_OBJECT_STORE_PORT"] = str(free_port())
+    if profile.spark_workers:
+        env["GOVLAKE_SPARK_MASTER"] = f"spark://127.0.0.1:{free_port()}"
+        env["GOVLAKE_SPARK_MASTER_WEBUI_PORT"] = str(free_port())
+    if profile.trino_workers:
+        env["GOVLAKE_TRINO_WORKER_PORT"] = str(free_port())  # worker i listens on this + i
+    return env
+
+
 @pytest.fixture(scope="session")
-def spark(settings):
+def platform(settings):
+    """The services below Trino that the profile runs here (PostgreSQL, the object store, a Spark
+    master and workers); none on the embedded profile."""
+    from govlake.context import Context
+
+    ctx = Context(settings)
+    statuses = ctx.start_platform(log=lambda m: print(m, file=sys.stderr))
+    assert all(s.state == "running" for s in statuses), statuses
+    yield statuses
+    for module in reversed(ctx._platform()):
+        module.stop(settings)
+
+
+@pytest.fixture(scope="session")
+def spark(settings, platform):
     from govlake.platform.spark import get_spark
 
     session = get_spark(settings)
@@ -53,7 +84,7 @@ def spark(settings):
 
 
 @pytest.fixture(scope="session")
-def trino_server(settings):
+def trino_server(settings, platform):
     from govlake.services import trino
 
     status = trino.start(settings, log=lambda m: print(m, file=sys.stderr))

@@ -78,9 +78,8 @@ def run(args) -> int:
     ctx = Context()
     settings = ctx.settings
     info("== starting services")
-    trino_status, console_status, supervisor_status = ctx.start_services(log=info)
-    info(f"   Trino {trino_status.state} at {trino_status.url}; console {console_status.state} at {console_status.url}; "
-         f"supervisor {supervisor_status.state}")
+    statuses = ctx.start_services(log=info)
+    info("   " + "; ".join(f"{s.name} {s.state}{' at ' + s.url if s.url else ''}" for s in statuses))
     start = times.parse(DEFAULT_START)
     for dept in ctx.departments():
         landing = ctx.landing_of(dept.id)
@@ -112,7 +111,8 @@ def run(args) -> int:
             print("NOT REFUSED: the access rules did not hold")
     print(f"\ndemo finished in {time.monotonic() - t0:.0f}s; Trino keeps running at {settings.trino_endpoint} "
           f"(`govlake sql --as USER \"...\"`, `make down` to stop)")
-    print(f"console: {console_status.url} (its certificate is govlake's own, self-signed for loopback); sign in as "
+    console_url = next(s.url for s in statuses if s.name == "console")
+    print(f"console: {console_url} (its certificate is govlake's own, self-signed for loopback); sign in as "
           "liu_traffic_steward (steward), li_transport_analyst (analyst) or zhao_compliance (compliance officer) "
           "with the password `govlake identity connect USER --show-password` prints")
     return 1 if report.failures or not refused_all else 0

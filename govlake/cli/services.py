@@ -118,6 +118,6 @@ def fetch(args) -> int:
 
     jars, trino = Context().fetch_artifacts(log=info)
     for path in jars:
-        print(f"spark jar  {path}")
+        print(f"jar        {path}")
     print(f"trino      {trino}")
     return 0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from govlake.core import private
 from govlake.core.settings import Settings
-from govlake.platform import artifacts, secrets
+from govlake.platform import artifacts, logstore, s3a, secrets
 from govlake.platform.java import find_jdk
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             f"-Dlog4j2.configurationFile={settings.path('infra', 'spark', 'log4j2.properties')}"
         ),
     }
+    # an object store: S3A (its jars on the class path) and Delta's commits by conditional write
+    storage_conf = s3a.spark_conf(settings)
+    if storage_conf:
+        storage_conf.update(logstore.spark_conf(settings, log=lambda *_: None))
+    for key, value in storage_conf.items():
+        joined = {"spark.jars": ",", "spark.driver.extraClassPath": ":", "spark.executor.extraClassPath": ":"}
+        conf[key] = f"{conf[key]}{joined[key]}{value}" if key in joined and conf.get(key) else value
     if settings.spark_master.startswith("spark://"):
         # the cluster's shared secret: the master and executors accept no driver without it
         conf.update({"spark.authenticate": "true", "spark.authenticate.secret": secrets.spark_secret(settings)})

@@ -149,6 +149,9 @@ def configure(settings: Settings, creds: storage.S3Credentials) -> Path:
     private.write_private(path, "\n".join([
         f"s3proxy.endpoint=http://{HOST}:{settings.object_store_port}",
         "s3proxy.authorization=aws-v2-or-v4",
+        # Trino's S3 client asks ListObjectsV2 for optional attributes (x-amz-optional-object-attributes),
+        # which s3proxy otherwise refuses with 501; the listing itself is complete without them
+        "s3proxy.ignore-unknown-headers=true",
         f"s3proxy.identity={_escape(creds.access_key)}",
         f"s3proxy.credential={_escape(creds.secret_key)}",
         "jclouds.provider=filesystem-nio2",
