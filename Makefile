@@ -64,6 +64,15 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; \
 	fi
 
+# The cluster profile's governance store and Airflow database run on a local PostgreSQL
+# (services/postgres.py) with Debian's server binaries; a fresh machine gets them here.
+postgres-server:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql (the cluster profile's governance store and Airflow database)" >&2; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 down:
 	@if [ -x $(BIN)/govlake ]; then $(BIN)/govlake down; fi
 

@@ -14,10 +14,12 @@ What the chain proves, and to whom:
   restored or exported copy, another account once the store is private) cannot forge an entry
   or recompute the chain; `verify` names the first forged entry.
 - Whoever holds the key (the service account itself) could rewrite the chain and the head
-  anchor beside the store. Against that, heads are also kept where the service account cannot
-  rewrite them: `govlake audit anchor` gives the head for a compliance officer to keep, and
-  `GOVLAKE_AUDIT_ANCHOR_LOG` names a file the heads are appended to (make it append-only, e.g.
-  `chattr +a`, or put it on another host); `verify` checks the chain against every head there.
+  anchor (kept in the warehouse, `anchor_uri`: on a cluster an object in the object store, which
+  every host sees; on one host a private file). Against that, heads are also kept where the
+  service account cannot rewrite them: `govlake audit anchor` gives the head for a compliance
+  officer to keep, and `GOVLAKE_AUDIT_ANCHOR_LOG` names a file the heads are appended to (make it
+  append-only, e.g. `chattr +a`, or put it on another host); `verify` checks the chain against
+  every head there.
 - The chain does not prove that every event reached it: Trino's queries arrive through the
   receiver, which spools each event durably before acknowledging it (services/audit_receiver.py).
 
@@ -40,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 import sqlalchemy as sa
 
@@ -47,6 +50,7 @@ from govlake.core import private
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.governance import store
+from govlake.platform import storage
 
 T = store.audit_log
 M = store.audit_meta
@@ -111,6 +115,7 @@ def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict 
         raise ConfigError("audit entries are appended through a connection of `store.engine(settings)`")
     key = chain_key(owner)
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
+    store.lock_writers(conn)  # one appender at a time, whichever process or host: seq is last + 1, never taken twice
     last = conn.execute(sa.select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     first_keyed = keyed_from(conn, key)
@@ -124,9 +129,14 @@ def append(conn: sa.Connection, actor: str, action: str, obj: str, detail: dict 
 @contextmanager
 def transaction(settings: Settings):
     """A governance-store transaction; when it has committed and appended to the chain, the new
-    head is written to the anchor beside the store and (at most every `audit_anchor_every_s`) to
-    the anchor log kept elsewhere. Nothing is anchored for a transaction that rolled back."""
-    with store.engine(settings).begin() as conn:
+    head is written to the anchor in the warehouse and (at most every `audit_anchor_every_s`) to
+    the anchor log kept elsewhere. Nothing is anchored for a transaction that rolled back.
+
+    It holds the store's writer lock from its first statement (`store.writing`): such
+    transactions, from any number of processes, run one after another, so the chain stays
+    gap-free and an action's checks (a contract's state, its approvals) see every earlier
+    decision: two approvals or an approval and a rejection never both pass."""
+    with store.writing(settings) as conn:
         try:
             yield conn
         finally:
@@ -139,7 +149,11 @@ _anchor_log_written: dict[str, float] = {}
 
 
 def _anchor(settings: Settings, seq: int, h: str) -> None:
-    private.write_private(anchor_path(settings), json.dumps({"seq": seq, "hash": h}))
+    uri = anchor_uri(settings)
+    if not storage.is_object_store(uri):
+        private.private_dir(anchor_path(settings).parent)
+    storage.write_bytes(settings, uri, json.dumps({"seq": seq, "hash": h}).encode())
+    legacy_anchor_path(settings).unlink(missing_ok=True)  # migrated: the head is kept in the warehouse now
     log = settings.audit_anchor_log
     if log is not None and time.monotonic() - _anchor_log_written.get(str(log), -1e9) >= settings.audit_anchor_every_s:
         append_anchor(log, seq, h)
@@ -157,9 +171,24 @@ def append_anchor(path: Path, seq: int, h: str) -> None:
         os.close(fd)
 
 
+def anchor_uri(settings: Settings) -> str:
+    """The head anchor: a second place a forger must also rewrite (it catches a truncated tail).
+    It is kept in the warehouse, through platform/storage.py: on the cluster profile an object in
+    the object store, the same for every host that appends; on one host a private local file."""
+    return f"{settings.warehouse_root.rstrip('/')}/_governance/audit-head.json"
+
+
 def anchor_path(settings: Settings) -> Path:
-    """The head anchor beside the store: a second place a forger must also rewrite (it catches
-    a truncated tail)."""
+    """The head anchor as a local file, when the warehouse is a local folder."""
+    uri = anchor_uri(settings)
+    if storage.is_object_store(uri):
+        raise ConfigError(f"the audit head anchor is the object `{uri}`, not a local file; read it with platform/storage.py")
+    return Path(urlparse(uri).path if uri.startswith("file:") else uri)
+
+
+def legacy_anchor_path(settings: Settings) -> Path:
+    """Where the head anchor was kept before it moved to the warehouse (and where a restored
+    backup puts the snapshot's head): still checked while it exists; the next append removes it."""
     return settings.state / "audit-head.json"
 
 
@@ -230,7 +259,7 @@ def read_anchors(path: Path) -> list[dict]:
 
 
 def verify(settings: Settings, *, batch: int = 50_000, anchors: Path | None = None) -> Verification:
-    """Walk the chain, then check it against the head anchor beside the store and against every
+    """Walk the chain, then check it against the head anchor in the warehouse and against every
     head kept elsewhere (`anchors`, and the configured anchor log)."""
     key = chain_key(settings, create=False)
     with store.engine(settings).connect() as conn:
@@ -250,9 +279,11 @@ def verify(settings: Settings, *, batch: int = 50_000, anchors: Path | None = No
     if not result.ok:
         return result
     heads = []
-    anchor = anchor_path(settings)
-    if anchor.is_file():
-        heads.append(("the recorded head beside the store", json.loads(anchor.read_text())))
+    recorded = storage.read_bytes(settings, anchor_uri(settings))
+    if recorded is not None:
+        heads.append(("the recorded head in the warehouse", json.loads(recorded)))
+    if legacy_anchor_path(settings).is_file():
+        heads.append(("the recorded head beside the store", json.loads(legacy_anchor_path(settings).read_text())))
     kept = []
     for source in [p for p in (settings.audit_anchor_log, anchors) if p is not None]:
         if source == settings.audit_anchor_log and not source.is_file():

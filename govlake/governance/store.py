@@ -1,15 +1,27 @@
 """The governance store: decisions that are not data (classification proposals and their review;
-sharing contracts, every version of their specification, approvals and state transitions). SQLite under the state folder by default; any SQLAlchemy URL
-(`GOVLAKE_GOVERNANCE_URL`, e.g. postgresql+psycopg://...) for a shared deployment.
+sharing contracts, every version of their specification, approvals and state transitions).
+
+Where it is: `GOVLAKE_GOVERNANCE_URL` (a PostgreSQL server, postgresql+psycopg://...) for a
+shared deployment; else the `governance` database of the PostgreSQL govlake runs itself when
+`postgres_port` is set (the cluster profile, services/postgres.py); else SQLite under the state
+folder. SQLite and PostgreSQL are the two dialects it runs on.
+
+Writers that read before they write (the audit chain's next seq, a contract's state) take the
+store's writer lock for their whole transaction (`writing`): on SQLite the database's own write
+lock, taken at BEGIN; on PostgreSQL a transaction-scoped advisory lock. So such transactions
+from any number of processes and hosts run one after another, each seeing the last one's commit.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 import sqlalchemy as sa
 
 from govlake.core import private
+from govlake.core.errors import ConfigError, ServiceUnavailable
 from govlake.core.settings import Settings
+from govlake.platform import postgres_access
 
 metadata = sa.MetaData()
 
@@ -84,7 +96,11 @@ contract_events = sa.Table(
 
 
 def url(settings: Settings) -> str:
-    return settings.governance_url or f"sqlite:///{settings.state / 'governance.db'}"
+    if settings.governance_url:
+        return settings.governance_url
+    if settings.postgres_port:
+        return postgres_access.url(settings, "governance")
+    return f"sqlite:///{settings.state / 'governance.db'}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -96,23 +112,90 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+WRITER = "govlake_writer"  # execution option of a connection opened by `writing`
+LOCK_WAIT_S = 30  # how long a writer waits for the writer lock before failing (SQLite: busy_timeout)
+ADVISORY_KEY = int.from_bytes(b"govlake\0", "big") >> 1  # PostgreSQL advisory lock id of the writer lock
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """A `writing` transaction takes SQLite's write lock at BEGIN: its first read already sees
+    the last commit, and no other writer can commit between its reads and its writes."""
+    if conn.get_execution_options().get(WRITER):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_writers(conn: sa.Connection) -> None:
+    """Hold the store's writer lock until the current transaction ends (taking it again is harmless)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{LOCK_WAIT_S}s", True)))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_KEY)))
+    elif dialect == "sqlite":
+        if not conn.get_execution_options().get(WRITER):
+            conn.execute(audit_meta.delete().where(sa.false()))  # deletes nothing; takes the write lock now
+    else:
+        raise ConfigError(f"the governance store runs on SQLite or PostgreSQL, not `{dialect}`; set GOVLAKE_GOVERNANCE_URL to a "
+                          "postgresql+psycopg:// URL")
+
+
+def writing(settings: Settings):
+    """A transaction holding the store's writer lock from its first statement to its end:
+    `with store.writing(settings) as conn: ...`."""
+    return _locked(engine(settings))
+
+
+@contextmanager
+def _locked(engine_: sa.Engine):
+    with engine_.connect() as conn:
+        conn.execution_options(**{WRITER: True})
+        with conn.begin():
+            lock_writers(conn)
+            yield conn
+
+
 @lru_cache(maxsize=4)
 def _engine(db_url: str) -> sa.Engine:
     # hide_parameters: a failed statement's error (logged, raised) never carries the values it
     # wrote, such as query texts naming a plate
-    engine = sa.create_engine(db_url, future=True, hide_parameters=True)
+    postgres = sa.make_url(db_url).get_backend_name() == "postgresql"
+    engine = sa.create_engine(db_url, future=True, hide_parameters=True,
+                              **({"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}} if postgres else {}))
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
-    for index in audit_log.indexes:  # a store from before the indexes gets them once
-        index.create(engine, checkfirst=True)
-    edges = (lineage_dataset_edges, lineage_column_edges)
-    if any("job" not in sa.inspect(engine).get_pk_constraint(t.name)["constrained_columns"] for t in edges):
-        # edge tables from before `job` was part of their key: they are derived from the raw
-        # events (kept) and rebuilt by the next run of each job, so they are recreated empty
-        metadata.drop_all(engine, tables=list(edges))
-        metadata.create_all(engine, tables=list(edges))
+        sa.event.listen(engine, "begin", _sqlite_begin)
+    try:
+        _create_schema(engine)
+    except sa.exc.OperationalError as exc:
+        if not postgres:
+            raise
+        where = sa.make_url(db_url).render_as_string(hide_password=True)
+        raise ServiceUnavailable("the governance store (PostgreSQL)", where, str(exc.orig).strip().splitlines()[0]) from exc
     return engine
+
+
+def _schema_current(conn: sa.Connection) -> bool:
+    inspector = sa.inspect(conn)
+    return (set(metadata.tables) <= set(inspector.get_table_names())
+            and {i.name for i in audit_log.indexes} <= {i["name"] for i in inspector.get_indexes(audit_log.name)}
+            and all("job" in inspector.get_pk_constraint(t.name)["constrained_columns"] for t in (lineage_dataset_edges, lineage_column_edges)))
+
+
+def _create_schema(engine: sa.Engine) -> None:
+    """Missing tables and indexes, made under the writer lock: processes starting at once on an
+    empty store never race to create the same table (a current store is only read)."""
+    with engine.connect() as conn:
+        if _schema_current(conn):
+            return
+    with _locked(engine) as conn:
+        metadata.create_all(conn)
+        for index in audit_log.indexes:  # a store from before the indexes gets them once
+            index.create(conn, checkfirst=True)
+        edges = (lineage_dataset_edges, lineage_column_edges)
+        if any("job" not in sa.inspect(conn).get_pk_constraint(t.name)["constrained_columns"] for t in edges):
+            # edge tables from before `job` was part of their key: they are derived from the raw
+            # events (kept) and rebuilt by the next run of each job, so they are recreated empty
+            metadata.drop_all(conn, tables=list(edges))
+            metadata.create_all(conn, tables=list(edges))
 
 
 # the settings each store was opened with, by store URL: the audit chain's key and head anchor

@@ -2,7 +2,12 @@
 in the state folder, govlake's DAG folder, and Airflow's OpenLineage provider pointed at
 govlake's receiver (`POST /api/v1/lineage`, the receiver's bearer token), so DAG and task runs
 become lineage events beside the Spark jobs' own. With no receiver running the provider is
-switched off rather than left to log failed posts."""
+switched off rather than left to log failed posts.
+
+Airflow's metadata database is `airflow_db_url`, or the `airflow` database of the PostgreSQL
+govlake runs itself (`postgres_port`, services/postgres.py), else Airflow's own SQLite in its
+home. Airflow 3 speaks PostgreSQL through psycopg 3 (`postgresql+psycopg://`), for its
+synchronous and its asynchronous engine alike, so no other driver is needed."""
 from __future__ import annotations
 
 import json
@@ -10,6 +15,7 @@ import os
 from pathlib import Path
 
 from govlake.core.settings import PROJECT_ROOT, Settings
+from govlake.platform import postgres_access
 from govlake.services import audit_receiver, trino_security
 
 NAMESPACE = "govlake-airflow"
@@ -28,6 +34,20 @@ def openlineage(settings: Settings) -> dict[str, str]:
             "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
 
 
+def database(settings: Settings) -> dict[str, str]:
+    """Airflow's executor and metadata database. Airflow 3 has no SequentialExecutor (it reads the
+    name as LocalExecutor, with a warning): that value leaves Airflow its own default."""
+    env = {}
+    if settings.airflow_executor != "SequentialExecutor":
+        env["AIRFLOW__CORE__EXECUTOR"] = settings.airflow_executor
+    db = settings.airflow_db_url or (postgres_access.url(settings, "airflow") if settings.postgres_port else None)
+    if db:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = db
+        if db.startswith("postgresql+psycopg:"):  # else Airflow derives postgresql+asyncpg, a driver govlake does not install
+            env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = db
+    return env
+
+
 def environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(
@@ -36,5 +56,6 @@ def environment(settings: Settings, base: dict[str, str] | None = None) -> dict[
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__UNIT_TEST_MODE="False",
     )
+    env.update(database(settings))
     env.update(openlineage(settings))
     return env
