@@ -3,8 +3,9 @@ under appends from many processes at once (on SQLite too), contract decisions ra
 and the head anchor kept in the warehouse.
 
 Marked `cluster`: these tests start a PostgreSQL server, so they run only when selected with
-`pytest -m cluster` (any marker expression naming `cluster` that selects them); every other run,
-`make test` and `make test-fast` included, skips them.
+`pytest -m cluster` (`make test-cluster`); every other run, `make test` and `make test-fast`
+included, skips or deselects them. Their settings are the embedded profile's with a local
+PostgreSQL, whatever GOVLAKE_PROFILE says, so they run alike in any session.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ WRITERS, APPENDS = 8, 200
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
     """A local PostgreSQL on a free port for this module, removed at its end."""
-    s = load_settings(state_dir=tmp_path_factory.mktemp("pg") / "state", postgres_port=free_port())
+    s = load_settings(profile="embedded", state_dir=tmp_path_factory.mktemp("pg") / "state", postgres_port=free_port())
     status = postgres.start(s, log=print)
     assert status.state == "running", status
     yield s
@@ -59,7 +60,8 @@ def on_pg(pg, tmp_path) -> Settings:
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
-    return load_settings(state_dir=tmp_path / "state", postgres_port=pg.postgres_port, governance_url=postgres.url(pg, name))
+    return load_settings(profile="embedded", state_dir=tmp_path / "state", postgres_port=pg.postgres_port,
+                         governance_url=postgres.url(pg, name))
 
 
 def _spec(s: Settings):
@@ -85,7 +87,7 @@ def _in_processes(s: Settings, target, args_list: list[tuple], timeout: float = 
     """Run target(settings, *args) for each args in its own spawned process, all released at once."""
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(len(args_list)), ctx.Queue()
-    kwargs = {"state_dir": str(s.state), "postgres_port": s.postgres_port, "governance_url": s.governance_url}
+    kwargs = {"profile": s.profile, "state_dir": str(s.state), "postgres_port": s.postgres_port, "governance_url": s.governance_url}
     procs = [ctx.Process(target=_child, args=(target, barrier, results, kwargs, *args)) for args in args_list]
     for p in procs:
         p.start()
@@ -156,14 +158,15 @@ def test_start_is_idempotent_and_a_taken_port_is_named(pg, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        other = load_settings(state_dir=tmp_path / "other", postgres_port=taken.getsockname()[1])
+        other = load_settings(profile="embedded", state_dir=tmp_path / "other", postgres_port=taken.getsockname()[1])
         with pytest.raises(ServiceError, match=f"port `{other.postgres_port}`.*GOVLAKE_POSTGRES_PORT"):
             postgres.start(other, log=lambda m: None)
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_appends_from_eight_processes_at_once_keep_the_chain_gap_free(backend, request, tmp_path):
-    s = request.getfixturevalue("on_pg") if backend == "postgresql" else load_settings(state_dir=tmp_path / "state")
+    s = (request.getfixturevalue("on_pg") if backend == "postgresql"
+         else load_settings(profile="embedded", state_dir=tmp_path / "state", postgres_port=None, governance_url=None))
     assert store.engine(s).dialect.name == backend
     done = _in_processes(s, _append_many, [(f"writer-{w}", APPENDS) for w in range(WRITERS)])
     assert done == [APPENDS] * WRITERS
@@ -236,7 +239,7 @@ def test_the_head_anchor_is_kept_in_the_warehouse_and_catches_a_rewritten_chain(
 
 
 def test_an_object_store_warehouse_keeps_the_anchor_as_an_object(make_settings):
-    s = make_settings(warehouse="s3a://govlake/warehouse/")
+    s = make_settings(profile="embedded", warehouse="s3a://govlake/warehouse/")
     assert audit.anchor_uri(s) == "s3a://govlake/warehouse/_governance/audit-head.json"
     with pytest.raises(ConfigError, match="not a local file"):
         audit.anchor_path(s)
