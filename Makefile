@@ -9,7 +9,7 @@ STAMP := $(VENV)/.govlake-synced
 TOOLS := .venv-tools
 UV := $(TOOLS)/bin/uv
 
-.PHONY: demo test test-faults test-cluster test-fast setup fetch browser down lock clean bench
+.PHONY: demo test test-faults test-cluster test-fast setup fetch browser postgres-server down lock clean bench
 
 demo: setup
 	$(BIN)/govlake demo
@@ -27,7 +27,7 @@ test-faults: setup
 
 # The cluster profile on loopback (PostgreSQL, an S3 object store, a Spark master and worker, a Trino
 # coordinator and worker): the scale-out suite brings it up, runs the main journeys on it, brings it down.
-test-cluster: setup
+test-cluster: setup postgres-server
 	@GOVLAKE_PROFILE=cluster $(BIN)/govlake fetch > /dev/null
 	@GOVLAKE_PROFILE=cluster $(BIN)/python -m pytest -m cluster; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no cluster tests: failing" >&2; exit 1; fi; exit $$rc

@@ -607,7 +607,7 @@ class Context:
 
     # -- the local services -----------------------------------------------------------------------
 
-    def _platform(self) -> list:
+    def platform_services(self) -> list:
         """The services the settings have govlake run on this host below Trino, in start order:
         PostgreSQL, the object store, the Spark master and workers (none on the embedded profile)."""
         s = self.settings
@@ -616,7 +616,7 @@ class Context:
 
     def start_platform(self, log: Log = _quiet) -> list[Status]:
         """PostgreSQL, the object store and the Spark cluster, where the settings have govlake run them."""
-        return [m.start(self.settings, log=log) for m in self._platform()]
+        return [m.start(self.settings, log=log) for m in self.platform_services()]
 
     def start_services(self, log: Log = _quiet) -> list[Status]:
         """The platform services (cluster profile), then Trino (with its audit receiver and its
@@ -634,7 +634,7 @@ class Context:
         sup = supervisor.stop(self.settings)  # first: it would restart what is being stopped
         with supervisor.starting(self.settings):
             out = [trino.stop(self.settings), console_process.stop(self.settings), sup]
-        return out + [m.stop(self.settings) for m in reversed(self._platform())]
+        return out + [m.stop(self.settings) for m in reversed(self.platform_services())]
 
     def services(self, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> ServicesReport:
         """The services' state, each one's availability over `window` up to `now` as the
@@ -647,7 +647,7 @@ class Context:
             state = "unhealthy"  # Trino runs without its receiver: queries are kept in the spool, not yet in the chain
         receiver = Status("audit", state, audit_receiver.url(port) if port else "", detail=detail)
         sup = supervisor.status(self.settings)
-        platform = [m.status(self.settings) for m in self._platform()]
+        platform = [m.status(self.settings) for m in self.platform_services()]
         statuses = [*platform, st, *trino.worker_status(self.settings), receiver, console_process.status(self.settings), sup]
         end = (now or times.now()).timestamp()
         measured = supervisor.report(self.settings, end - window.total_seconds(), end)

@@ -70,8 +70,12 @@ def platform(settings):
     statuses = ctx.start_platform(log=lambda m: print(m, file=sys.stderr))
     assert all(s.state == "running" for s in statuses), statuses
     yield statuses
-    for module in reversed(ctx._platform()):
+    for module in reversed(ctx.platform_services()):
         module.stop(settings)
+    if settings.postgres_port:
+        from govlake.services import postgres
+
+        postgres.remove(settings)  # its data area is outside the state folder when the tests run as root
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # PostgreSQL: with `postgres_port` govlake runs its own cluster under <state>/postgres (Debian's binaries)
     # holding the governance store and Airflow's database, unless their URLs are given
     postgres_port: int | None = Field(None, ge=1, le=65535, description="start a local PostgreSQL on this port")
-    airflow_executor: str = Field("SequentialExecutor", description="Airflow's executor (LocalExecutor needs a server database)")
+    airflow_executor: str | None = Field(None, description="Airflow's executor; default Airflow's own (LocalExecutor in Airflow 3)")
     airflow_db_url: str | None = Field(None, description="Airflow's metadata database; default SQLite in <state>/airflow, or the local PostgreSQL")
 
     trino_host: str = "127.0.0.1"

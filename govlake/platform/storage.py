@@ -153,9 +153,14 @@ def delete_file(settings: Settings, uri: str) -> None:
 
 
 def delete_tree(settings: Settings, uri: str) -> None:
+    """Remove a folder and everything in it; nothing happens if it is missing. (On S3 a folder is
+    only a prefix: once its last object is gone it may vanish between the look and the delete.)"""
     fs, path = _split(settings, uri)
-    if exists(settings, uri):
+    try:
+        fs.delete_dir_contents(path, missing_dir_ok=True)
         fs.delete_dir(path)
+    except FileNotFoundError:
+        pass
 
 
 def read_bytes(settings: Settings, uri: str) -> bytes | None:

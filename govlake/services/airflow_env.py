@@ -35,10 +35,9 @@ def openlineage(settings: Settings) -> dict[str, str]:
 
 
 def database(settings: Settings) -> dict[str, str]:
-    """Airflow's executor and metadata database. Airflow 3 has no SequentialExecutor (it reads the
-    name as LocalExecutor, with a warning): that value leaves Airflow its own default."""
+    """Airflow's executor and metadata database (unset: Airflow's own defaults)."""
     env = {}
-    if settings.airflow_executor != "SequentialExecutor":
+    if settings.airflow_executor:
         env["AIRFLOW__CORE__EXECUTOR"] = settings.airflow_executor
     db = settings.airflow_db_url or (postgres_access.url(settings, "airflow") if settings.postgres_port else None)
     if db:
