@@ -65,67 +65,89 @@ def _median_query(ctx, n: int) -> tuple[float, int]:
     return statistics.median(runs), len(rows)
 
 
+def _shut_down(steps) -> list[Exception]:
+    """Run every step, each whatever the ones before did; the failures, printed and returned."""
+    failed = []
+    for what, stop in steps:
+        try:
+            stop()
+        except Exception as exc:  # noqa: BLE001 - the next step still runs
+            print(f"stopping {what} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            failed.append(exc)
+    return failed
+
+
 def one(args) -> dict:
     """Runs inside the profile's own process (GOVLAKE_PROFILE, GOVLAKE_STATE_DIR set by the parent)."""
     from govlake.context import Context
     from govlake.departments import generator, registry
     from govlake.pipeline import analytic, main_job
     from govlake.platform.secrets import token_key
-    from govlake.services import serving, trino
+    from govlake.services import postgres, serving, trino
 
     ctx = Context()
     s = ctx.settings
     out: dict = {"profile": s.profile, "warehouse": s.warehouse_root, "spark_master": s.spark_master, "trino_workers": s.trino_workers}
-    t = time.perf_counter()
-    ctx.start_platform()
-    trino.start(s, log=lambda *_: None)
-    out["services_start_s"] = round(time.perf_counter() - t, 1)
-    shutil.copytree(Path(args.work) / "landing", s.landing_root)
-    spark = ctx.spark
-    spark.range(1).count()  # the session (and on the cluster its executors) up before timing
-
-    t = time.perf_counter()
-    report = main_job.ingest_all(spark, s, RUN_TIME, s.landing_root)
-    out["ingest_s"] = round(time.perf_counter() - t, 1)
-    if report.failures:
-        raise SystemExit(f"ingest failures: {report.failures}")
-    dets = [e for b in report.batches for e in b.entities if e.entity == "detections"]
-    out["detections_read"], out["detections_accepted"] = sum(e.read for e in dets), sum(e.accepted for e in dets)
-    t = time.perf_counter()
-    rows = analytic.build(spark, s, token_key(s))
-    out["analytic_build_s"] = round(time.perf_counter() - t, 1)
-    out["analytic_rows"] = rows
-    serving.sync(s, main_job.served_tables(s, []))
-    out["query_median_s"], out["query_rows"] = _median_query(ctx, args.queries)
-    out["query_median_s"] = round(out["query_median_s"], 3)
-
-    latencies = []
-    dept = registry.load_all(s)[0]
-    for i in range(3):
-        before = ctx.sql("ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{dept.id}'").rows[0][0]
+    spark = None
+    done = False
+    try:
         t = time.perf_counter()
-        generator.generate(dept, s.landing_root / dept.id, rows=200, seed=100 + i, start=START + timedelta(hours=3 + i))
-        ctx.ingest(dept.id, RUN_TIME)
-        serving.sync(s, main_job.served_tables(s, []))
-        after = ctx.sql("ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{dept.id}'").rows[0][0]
-        latencies.append(time.perf_counter() - t)
-        assert after > before, (before, after)
-    out["drop_to_queryable_s"] = [round(x, 1) for x in latencies]
-    out["drop_to_queryable_median_s"] = round(statistics.median(latencies), 1)
+        ctx.start_platform()
+        trino.start(s, log=lambda *_: None)
+        out["services_start_s"] = round(time.perf_counter() - t, 1)
+        shutil.copytree(Path(args.work) / "landing", s.landing_root)
+        spark = ctx.spark
+        spark.range(1).count()  # the session (and on the cluster its executors) up before timing
 
-    if s.trino_workers:
-        trino.stop(s)
-        single = s.model_copy(update={"trino_workers": 0})
-        trino.start(single, log=lambda *_: None)
-        _median_query(ctx, 2)  # warm the restarted server as the first measurement was warmed
-        median, _ = _median_query(Context(single), args.queries)
-        out["query_one_node_same_store_median_s"] = round(median, 3)
-        trino.stop(single)
-    else:
-        trino.stop(s)
-    spark.stop()
-    for module in reversed(ctx.platform_services()):
-        module.stop(s)
+        t = time.perf_counter()
+        report = main_job.ingest_all(spark, s, RUN_TIME, s.landing_root)
+        out["ingest_s"] = round(time.perf_counter() - t, 1)
+        if report.failures:
+            raise SystemExit(f"ingest failures: {report.failures}")
+        dets = [e for b in report.batches for e in b.entities if e.entity == "detections"]
+        out["detections_read"], out["detections_accepted"] = sum(e.read for e in dets), sum(e.accepted for e in dets)
+        t = time.perf_counter()
+        rows = analytic.build(spark, s, token_key(s))
+        out["analytic_build_s"] = round(time.perf_counter() - t, 1)
+        out["analytic_rows"] = rows
+        serving.sync(s, main_job.served_tables(s, []))
+        out["query_median_s"], out["query_rows"] = _median_query(ctx, args.queries)
+        out["query_median_s"] = round(out["query_median_s"], 3)
+
+        latencies = []
+        dept = registry.load_all(s)[0]
+        for i in range(3):
+            before = ctx.sql("ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{dept.id}'").rows[0][0]
+            t = time.perf_counter()
+            generator.generate(dept, s.landing_root / dept.id, rows=200, seed=100 + i, start=START + timedelta(hours=3 + i))
+            ctx.ingest(dept.id, RUN_TIME)
+            serving.sync(s, main_job.served_tables(s, []))
+            after = ctx.sql("ops_admin", f"SELECT count(*) FROM base.detections WHERE department = '{dept.id}'").rows[0][0]
+            latencies.append(time.perf_counter() - t)
+            assert after > before, (before, after)
+        out["drop_to_queryable_s"] = [round(x, 1) for x in latencies]
+        out["drop_to_queryable_median_s"] = round(statistics.median(latencies), 1)
+
+        if s.trino_workers:
+            trino.stop(s)
+            single = s.model_copy(update={"trino_workers": 0})
+            trino.start(single, log=lambda *_: None)
+            _median_query(ctx, 2)  # warm the restarted server as the first measurement was warmed
+            median, _ = _median_query(Context(single), args.queries)
+            out["query_one_node_same_store_median_s"] = round(median, 3)
+        done = True
+    finally:
+        # whatever failed: Trino (its workers, and the one-node coordinator, which shares the pid
+        # file), the Spark session and the platform services go, so no JVM or PostgreSQL outlives the run
+        steps = [("Trino", lambda: trino.stop(s))]
+        if spark is not None:
+            steps.append(("the Spark session", spark.stop))
+        steps += [(m.__name__.rsplit(".", 1)[-1], lambda m=m: m.stop(s)) for m in reversed(ctx.platform_services())]
+        if s.postgres_port:
+            steps.append(("PostgreSQL's cluster", lambda: postgres.remove(s)))
+        failed = _shut_down(steps)
+        if done and failed:
+            raise failed[0]
     return out
 
 

@@ -15,8 +15,6 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -29,8 +27,9 @@ from govlake.core.errors import ConfigError, ServiceError
 from govlake.core.settings import Settings
 from govlake.platform import artifacts, storage
 from govlake.platform.java import find_jdk
-from govlake.platform.processes import alive, running_pid
-from govlake.services.trino import Status, _rss_mb, port_in_use
+from govlake.platform import processes
+from govlake.platform.processes import alive, port_in_use, rss_mb, running_pid
+from govlake.services.trino import Status
 
 NAME = "objects"
 HOST = "127.0.0.1"
@@ -172,8 +171,8 @@ def status(settings: Settings) -> Status:
         return Status(NAME, "stopped", creds.endpoint)
     why = _probe(creds)
     if why:
-        return Status(NAME, "unhealthy", creds.endpoint, pid, why, _rss_mb(pid))
-    return Status(NAME, "running", creds.endpoint, pid, f"objects in {objects_dir(settings)}", _rss_mb(pid))
+        return Status(NAME, "unhealthy", creds.endpoint, pid, why, rss_mb(pid))
+    return Status(NAME, "running", creds.endpoint, pid, f"objects in {objects_dir(settings)}", rss_mb(pid))
 
 
 def start(settings: Settings, *, log=print) -> Status:
@@ -243,13 +242,5 @@ def _wait_ready(settings: Settings, creds: storage.S3Credentials, pid: int, laun
 
 
 def stop(settings: Settings, *, timeout: float = 20.0) -> Status:
-    pid = running_pid(_pid_file(settings))
-    if pid is not None:
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-    _pid_file(settings).unlink(missing_ok=True)
+    processes.stop(_pid_file(settings), timeout=timeout)
     return status(settings)

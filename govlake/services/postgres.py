@@ -42,7 +42,8 @@ from govlake.core import private
 from govlake.core.errors import ServiceError
 from govlake.core.settings import Settings
 from govlake.platform.postgres_access import HOST, USER, password, url
-from govlake.services.trino import Status, _rss_mb, port_in_use
+from govlake.platform.processes import port_in_use, rss_mb
+from govlake.services.trino import Status
 
 __all__ = ["DATABASES", "NAME", "binaries", "cluster_dir", "remove", "start", "status", "stop", "url"]
 
@@ -183,8 +184,8 @@ def status(settings: Settings) -> Status:
         return Status(NAME, "stopped", _endpoint(settings))
     why = _probe(settings)
     if why:
-        return Status(NAME, "unhealthy", _endpoint(settings), pid, why, _rss_mb(pid))
-    return Status(NAME, "running", _endpoint(settings), pid, f"data in {_data(settings)}", _rss_mb(pid))
+        return Status(NAME, "unhealthy", _endpoint(settings), pid, why, rss_mb(pid))
+    return Status(NAME, "running", _endpoint(settings), pid, f"data in {_data(settings)}", rss_mb(pid))
 
 
 def start(settings: Settings, *, log=print) -> Status:

@@ -26,9 +26,10 @@ from govlake.core import private
 from govlake.core.errors import ConfigError, ServiceError
 from govlake.core.settings import Settings
 from govlake.platform.java import find_jdk
-from govlake.platform.processes import alive, running_pid
+from govlake.platform import processes
+from govlake.platform.processes import port_in_use, rss_mb, running_pid
 from govlake.platform.secrets import spark_secret
-from govlake.services.trino import Status, _rss_mb, port_in_use
+from govlake.services.trino import Status
 
 DAEMON_MEMORY = "256m"
 START_TIMEOUT_S = 90.0
@@ -78,7 +79,7 @@ def status(settings: Settings) -> Status:
     if master is None:
         return Status("spark", "stopped", settings.spark_master)
     info = _state(settings)
-    memory = sum(_rss_mb(p) or 0 for p in pids.values() if p)
+    memory = sum(rss_mb(p) or 0 for p in pids.values() if p)
     if info is None:
         return Status("spark", "starting", settings.spark_master, master, "master web UI not answering", memory)
     alive_workers = int(info.get("aliveworkers", 0))
@@ -158,15 +159,7 @@ def start(settings: Settings, *, log=print) -> Status:
 
 
 def stop_one(settings: Settings, name: str, *, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
-    pid = running_pid(_pid_file(settings, name))
-    if pid is not None:
-        os.killpg(pid, sig)
-        deadline = time.monotonic() + timeout
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-    _pid_file(settings, name).unlink(missing_ok=True)
+    processes.stop(_pid_file(settings, name), sig=sig, timeout=timeout)
 
 
 def stop(settings: Settings) -> Status:

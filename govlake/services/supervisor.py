@@ -10,7 +10,10 @@ at once, Trino (which takes a minute to come up) without waiting for it; a resta
 bring it back is tried again after a doubling delay (at most `MAX_BACKOFF_S`). Every restart is
 one line in `<state>/logs/supervisor.log` and one row in the store, so `govlake status` shows the
 last one. A Trino that stays unanswering for longer than its start timeout is stopped and
-started again; a service that is merely starting is left alone.
+started again; a service that is merely starting is left alone. A Trino whose coordinator answers
+while one of its local workers does not (`unhealthy`: every query fails) keeps its coordinator:
+a stopped worker is started at once, one alive but not answering past the start timeout is
+stopped and started again.
 
 Never two at once: the supervisor holds `run/supervisor.lock` for its whole life (a second one
 exits at once), and every start, here or in `govlake up`, happens under `run/services.lock`
@@ -37,7 +40,8 @@ from pathlib import Path
 from govlake.core import private
 from govlake.core.errors import ServiceError
 from govlake.core.settings import Settings, load_settings
-from govlake.platform.processes import alive, running_pid
+from govlake.platform import processes
+from govlake.platform.processes import running_pid
 from govlake.services import audit_receiver, console_process, trino
 from govlake.services.availability import Availability, Sample, measure
 from govlake.services.trino import Status
@@ -170,6 +174,8 @@ def restart(settings: Settings, service: str) -> str:
         if now in UP:
             return f"{service} was back already ({now})"
         if service == "trino":
+            if now == "unhealthy" and trino.coordinator_status(settings).state == "running":
+                return _restart_workers(settings)
             if now in ("unhealthy", "starting"):  # hung longer than its start timeout: replace it
                 trino.stop(settings)
             st = trino.start(settings, log=log.info, wait=False)  # with its receiver; comes up within a minute
@@ -179,6 +185,25 @@ def restart(settings: Settings, service: str) -> str:
             return f"audit receiver started again on port {audit_receiver.running_port(settings)}"
         st = console_process.start(settings)
         return f"console started again (pid {st.pid})"
+
+
+def _restart_workers(settings: Settings) -> str:
+    """The coordinator answers but a worker does not: the stopped workers are started (with the
+    coordinator left running); when none is stopped, the ones alive but not answering (past the
+    start timeout: hung) are stopped first."""
+    workers = trino.worker_status(settings)
+    down = [w.name for w in workers if w.state in ("stopped", "unhealthy")]
+    if not any(w.state == "stopped" for w in workers):
+        for i, w in enumerate(workers):
+            if w.state == "unhealthy":
+                trino.stop_worker(settings, i)
+    st = trino.start(settings, log=log.info, wait=False)  # starts the missing workers only
+    return f"{', '.join(down)} started again (coordinator pid {st.pid} kept; trino {st.state})"
+
+
+def _worker_stopped(settings: Settings) -> bool:
+    """The local Trino's coordinator runs but one of its workers is stopped."""
+    return any(w.state == "stopped" for w in trino.worker_status(settings)) and trino.coordinator_status(settings).state == "running"
 
 
 class Supervisor:
@@ -204,6 +229,8 @@ class Supervisor:
             if service == "audit":  # with a dead Trino the receiver comes back with Trino's restart
                 return trino.status(self.settings).pid is not None
             return not (service == "trino" and self.settings.trino_url)
+        if service == "trino" and state == "unhealthy" and not self.settings.trino_url and _worker_stopped(self.settings):
+            return True  # a dead worker: every query fails until it is back, so at once, as a stopped service
         # starting or unhealthy: only a Trino that stays so past its start timeout is replaced
         since = self.odd_since.setdefault(service, mono)
         return service == "trino" and not self.settings.trino_url and mono - since > self.settings.trino_start_timeout_s \
@@ -329,15 +356,8 @@ def start(settings: Settings, services: tuple[str, ...] = SERVICES, *, timeout_s
 def stop(settings: Settings, *, timeout_s: float = 90.0) -> Status:
     """Stop the supervisor (first, so that it restarts nothing `govlake down` stops); it waits for
     a start under way to finish."""
-    pid = _pid(settings)
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    _pid_file(settings).unlink(missing_ok=True)
+    # the supervisor alone, not its process group: run by hand it is no group leader
+    processes.stop(_pid_file(settings), timeout=timeout_s, group=False)
     return status(settings)
 
 

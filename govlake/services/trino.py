@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
-import socket
 import string
 import subprocess
 import time
@@ -24,9 +22,9 @@ from govlake.contracts import access
 from govlake.core import private
 from govlake.core.errors import JavaError, ServiceError
 from govlake.core.settings import Settings
-from govlake.platform import artifacts, storage
+from govlake.platform import artifacts, processes, storage
 from govlake.platform.java import Jdk, find_jdk
-from govlake.platform.processes import alive, running_pid
+from govlake.platform.processes import port_in_use, rss_mb, running_pid
 from govlake.services import audit_receiver, trino_plugin, trino_security
 
 MIN_JAVA = 24
@@ -58,16 +56,6 @@ def _pid_file(settings: Settings) -> Path:
 
 def _render(template: Path, **values: str) -> str:
     return string.Template(template.read_text()).substitute(values)
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def _has_module(java: Path, module: str) -> bool:
@@ -237,17 +225,28 @@ def _info(url: str, timeout: float = 2.0, cafile: Path | None = None) -> dict | 
         return None
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def status(settings: Settings) -> Status:
+    """Trino as its users see it: the coordinator's state, except that a coordinator that runs
+    while a local worker it relies on is stopped or not answering is `unhealthy` (with workers
+    the coordinator schedules no work itself, so every query fails)."""
+    st = coordinator_status(settings)
+    if st.state != "running":
+        return st
+    down = down_workers(settings)
+    if not down:
+        return st
+    names = ", ".join(f"{w.name} ({'stopped' if w.state == 'stopped' else 'not answering'})" for w in down)
+    return Status("trino", "unhealthy", st.url, st.pid, f"coordinator answers but {names}: queries fail "
+                  f"(the coordinator schedules no work itself); {st.detail}", st.memory_mb)
+
+
+def down_workers(settings: Settings) -> list[Status]:
+    """The configured local workers that are stopped or not answering."""
+    return [w for w in worker_status(settings) if w.state in ("stopped", "unhealthy")]
+
+
+def coordinator_status(settings: Settings) -> Status:
+    """The coordinator alone (or the external Trino), whatever its workers' state."""
     url = settings.trino_endpoint
     if settings.trino_url:
         info = _info(url)
@@ -258,18 +257,18 @@ def status(settings: Settings) -> Status:
     info = _info(url, cafile=trino_security.client_cert(settings))
     if info is None:
         if url.startswith("https://") and _info("http://" + url[len("https://"):], timeout=1.0):
-            return Status("trino", "unhealthy", url, pid, OLD_SERVER, _rss_mb(pid))
-        return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", _rss_mb(pid))
+            return Status("trino", "unhealthy", url, pid, OLD_SERVER, rss_mb(pid))
+        return Status("trino", "unhealthy", url, pid, "process alive but HTTP not answering", rss_mb(pid))
     state = "starting" if info.get("starting") else "running"
     detail = f"version {info.get('nodeVersion', {}).get('version', '?')}"
     if (_dir(settings) / "etc" / SIGN_IN_UNRECORDED).is_file():
         detail += "; failed sign-ins NOT recorded and queries audited only while the receiver runs (no javac >= 24 to build govlake's plugin)"
-    return Status("trino", state, url, pid, detail, _rss_mb(pid))
+    return Status("trino", state, url, pid, detail, rss_mb(pid))
 
 
 def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
     """Start the embedded server unless it is already running; wait until it answers queries."""
-    current = status(settings)
+    current = coordinator_status(settings)  # a running coordinator stays; only its missing workers are started
     if current.state in ("running", "starting", "unhealthy") and current.pid:
         trino_security.sync_registry(settings)  # `govlake up` on a running server applies registry changes
     if current.state == "running":
@@ -277,8 +276,9 @@ def start(settings: Settings, *, log=print, wait: bool = True) -> Status:
         if any(w.state == "stopped" for w in worker_status(settings)):
             jdk = find_jdk(minimum=MIN_JAVA, explicit=settings.trino_java_home, purpose="Trino")
             _start_workers(settings, jdk, artifacts.trino_install(settings, log=log), _dir(settings) / "etc", log)
-            return _wait_ready(settings, current.pid, log) if wait else current
-    if current.state in ("running", "external"):
+            return _wait_ready(settings, current.pid, log) if wait else status(settings)
+        return status(settings)
+    if current.state == "external":
         return current
     if current.detail == OLD_SERVER:
         raise ServiceError(OLD_SERVER)
@@ -360,24 +360,12 @@ def worker_status(settings: Settings) -> list[Status]:
             continue
         info = _info(url, cafile=trino_security.client_cert(settings))
         state = "unhealthy" if info is None else "starting" if info.get("starting") else "running"
-        out.append(Status(f"trino-worker-{i + 1}", state, url, pid, "" if info else "process alive but HTTPS not answering", _rss_mb(pid)))
+        out.append(Status(f"trino-worker-{i + 1}", state, url, pid, "" if info else "process alive but HTTPS not answering", rss_mb(pid)))
     return out
 
 
 def stop_worker(settings: Settings, index: int, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
-    _stop_pid(_worker_pid_file(settings, index), sig, timeout)
-
-
-def _stop_pid(pid_file: Path, sig: int, timeout: float) -> None:
-    pid = running_pid(pid_file)
-    if pid is not None:
-        os.killpg(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and alive(pid):
-            time.sleep(0.3)
-        if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
+    processes.stop(_worker_pid_file(settings, index), sig=sig, timeout=timeout)
 
 
 def ensure_receiver(settings: Settings) -> None:
@@ -418,19 +406,6 @@ def _wait_ready(settings: Settings, pid: int, log, proc: subprocess.Popen | None
 def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
     for i in range(settings.trino_workers):  # workers first: the coordinator would reschedule around them
         stop_worker(settings, i, timeout=timeout)
-    pid = _read_pid(settings)
-    if pid is None:
-        _pid_file(settings).unlink(missing_ok=True)
-        audit_receiver.stop(settings)
-        return status(settings)
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            break
-        time.sleep(0.3)
-    else:
-        os.killpg(pid, signal.SIGKILL)
-    _pid_file(settings).unlink(missing_ok=True)
+    processes.stop(_pid_file(settings), timeout=timeout)
     audit_receiver.stop(settings)  # after Trino, which posts its last events on the way down
     return status(settings)
