@@ -357,7 +357,7 @@ def bench_audit(args) -> dict:
                 conn.execute(sa.insert(store.audit_log), rows)
             rows = []
     build_s = time.perf_counter() - t
-    audit.anchor_path(settings).write_text(json.dumps({"seq": n, "hash": prev}))
+    audit.write_anchor(settings, json.dumps({"seq": n, "hash": prev}).encode())
     times = []
     for _ in range(args.repeat):
         t = time.perf_counter()

@@ -50,6 +50,7 @@ def _service_ports(profile: Settings) -> dict[str, str]:
     env = {}
     if profile.postgres_port:
         env["GOVLAKE_POSTGRES_PORT"] = str(free_port())
+        env["GOVLAKE_POSTGRES_DURABLE"] = "false"  # a cluster the session throws away
     if profile.object_store_port:
         env["GOVLAKE_OBJECT_STORE_PORT"] = str(free_port())
     if profile.spark_workers:

@@ -216,7 +216,20 @@ def dataset_paths(spark: "SparkSession", settings: Settings, dataset: str) -> li
         path = lake.table_path(settings, schema, table)
         return [path] if DeltaTable.isDeltaTable(spark, path) else []
     return [p for p in storage.child_dirs(settings, lake.table_path(settings, "application", schema))
-            if storage.name(p).startswith(f"{table}__") and storage.is_dir(settings, f"{p}/_delta_log")]
+            if storage.name(p).startswith(f"{table}__") and lake.is_table(settings, p)]
+
+
+def finish_retirements(settings: Settings) -> list[str]:
+    """Delete what a retirement of an application table stopped half-way left (data files whose
+    log's start is gone: no reader opens them, but they may hold the subject's rows). Only under
+    the erasure's exclusive lock, when no publish can be writing a new table."""
+    gone = []
+    for schema in storage.child_dirs(settings, lake.table_path(settings, "application", "")):
+        for t in storage.child_dirs(settings, schema) if storage.name(schema).startswith("app_") else []:
+            if not lake.is_table(settings, t):
+                lake.delete_table(settings, t)
+                gone.append(t)
+    return gone
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -336,6 +349,8 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
         secrets.add(token)
     try:
         with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, f"erasure of {fingerprint(token)}")):
+            if not dry_run:
+                finish_retirements(settings)
             return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,
                           policy=policy, actor=actor, run_time=run_time, verify=verify)
     except GovlakeError as exc:
@@ -449,7 +464,7 @@ def all_tables(spark: "SparkSession", settings: Settings) -> dict[str, str]:
     for schema in storage.child_dirs(settings, lake.table_path(settings, "application", "")):
         if storage.name(schema).startswith("app_"):
             apps |= {f"{storage.name(schema)}.{storage.name(t).split('__')[0]}" for t in storage.child_dirs(settings, schema)
-                     if storage.is_dir(settings, f"{t}/_delta_log")}
+                     if lake.is_table(settings, t)}
     for dataset in sorted(apps):
         for path in dataset_paths(spark, settings, dataset):
             out[f"{dataset} ({storage.name(path)})"] = path

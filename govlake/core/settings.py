@@ -36,15 +36,18 @@ def _profile_file(init_settings: PydanticBaseSettingsSource, config: Path) -> Pa
     """The profile's YAML file, named (highest first) by the caller, GOVLAKE_PROFILE or the config file."""
     import yaml
 
-    name = getattr(init_settings, "init_kwargs", {}).get("profile") or os.environ.get("GOVLAKE_PROFILE")
+    from govlake.core.errors import ConfigError
+
+    name, source = getattr(init_settings, "init_kwargs", {}).get("profile"), "the caller"
+    if not name and os.environ.get("GOVLAKE_PROFILE"):
+        name, source = os.environ["GOVLAKE_PROFILE"], "GOVLAKE_PROFILE (or --profile)"
     if not name and config.is_file():
-        name = (yaml.safe_load(config.read_text()) or {}).get("profile")
+        name, source = (yaml.safe_load(config.read_text()) or {}).get("profile"), f"`profile` in {config}"
     name = name or "embedded"
-    path = PROFILES / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
-        raise ValueError(f"unknown profile `{name}` (GOVLAKE_PROFILE); the profiles are: {known}")
-    return path
+    known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+    if name not in known:  # checked against the folder's files before the name goes into a path
+        raise ConfigError(f"unknown profile `{name}` from {source}; the profiles are: {', '.join(known)}")
+    return PROFILES / f"{name}.yaml"
 
 
 class Settings(BaseSettings):
@@ -89,6 +92,7 @@ class Settings(BaseSettings):
     # PostgreSQL: with `postgres_port` govlake runs its own cluster under <state>/postgres (Debian's binaries)
     # holding the governance store and Airflow's database, unless their URLs are given
     postgres_port: int | None = Field(None, ge=1, le=65535, description="start a local PostgreSQL on this port")
+    postgres_durable: bool = Field(True, description="false only for throwaway test clusters: fsync and synchronous commit off")
     airflow_executor: str | None = Field(None, description="Airflow's executor; default Airflow's own (LocalExecutor in Airflow 3)")
     airflow_db_url: str | None = Field(None, description="Airflow's metadata database; default SQLite in <state>/airflow, or the local PostgreSQL")
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets as pysecrets
 import time
@@ -148,12 +149,24 @@ def transaction(settings: Settings):
 _anchor_log_written: dict[str, float] = {}
 
 
-def _anchor(settings: Settings, seq: int, h: str) -> None:
+def write_anchor(settings: Settings, data: bytes) -> None:
+    """Replace the head anchor in the warehouse (`{"seq": N, "hash": "..."}`)."""
     uri = anchor_uri(settings)
     if not storage.is_object_store(uri):
         private.private_dir(anchor_path(settings).parent)
-    storage.write_bytes(settings, uri, json.dumps({"seq": seq, "hash": h}).encode())
+    storage.write_bytes(settings, uri, data)
     legacy_anchor_path(settings).unlink(missing_ok=True)  # migrated: the head is kept in the warehouse now
+
+
+def _anchor(settings: Settings, seq: int, h: str) -> None:
+    try:
+        write_anchor(settings, json.dumps({"seq": seq, "hash": h}).encode())
+    except OSError as exc:
+        # the entry is committed: failing the caller now would report a recorded decision as not
+        # made. Until the next append writes it again the anchor lags the chain: it still vouches
+        # for the entries up to its head, not for the newest ones.
+        logging.getLogger("govlake.audit").error("the audit head anchor `%s` could not be written (%s); the chain itself is "
+                                                 "committed, the next append writes the anchor again", anchor_uri(settings), type(exc).__name__)
     log = settings.audit_anchor_log
     if log is not None and time.monotonic() - _anchor_log_written.get(str(log), -1e9) >= settings.audit_anchor_every_s:
         append_anchor(log, seq, h)

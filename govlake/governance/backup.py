@@ -42,7 +42,7 @@ SALT, NONCE = 16, 12
 SCRYPT = {"n": 2 ** 15, "r": 8, "p": 1}
 STORE = "governance.db"
 KEYS = ("audit-chain.key", "token_keys.json")  # in the secrets folder
-ANCHOR = "audit-head.json"  # beside the store
+ANCHOR = "audit-head.json"  # the chain's head (restored as the anchor in the warehouse)
 MIN_PASSPHRASE = 12
 ACTOR = "operator"  # the CLI names no user: backups are the platform operator's job
 
@@ -168,6 +168,9 @@ def restore(settings: Settings, path: Path, passphrase: str) -> tuple[dict, audi
     private.private_dir(settings.state)
     private.private_dir(settings.secrets_dir)
     for name, data in members.items():
+        if name == ANCHOR:  # the restored store's head replaces the anchor in the warehouse (it may be further on)
+            audit.write_anchor(settings, data)
+            continue
         target = db if name == STORE else (settings.secrets_dir / name.split("/", 1)[1] if name.startswith("secrets/") else settings.state / name)
         private.write_private(target, data)
     verification = audit.verify(settings)

@@ -16,7 +16,7 @@ from govlake.core.errors import ConfigError, InputError
 from govlake.core.settings import Settings
 from govlake.domain import levels, policies
 from govlake.pii import recognizers as rec
-from govlake.platform import lake
+from govlake.platform import lake, storage
 from govlake.platform.spark import get_spark
 
 SAMPLE = 1000  # values per column
@@ -117,7 +117,7 @@ def table_sample(settings: Settings, table: str, n: int = SAMPLE) -> dict[str, l
     except ValueError:
         raise InputError(f"`{table}` is neither a file nor a table name like base.detections") from None
     path = lake.table_path(settings, tier, name)
-    if not Path(path).is_dir():
+    if not storage.is_dir(settings, f"{path}/_delta_log"):
         raise ConfigError(f"table `{table}` does not exist at {path}; run `govlake run` first or check the name")
     df = get_spark(settings).read.format("delta").load(path).limit(n)
     rows = df.collect()

@@ -92,6 +92,13 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: Layout) -> s
     return path
 
 
+def is_table(settings: Settings, path: str) -> bool:
+    """A readable Delta table is at `path`: its log starts at version 0 or holds a checkpoint. What
+    a `delete_table` stopped half-way leaves (the newer commits of a log whose start is gone) is not."""
+    names = [storage.name(f) for f in storage.list_files(settings, f"{path}/_delta_log")]
+    return any(n == f"{0:020d}.json" or ".checkpoint." in n for n in names)
+
+
 def delete_table(settings: Settings, path: str) -> None:
     """Remove the Delta table at `path` for good, files and all, in an order that never leaves an
     earlier version standing as the latest should it stop half-way: the transaction log first,

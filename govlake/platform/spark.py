@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from govlake.core import private
+from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.platform import artifacts, logstore, s3a, secrets
 from govlake.platform.java import find_jdk
@@ -50,6 +51,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # Spark's shuffle/spill and the JVM's temp files stay inside the state folder
         "spark.hadoop.fs.permissions.umask-mode": "077",
         "spark.local.dir": str(settings.state / "tmp" / "spark"),
+        "spark.executor.extraJavaOptions": f"-Djava.io.tmpdir={settings.state / 'tmp' / 'spark-jvm'} -XX:-UsePerfData",
         "spark.driver.extraJavaOptions": (
             f"-Dderby.system.home={settings.state / 'spark-derby'} "
             f"-Djava.io.tmpdir={settings.state / 'tmp' / 'spark-jvm'} -XX:-UsePerfData "
@@ -70,6 +72,16 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+SECRET_KEYS = ("spark.authenticate.secret", "spark.hadoop.fs.s3a.access.key", "spark.hadoop.fs.s3a.secret.key")
+
+
+def _escape_property(value: str) -> str:
+    """A value for a Java properties file (a backslash escapes; leading spaces would be dropped)."""
+    if "\n" in value or "\r" in value:
+        raise ConfigError("a Spark secret must be a single-line value")
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
 def get_spark(settings: Settings) -> "SparkSession":
     """Build (or return the running) SparkSession configured for Delta."""
     from pyspark.sql import SparkSession
@@ -85,8 +97,16 @@ def get_spark(settings: Settings) -> "SparkSession":
     os.environ.setdefault("SPARK_LOCAL_IP", settings.spark_driver_host)
     # Python workers (Arrow UDFs) run the driver's interpreter, which has govlake and its locked deps
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = spark_conf(settings)
+    hidden = {k: conf.pop(k) for k in list(conf) if k in SECRET_KEYS}
+    if hidden:
+        # what `builder.config` is given becomes `--conf k=v` on the driver JVM's command line, which
+        # every account on the host can read: secrets go in a private properties file instead
+        props = private.scratch_dir(settings.state, "spark") / "secrets.properties"
+        private.write_private(props, "".join(f"{k}={_escape_property(v)}\n" for k, v in sorted(hidden.items())))
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--properties-file {props} pyspark-shell"
     builder = SparkSession.builder
-    for key, value in spark_conf(settings).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

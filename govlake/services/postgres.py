@@ -24,9 +24,9 @@ Which account runs the server, and where its files are:
   folder's secrets. `remove` deletes a cluster for good (`stop` keeps it); a cluster whose state
   folder is gone (and with it the only copy of its password) is deleted by the next `start`.
 
-The cluster is a loopback stand-in, and its settings say so (LOOPBACK_TEST): fsync, synchronous
-commit and full-page writes are off, so a crash of the host may lose its last transactions or
-corrupt it.
+The cluster keeps PostgreSQL's durable defaults (the audit chain is acknowledged to the Trino
+event spool only once committed). Test sessions set `postgres_durable=false` (LOOPBACK_TEST):
+fsync, synchronous commit and full-page writes off, for a cluster they create and throw away.
 """
 from __future__ import annotations
 
@@ -266,9 +266,9 @@ def _configure(settings: Settings) -> None:
         f"unix_socket_directories = '{socket_dirs}'",
         "unix_socket_permissions = 0700",
         "password_encryption = 'scram-sha-256'",
-        "# LOOPBACK_TEST: a throwaway cluster on loopback trades durability for speed; a crash of the host",
-        "# may lose or corrupt it. A real deployment uses governance_url / airflow_db_url instead.",
-        *(f"{k} = {v}" for k, v in LOOPBACK_TEST.items()),
+        *(["# LOOPBACK_TEST (postgres_durable=false): a throwaway cluster trades durability for speed;",
+           "# a crash of the host may lose or corrupt it."] + [f"{k} = {v}" for k, v in LOOPBACK_TEST.items()]
+          if not settings.postgres_durable else []),
     ]
     _write_owned(_data(settings) / "govlake.conf", "\n".join(lines) + "\n", account)
 

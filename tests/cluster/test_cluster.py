@@ -75,7 +75,7 @@ def _new_feed(settings, dept_id: str, seed: int):
 
 
 def _base_counts(settings) -> tuple[int, int]:
-    rows = sql.query(settings, "ops_admin", "SELECT count(*), count(DISTINCT detection_id) FROM base.detections").rows[0]
+    rows = sql.query(settings, "ops_admin", "SELECT count(*), count(DISTINCT department || ':' || detection_id) FROM base.detections").rows[0]
     return rows[0], rows[1]
 
 
@@ -202,3 +202,32 @@ def test_the_audit_chain_on_postgresql_verifies_after_the_whole_suite(settings, 
         seqs = [r[0] for r in conn.exec_driver_sql("SELECT seq FROM audit_log ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 100, len(seqs)
     assert Context(settings).verify_audit().ok
+
+
+def test_no_secret_is_on_any_command_line(settings, spark, lakehouse):
+    """Every account on a host reads every process's command line: the object store's keys, the
+    Spark cluster's secret, PostgreSQL's password and Trino's internal secret are in private
+    files and process memory only (the driver JVM, the executors, the daemons, s3proxy)."""
+    from pathlib import Path
+
+    from govlake.platform import postgres_access, secrets
+    from govlake.services import trino_security
+
+    creds = storage.s3_credentials(settings)
+    values = {"S3 secret key": creds.secret_key, "Spark secret": secrets.spark_secret(settings),
+              "PostgreSQL password": postgres_access.password(settings),
+              "Trino internal secret": trino_security.ensure(settings).shared_secret}
+    seen = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        seen += 1
+        leaked = [name for name, value in values.items() if value and value in cmdline]
+        assert not leaked, f"{leaked} on the command line of pid {proc.name}: {cmdline[:120]}..."
+    assert seen > 10
+    driver = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    assert (Path("/proc") / str(driver)).is_dir()  # the driver JVM was among them

@@ -219,3 +219,19 @@ def test_the_command_refuses_a_malformed_token_before_starting_spark(make_settin
     assert done.returncode == 1 and "64 hex digits" in done.stderr and PLATE not in done.stderr
     done = subprocess.run([sys.executable, "-m", "govlake", "erase", "--identifier-stdin"], input="\n", capture_output=True, text=True, env=env, timeout=120, cwd=PROJECT_ROOT)
     assert done.returncode == 1 and "empty line" in done.stderr
+
+
+def test_a_retirement_stopped_half_way_is_no_table_and_an_erasure_finishes_it(make_settings):
+    from govlake.platform import lake
+
+    s = make_settings()
+    root = s.state / "warehouse" / "application" / "app_traffic"
+    whole, half = root / "flows__a", root / "flows__b"
+    for t, logs in ((whole, ["00000000000000000000.json", "00000000000000000001.json"]), (half, ["00000000000000000001.json"])):
+        (t / "_delta_log").mkdir(parents=True)
+        for name in logs:
+            (t / "_delta_log" / name).write_text("{}")
+        (t / "part-0.parquet").write_bytes(b"rows")
+    assert lake.is_table(s, str(whole)) and not lake.is_table(s, str(half))
+    assert erasure.finish_retirements(s) == [str(half)]
+    assert whole.is_dir() and not half.exists()
