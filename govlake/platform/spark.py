@@ -111,23 +111,40 @@ def get_spark(settings: Settings) -> "SparkSession":
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     if settings.spark_master.startswith("spark://"):
-        _watch_executors(spark, settings.spark_executor_loss_timeout_s)
+        _watch_executors(spark, settings)
     return spark
 
 
-EXECUTORS_LOST = ("because the Spark cluster has had no executor for {s:.0f} s while this job ran (its worker was lost or none "
-                  "has registered); the run is stopped. Start the worker (`govlake up`, or on its host) and run the job "
-                  "again: committed batches are not ingested twice, and the batch that was under way is redone")
+EXECUTORS_LOST = ("because the Spark cluster has had no live worker for {s:.0f} s while this job ran (its worker was lost, or "
+                  "none has registered with the master); the run is stopped. Start the worker (`govlake up`, or on its host) and "
+                  "run the job again: committed batches are not ingested twice, and the batch that was under way is redone")
 
 
-def _watch_executors(spark: "SparkSession", timeout_s: float) -> None:
-    """On a cluster, a job whose executors are all gone waits for new ones forever. This watcher
-    cancels the running jobs once none has been seen for `timeout_s`, with a reason that says so,
-    so the run fails clearly and can be rerun."""
+def _alive_workers(settings: Settings) -> int | None:
+    """Workers the standalone master counts alive (its web UI's JSON), None when it does not answer."""
+    import json
+    import urllib.request
+    from urllib.parse import urlparse
+
+    host = urlparse(settings.spark_master).hostname
+    try:
+        with urllib.request.urlopen(f"http://{host}:{settings.spark_master_webui_port}/json/", timeout=3) as resp:
+            return int(json.loads(resp.read()).get("aliveworkers", 0))
+    except (OSError, ValueError):
+        return None
+
+
+def _watch_executors(spark: "SparkSession", settings: Settings) -> None:
+    """On a cluster, a job whose workers are all gone waits for executors forever. This watcher
+    cancels the running jobs once the job has had no executor and the master no live worker (or
+    the master has not answered) for `spark_executor_loss_timeout_s`, with a reason that says so,
+    so the run fails clearly and can be rerun. A job that only waits for a busy cluster's cores
+    (another application holds them) is left waiting."""
     import threading
     import time
 
     sc = spark.sparkContext
+    timeout_s = settings.spark_executor_loss_timeout_s
     reason = EXECUTORS_LOST.format(s=timeout_s)
 
     def watch() -> None:
@@ -138,7 +155,7 @@ def _watch_executors(spark: "SparkSession", timeout_s: float) -> None:
                 active = sc.statusTracker().getActiveJobsIds()
             except Exception:  # the context is stopping
                 return
-            if executors > 0 or not active:
+            if executors > 0 or not active or (_alive_workers(settings) or 0) > 0:
                 since = None
             elif since is None:
                 since = time.monotonic()

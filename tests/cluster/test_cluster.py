@@ -55,15 +55,15 @@ def _master(settings) -> dict:
 
 def test_spark_jobs_run_on_the_worker_executors(settings, spark, lakehouse):
     assert spark.sparkContext.master == settings.spark_master
-    apps = [a for a in _master(settings)["activeapps"] if a["id"] == spark.sparkContext.applicationId]
-    assert apps and apps[0]["cores"] >= 1, _master(settings)
-    executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1  # less the driver
-    assert executors >= 1
     # Python tasks run in processes the executor started inside its work folder on the worker
     # (local mode would run them beside the driver, in the project folder)
     where = set(spark.sparkContext.parallelize(range(8), 4).map(lambda _: __import__("os").getcwd()).collect())
     work = str(settings.state / "spark-work")
     assert where and all(w.startswith(work) for w in where), where
+    # executors come and go with the work (dynamic allocation): right after a job there is one
+    assert spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1 >= 1  # less the driver
+    apps = [a for a in _master(settings)["activeapps"] if a["id"] == spark.sparkContext.applicationId]
+    assert apps, _master(settings)
 
 
 def _new_feed(settings, dept_id: str, seed: int):
@@ -97,7 +97,7 @@ def test_losing_the_spark_worker_fails_the_run_clearly_and_the_rerun_completes_e
         ctx.ingest("traffic", RUN_TIME)
     killer.join()
     print(f"the run failed {time.monotonic() - t0:.0f} s after it started")
-    assert "no executor" in str(failed.value) and "run the job again" in str(failed.value), str(failed.value)[:2000]
+    assert "no live worker" in str(failed.value) and "run the job again" in str(failed.value), str(failed.value)[:2000]
 
     assert spark_cluster.start(settings).state == "running"
     result = ctx.ingest("traffic", RUN_TIME)

@@ -11,9 +11,15 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts.test_red_team import *  # noqa: F401,F403
+from tests.test_airflow import test_main_dag_runs_end_to_end as _main_dag
 from tests.test_end_to_end import *  # noqa: F401,F403
 
 pytestmark = [pytest.mark.cluster, pytest.mark.spark, pytest.mark.trino]
+
+# Airflow on PostgreSQL (the profile's `airflow` database, LocalExecutor configured): `airflow db
+# migrate`, then the main DAG's tasks run the jobs as applications on the Spark cluster. Marked
+# airflow, so it runs after the journeys above (it ingests a new file).
+test_main_dag_runs_end_to_end = pytest.mark.airflow(_main_dag)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -124,7 +124,7 @@ def test_lineage_names_tables_on_the_object_store_whatever_the_scheme(tmp_path):
 def test_spark_gets_s3a_only_with_an_object_store(tmp_path, store):
     from govlake.platform import s3a
 
-    embedded = Settings(profile="embedded", state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", maven_repo="http://127.0.0.1:9/nowhere")
+    embedded = Settings(profile="embedded", object_store_port=None, s3_endpoint=None, state_dir=tmp_path / "state", cache_dir=tmp_path / "cache", maven_repo="http://127.0.0.1:9/nowhere")
     assert s3a.spark_conf(embedded) == {} and artifacts.s3a_jars(embedded, log=pytest.fail) == []
     conf = s3a.spark_conf(store)
     jars = conf["spark.driver.extraClassPath"].split(":")
