@@ -231,3 +231,22 @@ def test_no_secret_is_on_any_command_line(settings, spark, lakehouse):
     assert seen > 10
     driver = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     assert (Path("/proc") / str(driver)).is_dir()  # the driver JVM was among them
+
+
+@pytest.mark.last
+def test_the_compliance_report_and_retention_run_on_the_cluster(settings, lakehouse):
+    """Last of all: retention at a time when every row is past its period empties the tiers and
+    vacuums the object store, as on one machine."""
+    ctx = Context(settings)
+    report, sections = ctx.report("compliance", None, None)
+    assert report and sections
+    later = RUN_TIME + timedelta(days=3650)
+    plan = ctx.enforce_retention(later, dry_run=True)
+    assert not plan.failed and plan.tables["base.detections"]["would_delete"] > 0, plan.as_dict()
+    before = _base_counts(settings)[0]
+    done = ctx.enforce_retention(later)
+    assert not done.failed, done.as_dict()
+    entry = done.tables["base.detections"]
+    assert entry["rows_deleted"] == plan.tables["base.detections"]["would_delete"] and entry["files_removed"], entry
+    assert _base_counts(settings)[0] == before - entry["rows_deleted"]
+    assert audit.verify(settings).ok
