@@ -226,7 +226,10 @@ def test_publish_refuses_a_column_whose_lineage_carries_plates(lakehouse, settin
         msg = str(err.value)
         assert "police-to-traffic-vehicle-sightings" in msg and "`vehicle_color` is L4" in msg
         assert "base.detections.plate_no (L4) -derived-> analytic.detections_deidentified.vehicle_color (L4)" in msg
-        assert not any(p.name.startswith("police_vehicle_sightings__") for p in (settings.state / "warehouse/application/app_traffic").iterdir())
+        from govlake.platform import lake, storage
+
+        left = storage.child_dirs(settings, lake.table_path(settings, "application", "app_traffic"))
+        assert not [p for p in left if storage.name(p).startswith("police_vehicle_sightings__")], left
     finally:
         lineage.ingest(settings, {**original, "eventTime": datetime.now(timezone.utc).isoformat()})
         published, _ = main_job.publish(spark, settings, RUN_TIME)
