@@ -19,6 +19,7 @@ from govlake.cli.services import _availability
 from govlake.context import Context
 from govlake.core.errors import ServiceUnavailable
 from govlake.governance import audit
+from govlake.platform.processes import alive
 from govlake.services import audit_receiver, console_process, sql, supervisor, trino
 
 ANALYST = "zhou_traffic_analyst"
@@ -199,6 +200,8 @@ def test_a_killed_receiver_is_restarted_and_no_query_is_lost(supervised, lakehou
     ids, while_down, i = [], 0, 0
     os.kill(old, signal.SIGKILL)
     killed = time.monotonic()
+    while alive(old) and time.monotonic() - killed < 5:  # the kill has landed before the first query is counted
+        time.sleep(0.01)
     back_at = None
     while time.monotonic() - killed < 60:
         down = audit_receiver.running_port(settings) is None
