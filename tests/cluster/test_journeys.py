@@ -16,15 +16,9 @@ from tests.governance.test_lineage import (  # noqa: F401 - collected here, on t
     test_plate_numbers_downstream_through_every_tier,
     test_publish_refuses_a_column_whose_lineage_carries_plates,
 )
-from tests.test_airflow import test_main_dag_runs_end_to_end as _main_dag
 from tests.test_end_to_end import *  # noqa: F401,F403
 
 pytestmark = [pytest.mark.cluster, pytest.mark.spark, pytest.mark.trino]
-
-# Airflow on PostgreSQL (the profile's `airflow` database, LocalExecutor configured): `airflow db
-# migrate`, then the main DAG's tasks run the jobs as applications on the Spark cluster. Marked
-# airflow, so it runs after the journeys above (it ingests a new file).
-test_main_dag_runs_end_to_end = pytest.mark.airflow(_main_dag)
 
 
 @pytest.fixture(scope="session", autouse=True)
