@@ -13,6 +13,7 @@ import pytest
 
 from govlake.context import Context
 from govlake.core.errors import QueryError
+from govlake.compliance import retention
 from govlake.governance import audit
 from govlake.platform import lake, storage
 from govlake.services import spark_cluster, sql, trino
@@ -233,20 +234,34 @@ def test_no_secret_is_on_any_command_line(settings, spark, lakehouse):
     assert (Path("/proc") / str(driver)).is_dir()  # the driver JVM was among them
 
 
+def _data_files(settings, uri: str) -> list[str]:
+    """Every Parquet file under a table's location on the object store (partition folders included)."""
+    found = [f for f in storage.list_files(settings, uri) if f.endswith(".parquet")]
+    for sub in storage.child_dirs(settings, uri):
+        if not storage.name(sub).startswith("_"):
+            found += _data_files(settings, sub)
+    return found
+
+
 @pytest.mark.last
-def test_the_compliance_report_and_retention_run_on_the_cluster(settings, lakehouse):
-    """Last of all: retention at a time when every row is past its period empties the tiers and
-    vacuums the object store, as on one machine."""
+def test_the_compliance_report_and_retention_run_on_the_cluster(settings, spark, lakehouse):
+    """Last of all: retention at a time when every row is past its period empties the tiers and,
+    with a policy that keeps no history, vacuums the replaced files off the object store (the
+    shipped policy keeps 168 h, so its VACUUM would rightly remove nothing written minutes ago)."""
     ctx = Context(settings)
     report, sections = ctx.report("compliance", None, None)
     assert report and sections
     later = RUN_TIME + timedelta(days=3650)
     plan = ctx.enforce_retention(later, dry_run=True)
     assert not plan.failed and plan.tables["base.detections"]["would_delete"] > 0, plan.as_dict()
-    before = _base_counts(settings)[0]
-    done = ctx.enforce_retention(later)
+    path = lake.table_path(settings, "base", "detections")
+    before, files_before = _base_counts(settings)[0], len(_data_files(settings, path))
+    policy = retention.load_policy(settings).model_copy(update={"vacuum_retain_hours": 0})
+    done = retention.enforce(spark, settings, later, policy=policy)
     assert not done.failed, done.as_dict()
     entry = done.tables["base.detections"]
     assert entry["rows_deleted"] == plan.tables["base.detections"]["would_delete"] and entry["files_removed"], entry
     assert _base_counts(settings)[0] == before - entry["rows_deleted"]
+    live = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0].numFiles
+    assert len(_data_files(settings, path)) == live < files_before  # nothing but the live files is left
     assert audit.verify(settings).ok
