@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -446,8 +447,10 @@ def run(spark: SparkSession, departments: list[tuple[str, str, Path]], warehouse
     for entity in ENTITIES:
         create_table(spark, warehouse / entity, TABLES[entity][1])
     create_table(spark, warehouse / "quarantine", QUARANTINE)
+    t = time.perf_counter()
     checkpoints = Checkpoints(expectations_dir)
-    out: dict = {"entities": {}, "gx": {}}
+    out_setup = time.perf_counter() - t
+    out: dict = {"entities": {}, "gx": {}, "seconds": {"gx_context": round(out_setup, 2)}}
     known_cameras = None
     for entity in ENTITIES:
         key, columns = TABLES[entity]
@@ -461,9 +464,12 @@ def run(spark: SparkSession, departments: list[tuple[str, str, Path]], warehouse
             paths = files_of(departments, shape, entity)
             if not paths:
                 continue
+            steps: dict[str, float] = {}
+            t = time.perf_counter()
             checked = checked_rows(spark, departments, shape, entity, paths, run_time, known_cameras).persist()
             try:
                 by_reason = {r["_reason"]: r["count"] for r in checked.groupBy("_reason").count().collect()}
+                steps["read_check"] = time.perf_counter() - t
                 read = sum(by_reason.values())
                 bad = checked.where(F.col("_reason").isNotNull()).select(
                     "batch_id", "department", F.lit(entity).alias("entity"), "source_file", F.col("_reason").alias("reason"),
@@ -471,17 +477,24 @@ def run(spark: SparkSession, departments: list[tuple[str, str, Path]], warehouse
                     F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                 ).dropDuplicates(QUARANTINE_KEY)
                 quarantined = read - by_reason.get(None, 0)
+                t = time.perf_counter()
                 if quarantined:
                     merge(spark, warehouse / "quarantine", bad, QUARANTINE_KEY, update=False)
+                steps["quarantine"] = time.perf_counter() - t
+                t = time.perf_counter()
                 accepted = checked.where(F.col("_reason").isNull()).select(*names).dropDuplicates(key).persist()
                 try:
                     n_accepted = accepted.count()
                     merge(spark, warehouse / entity, accepted, key)
+                    steps["merge"] = time.perf_counter() - t
+                    t = time.perf_counter()
                     out["gx"][f"{entity}/{shape}"] = checkpoints.run(entity, shape, accepted)
+                    steps["gx"] = time.perf_counter() - t
                 finally:
                     accepted.unpersist()
             finally:
                 checked.unpersist()
+            out["seconds"][f"{entity}/{shape}"] = {k: round(v, 2) for k, v in steps.items()}
             totals["read"] += read
             totals["accepted"] += n_accepted
             totals["quarantined"] += quarantined
