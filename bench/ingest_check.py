@@ -61,8 +61,6 @@ def _first_difference(entity: str, key: list[str], columns: list[str], only_gov,
 def compare(spark, govlake_settings, peer_warehouse: Path) -> dict:
     """Rows per entity and quarantine counts per (entity, reason), the same on both sides;
     raises AssertionError naming the first difference."""
-    from pyspark.sql import functions as F
-
     from govlake.domain import schemas
     from govlake.platform import lake
 
