@@ -45,3 +45,37 @@ class BatchResult:
             "balanced": all(e.balanced for e in self.entities),
             "entities": [asdict(e) | {"balanced": e.balanced} for e in self.entities],
         }
+
+
+class Phases:
+    """Wall-clock seconds per phase of one ingest run (planning, materialise, dedup, MERGE, ...),
+    summed over entities; phases run in background threads overlap the others, so the figures
+    add up to more than the run. Logged at the end of a run; benchmarks read them."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def measure(self, name: str):
+        import time
+        from contextlib import contextmanager
+
+        @contextmanager
+        def timed():
+            started = time.perf_counter()
+            try:
+                yield
+            finally:
+                self.add(name, time.perf_counter() - started)
+
+        return timed()
+
+    def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            return {k: round(v, 2) for k, v in self.seconds.items()}

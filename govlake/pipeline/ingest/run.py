@@ -36,7 +36,7 @@ from govlake.pipeline.ingest.mapping import feed_shape, to_unified
 from govlake.pipeline.ingest.planning import Plan, finished, passes, plan_batch, processed_hashes
 from govlake.pipeline.ingest.read import file_uris, plain_path, read_source
 from govlake.pipeline.ingest.record import emit_lineage, record_batches, record_manifest
-from govlake.pipeline.ingest.results import BatchResult, EntityResult
+from govlake.pipeline.ingest.results import BatchResult, EntityResult, Phases
 from govlake.pipeline.ingest.rules import constraints, first_of_each_key, known_cameras, validate, with_raw
 from govlake.platform import lake
 
@@ -44,6 +44,7 @@ log = logging.getLogger("govlake.ingest")
 
 
 ENTITIES = ("cameras", "detections", "events")  # cameras first: the others are checked against known cameras
+KEY_FIELDS = {"cameras": ["camera_id"], "detections": ["detection_id"], "events": ["event_id"]}  # what identifies a record in its file
 
 
 def describe_failure(exc: Exception) -> str:
@@ -54,12 +55,13 @@ def describe_failure(exc: Exception) -> str:
 
 def _shape_frame(
     spark: SparkSession, group: list[Plan], entity: str, schema: schemas.TableSchema, run_time: datetime,
-    cameras: "DataFrame | frozenset[str] | None" = None,
+    cameras: "DataFrame | frozenset[str] | None" = None, upto: str = "validated",
 ) -> DataFrame:
     """The validated rows of every batch in `group` (one feed shape): one read over all their
     files and one mapping expression (two if some files are not clean text: only their rows get
     the per-row byte checks); each row's batch and department come from its file.
-    `cameras`: the known cameras, for entities that name one."""
+    `cameras`: the known cameras, for entities that name one. `upto` ("read", "mapped" or
+    "validated") stops after that step, so a benchmark can time the steps apart."""
     source = group[0].dept.sources[entity]
     by_clean: dict[bool, list[LandingFile]] = {}
     batches: list[str] = []
@@ -82,9 +84,12 @@ def _shape_frame(
         raw = read_source(spark, source, files).withColumn("_position", position)
         raw = raw.withColumn("_batch", F.element_at(literal_array(batches), F.col("_position"))).withColumn(
             "_department", F.element_at(literal_array(depts), F.col("_position"))).drop("_position")
+        if upto == "read":
+            frames.append(raw)
+            continue
         unified = to_unified(raw, source, group[0].dept, schema, check_encoding=not clean)
-        frames.append(with_raw(validate(unified, schema, run_time, cameras)))
-    return reduce(lambda a, b: a.unionByName(b), frames)
+        frames.append(unified if upto == "mapped" else with_raw(validate(unified, schema, run_time, cameras)))
+    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=upto == "read"), frames)
 
 
 def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[Plan]) -> DataFrame:
@@ -101,7 +106,10 @@ def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[Pla
         plan = by_batch[batch_id]
         path = plan.landing / name
         if path.is_file():
-            found += [(batch_id, name, raw, no) for raw, no in lines.locate(path, plan.dept.sources[entity], raws).items()]
+            source = plan.dept.sources[entity]
+            key = [c for c in KEY_FIELDS[entity] if c in source.fields]
+            located = lines.locate(path, source, raws, key_field=source.fields[key[0]].source if key else None)
+            found += [(batch_id, name, raw, no) for raw, no in located.items()]
     if not found:
         return bad
     located = spark.createDataFrame(found, "_lb string, _lf string, _lr string, _ln long")
@@ -111,13 +119,14 @@ def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[Pla
 
 
 def _ingest_plans(
-    spark: SparkSession, settings: Settings, plans: list[Plan], run_time: datetime, failures: dict[str, str] | None = None
+    spark: SparkSession, settings: Settings, plans: list[Plan], run_time: datetime, failures: dict[str, str] | None = None,
+    phases: Phases | None = None,
 ) -> list[BatchResult]:
     """Ingest the batches of `plans` together (`_ingest_cached`); the frames it caches are released
     however it ends, so a failed shared pass does not hold its rows while each department is retried."""
     persisted: list[DataFrame] = []
     try:
-        return _ingest_cached(spark, settings, plans, run_time, failures, persisted)
+        return _ingest_cached(spark, settings, plans, run_time, failures, persisted, phases or Phases())
     finally:
         for df in persisted:
             df.unpersist()
@@ -125,7 +134,7 @@ def _ingest_plans(
 
 def _ingest_cached(
     spark: SparkSession, settings: Settings, plans: list[Plan], run_time: datetime, failures: dict[str, str] | None,
-    persisted: list[DataFrame],
+    persisted: list[DataFrame], phases: Phases,
 ) -> list[BatchResult]:
     """Ingest the batches of `plans` together (see the module docstring); every frame it caches
     is added to `persisted`.
@@ -152,7 +161,8 @@ def _ingest_cached(
             path = lake.ensure_table(spark, settings, schema)
             if entity != "cameras" and known is None:  # read once, after this run's cameras are in base
                 known = known_cameras(spark, settings)
-            frames = _entity_frames(spark, plans, entity, schema, run_time, failures, None if entity == "cameras" else known)
+            with phases.measure("frames"):
+                frames = _entity_frames(spark, plans, entity, schema, run_time, failures, None if entity == "cameras" else known)
             counts: dict[str, tuple[int, int]] = {}
             accepted: dict[str, int] = {}
             future = None
@@ -160,24 +170,29 @@ def _ingest_cached(
                 checked = reduce(lambda a, b: a.unionByName(b), frames).persist()
                 persisted.append(checked)
                 bad = checked.where(F.col("_reason").isNotNull())
-                for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
-                    counts[r.batch_id] = (r.n, r.bad)
+                with phases.measure("materialise"):
+                    for r in checked.groupBy("batch_id").agg(F.count(F.lit(1)).alias("n"), F.count("_reason").alias("bad")).collect():
+                        counts[r.batch_id] = (r.n, r.bad)
                 faults.point("ingest.read")
                 if None in counts:
                     raise GovlakeError(f"{counts[None][0]} {entity} rows could not be traced to their landing file's batch; "
                                        "check that landing paths are plain local paths")
-                deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
-                persisted += extra
-                accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
+                with phases.measure("dedup"):
+                    deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
+                    persisted += extra
+                    accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
                 in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
 
                 def run_checks(deduped=deduped, entity=entity, in_run=in_run, accepted=accepted, key=schema.key):
-                    gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
-                    return gates, rows, classification_flags(settings, deduped, entity, in_run, run_time, accepted, key)
+                    with phases.measure("gx"):
+                        gates, rows = run_quality_gates(spark, settings, deduped, entity, in_run, run_time)
+                    with phases.measure("classification"):
+                        return gates, rows, classification_flags(settings, deduped, entity, in_run, run_time, accepted, key)
 
                 future = checks.submit(run_checks)
                 if any(bad_n for _, bad_n in counts.values()):
-                    bad = with_lines(spark, bad, entity, plans)
+                    with phases.measure("quarantine"):
+                        bad = with_lines(spark, bad, entity, plans)
                     quarantine.append(bad.select(
                         "batch_id", "department", F.lit(entity).alias("entity"),
                         "source_file", F.col("_line").alias("line"), F.col("_reason").alias("reason"), F.col("_raw").alias("raw"),
@@ -185,9 +200,11 @@ def _ingest_cached(
                         F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                     ))
                 faults.point("ingest.merge")
-                lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
+                with phases.measure("merge"):
+                    lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
             done.append((entity, counts, accepted, future))
-        outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
+        with phases.measure("waiting for checks"):
+            outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
     finally:
         checks.shutdown(wait=True)
     entity_results: dict[str, list[EntityResult]] = {p.batch_id: [] for p in plans}
@@ -213,13 +230,14 @@ def _ingest_cached(
 
     # the data is in base: its lineage is recorded, and the bookkeeping tables written, side by side
     def store_quarantine() -> None:
-        q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
-        lake.merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+        with phases.measure("quarantine"):
+            q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
+            lake.merge_into(spark, q_path, q, q_schema.key, q_schema.names())
 
     def store_flags() -> None:
         lake.merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
 
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-bookkeeping") as pool:
+    with phases.measure("bookkeeping"), ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-bookkeeping") as pool:
         jobs = [pool.submit(lambda: [emit_lineage(settings, p) for p in list(plans)])]
         if quarantine:  # one commit for the rejected rows of every entity
             jobs.append(pool.submit(store_quarantine))
@@ -231,14 +249,16 @@ def _ingest_cached(
         for job in jobs:
             job.result()  # the first failure is raised, after every job has finished
     faults.point("ingest.manifest")
-    record_manifest(spark, settings, [r for p in plans for r in p.manifest_rows], run_time)
+    with phases.measure("manifest"):
+        record_manifest(spark, settings, [r for p in plans for r in p.manifest_rows], run_time)
     faults.point("ingest.archive")
-    for plan in plans:
-        for entity, rejected in plan.rejected.items():
-            for name, reason in rejected.items():
-                set_aside(plan.landing / name, plan.landing, reason)
-        archive([f.path for fs in plan.files.values() for f in fs], plan.landing, plan.batch_id)
-        finished(plan.landing)
+    with phases.measure("archive"):
+        for plan in plans:
+            for entity, rejected in plan.rejected.items():
+                for name, reason in rejected.items():
+                    set_aside(plan.landing / name, plan.landing, reason)
+            archive([f.path for fs in plan.files.values() for f in fs], plan.landing, plan.batch_id)
+            finished(plan.landing)
     return batches
 
 
@@ -297,7 +317,8 @@ def ingest_department(
 
 
 def ingest_departments(
-    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime
+    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime,
+    phases: Phases | None = None,
 ) -> tuple[list[BatchResult], dict[str, str]]:
     """Ingest the new files of many departments in one pass: (batches, failures by department).
 
@@ -305,28 +326,34 @@ def ingest_departments(
     the shared pass fails while running, every department is retried on its own. Holds the lake
     lock shared and each department's ingest lock (core.locks), and plans under them: a file a
     concurrent ingest of the same department took is in the manifest by then, and is not read again.
+    `phases`: filled with the seconds each phase took (see `Phases`); logged either way.
     """
     run_time = times.as_utc(run_time)
     check_schemas(settings)
+    phases = phases if phases is not None else Phases()
     with locks.lake_writer(settings.run_dir, "ingest", [dept.id for dept, _ in work]):
-        return _ingest_departments(spark, settings, work, run_time)
+        try:
+            return _ingest_departments(spark, settings, work, run_time, phases)
+        finally:
+            log.info("ingest phases (seconds, background phases overlap): %s", phases.as_dict())
 
 
 def _ingest_departments(
-    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime
+    spark: SparkSession, settings: Settings, work: list[tuple[Department, Path]], run_time: datetime, phases: Phases,
 ) -> tuple[list[BatchResult], dict[str, str]]:
     failures: dict[str, str] = {}
-    done = processed_hashes(spark, settings)
     plans = []
-    for dept, landing in work:
-        try:
-            plan = plan_batch(dept, landing, done.get(dept.id, {}))
-        except Exception as exc:
-            failures[dept.id] = describe_failure(exc)
-            log.error("ingest of department `%s` failed: %s", dept.id, failures[dept.id])
-            continue
-        if plan is not None:
-            plans.append(plan)
+    with phases.measure("planning"):
+        done = processed_hashes(spark, settings)
+        for dept, landing in work:
+            try:
+                plan = plan_batch(dept, landing, done.get(dept.id, {}))
+            except Exception as exc:
+                failures[dept.id] = describe_failure(exc)
+                log.error("ingest of department `%s` failed: %s", dept.id, failures[dept.id])
+                continue
+            if plan is not None:
+                plans.append(plan)
     if not plans:
         return [], failures
     batches: list[BatchResult] = []
@@ -336,7 +363,7 @@ def _ingest_departments(
             retry += members
             continue
         try:
-            batches += _ingest_plans(spark, settings, list(members), run_time, failures)
+            batches += _ingest_plans(spark, settings, list(members), run_time, failures, phases)
         except Exception:
             log.exception("the shared ingest pass over %d departments failed; retrying each department on its own", len(members))
             retry += members
@@ -344,7 +371,7 @@ def _ingest_departments(
         if plan.dept.id in failures:
             continue
         try:
-            batches += _ingest_plans(spark, settings, [plan], run_time)
+            batches += _ingest_plans(spark, settings, [plan], run_time, phases=phases)
         except Exception as exc:
             failures[plan.dept.id] = describe_failure(exc)
             log.error("ingest of department `%s` failed: %s", plan.dept.id, failures[plan.dept.id])
