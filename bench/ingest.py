@@ -1,6 +1,6 @@
 """Ingest throughput against the limit and against the peer job (results go to BENCHMARKS.md by hand).
 
-    .venv/bin/python bench/ingest.py [--departments 100] [--rows 10000] [--repeat 3] [--no-peer] [--anatomy]
+    .venv/bin/python bench/ingest.py [--departments 100] [--rows 10000] [--repeat 3] [--no-peer] [--anatomy] [--out F]
 
 N synthetic departments (feeds cycling GBK CSV / JSON lines / Parquet, shaped like the shipped
 police, traffic and transport departments) each get `--rows` detections plus their cameras and
@@ -58,8 +58,12 @@ def main() -> int:
     p.add_argument("--no-peer", action="store_true", help="leave the peer job out")
     p.add_argument("--anatomy", action="store_true", help="also time read / mapped / validated to the noop sink")
     p.add_argument("--work", type=Path, help="scratch folder (default: a new temporary one, removed at the end)")
+    p.add_argument("--out", type=Path, help="also write the result (JSON) to this file")
     args = p.parse_args()
-    print(json.dumps(run(args), indent=1))
+    result = json.dumps(run(args), indent=1)
+    print(result)
+    if args.out:
+        args.out.write_text(result + "\n")
     return 0
 
 

@@ -5,10 +5,10 @@
 `compare` takes govlake's base tables and the peer's and asserts that they hold the same rows
 (every schema column but `batch_id`; doubles rounded to 6 places, coordinates to 7) and the
 same quarantine counts per (entity, reason). `main` generates synthetic departments (formats
-cycling GBK CSV / JSON lines / Parquet, as in `bench/run.py ingest`), ingests them with govlake
+cycling GBK CSV / JSON lines / Parquet, as in `bench/ingest.py`), ingests them with govlake
 (copies of the landing folders: govlake archives what it ingested) and with the peer (the
 original folders, which it only reads), times both in the same Spark session, and compares.
-With `--fault-rate` > 0 (the default here; `bench/run.py ingest` generates clean files) the
+With `--fault-rate` > 0 (the default here; `bench/ingest.py` takes 0.01) the
 generator's row faults are injected, so that the quarantine and its reasons are compared too.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The peer: the ingest a competent data team would write by hand instead of using govlake.
 
-Benchmark reference for `bench/run.py ingest` (see `bench/ingest_check.py`, which checks that this
+Benchmark reference for `bench/ingest.py` (see `bench/ingest_check.py`, which checks that this
 job and govlake's ingest produce the same base rows and the same quarantine counts). It is
 written plainly and imports nothing of govlake: the three feed shapes govlake's departments use
 are hard-coded below (field names, code maps, units, time formats, timezones, coordinate

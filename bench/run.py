@@ -1,7 +1,6 @@
 """govlake benchmarks. Results go to BENCHMARKS.md by hand, with the command and the machine.
 
     python bench/run.py dagbag  [--departments 100] [--repeat 3]
-    python bench/run.py ingest  [--departments 100] [--rows 10000] [--repeat 3]
     python bench/run.py masking [--rows 300000] [--sample 3000]
     python bench/run.py contracts [--rows 1000000] [--repeat 15]
     python bench/run.py audit [--rows 1000000] [--repeat 3]
@@ -9,21 +8,13 @@
     python bench/run.py erasure [--rows 10000000] [--subject-rows 100]
     python bench/run.py receiver [--rows 5000] [--repeat 3]
 
-`ingest` generates N synthetic departments (formats cycling GBK CSV / JSON lines / Parquet), then
-in one Spark session times (a) a baseline: a plain Spark read of the same landing files (cameras,
-detections, events), one read per feed shape across all departments, written straight to Delta
-(append, no mapping, no validation), and (b) govlake's ingest of the same files in one shared
-pass (mapping to the unified schema, validation, quarantine, quality gates, classification
-sampling, MERGE by natural key, batch log, manifest, lineage) into a warehouse whose tables
-exist. After a warm-up of both on three departments, the two alternate `--repeat` times; medians
-and their ratio are reported.
+The ingest benchmark (limit, govlake and the peer job) is `bench/ingest.py`.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,88 +48,6 @@ def bench_dagbag(args) -> dict:
         times.append(float(elapsed))
     return {"departments": args.departments, "dags": int(dags), "import_errors": int(errors),
             "parse_s_median": round(statistics.median(times), 2), "runs": [round(t, 2) for t in times]}
-
-
-def bench_ingest(args) -> dict:
-    from pyspark.sql import functions as F
-
-    from govlake.core.settings import Settings
-    from govlake.departments import generator, synthetic
-    from govlake.domain import schemas
-    from govlake.pipeline import ingest
-    from govlake.platform.spark import get_spark
-
-    work = Path(tempfile.mkdtemp(prefix="govlake-bench-"))
-    depts = synthetic.write_departments(work / "registry", args.departments)
-    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
-    t = time.perf_counter()
-    for d in depts:
-        generator.generate(d, work / "landing" / d.id, rows=args.rows, seed=1, start=start)
-    gen_s = time.perf_counter() - t
-    spark = get_spark(Settings(state_dir=work / "state-session", departments_dir=work / "registry"))
-    run_time = datetime(2026, 11, 21, tzinfo=timezone.utc)
-    base_tables = ("cameras", "detections", "events", "quarantine", "quality_results", "classification_flags", "batch_log", "ingest_manifest")
-
-    def shapes(members) -> dict[tuple, list[str]]:
-        """The landing files of every entity, grouped by feed shape (format, encoding, delimiter)."""
-        groups: dict[tuple, list[str]] = {}
-        for d in members:
-            for entity, src in d.sources.items():
-                groups.setdefault((entity, src.format, src.encoding, src.delimiter), []).extend(
-                    str(p) for p in ingest.landing_files(src, work / "landing" / d.id))
-        return groups
-
-    def baseline(members, out: Path) -> None:
-        # as fast as plain Spark gets: one read per feed shape covering every department's files
-        # (the same cameras, detections and events files govlake ingests), one append each; no
-        # mapping, no validation
-        for (entity, fmt, encoding, delimiter), files in shapes(members).items():
-            reader = spark.read
-            if fmt == "csv":
-                df = reader.option("header", True).option("encoding", encoding).option("sep", delimiter).csv(files)
-            elif fmt == "jsonl":
-                df = reader.json(files)
-            else:
-                df = reader.parquet(*files)
-            df = df.withColumn("source_file", F.col("_metadata.file_name"))
-            df.write.format("delta").mode("append").option("mergeSchema", "true").save(str(out / f"{entity}-{fmt}"))
-
-    def govlake(members, name: str) -> tuple[float, list]:
-        """One ingest into a warehouse whose tables exist (as after setup), timed alone."""
-        settings = Settings(state_dir=work / name, departments_dir=work / "registry")
-        for table in base_tables:
-            lake.ensure_table(spark, settings, schemas.load_schema(settings, "base", table))
-        for d in members:  # govlake ingests copies of the same files (it archives what it ingested)
-            shutil.copytree(work / "landing" / d.id, work / name / "landing" / d.id)
-        t = time.perf_counter()
-        batches, failures = ingest.ingest_departments(spark, settings, [(d, work / name / "landing" / d.id) for d in members], run_time)
-        took = time.perf_counter() - t
-        if failures:
-            raise SystemExit(f"ingest failures: {failures}")
-        return took, batches
-
-    # warm-up on one department of each format: class loading, JIT, codegen for both sides
-    sample = depts[:3]
-    baseline(sample, work / "baseline-warm-up")
-    govlake(sample, "govlake-warm-up")
-    base_runs, gov_runs = [], []
-    for i in range(args.repeat):
-        t = time.perf_counter()
-        baseline(depts, work / f"baseline-{i}")
-        base_runs.append(time.perf_counter() - t)
-        took, batches = govlake(depts, f"govlake-{i}")
-        gov_runs.append(took)
-    dets = [e for b in batches for e in b.entities if e.entity == "detections"]
-    rows = args.departments * args.rows
-    base_s, gov_s = statistics.median(base_runs), statistics.median(gov_runs)
-    return {
-        "departments": args.departments, "detections": rows, "generate_s": round(gen_s, 1), "repeat": args.repeat,
-        "baseline_runs_s": [round(x, 1) for x in base_runs], "govlake_runs_s": [round(x, 1) for x in gov_runs],
-        "baseline_median_s": round(base_s, 1), "baseline_detections_per_s": round(rows / base_s),
-        "govlake_median_s": round(gov_s, 1), "govlake_detections_per_s": round(rows / gov_s),
-        "ratio_govlake_to_baseline": round(gov_s / base_s, 2),
-        "read": sum(e.read for e in dets), "accepted": sum(e.accepted for e in dets),
-    }
 
 
 def bench_masking(args) -> dict:
@@ -581,14 +490,14 @@ def bench_erasure(args) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["dagbag", "ingest", "masking", "contracts", "audit", "lineage", "erasure", "receiver"])
+    p.add_argument("what", choices=["dagbag", "masking", "contracts", "audit", "lineage", "erasure", "receiver"])
     p.add_argument("--subject-rows", type=int, default=100, help="erasure: detections of the erased subject")
     p.add_argument("--sample", type=int, default=3000, help="masking: rows Presidio analyses per cell")
     p.add_argument("--departments", type=int, default=100)
     p.add_argument("--rows", type=int, default=10000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
-    result = {"dagbag": bench_dagbag, "ingest": bench_ingest, "masking": bench_masking, "contracts": bench_contracts, "audit": bench_audit,
+    result = {"dagbag": bench_dagbag, "masking": bench_masking, "contracts": bench_contracts, "audit": bench_audit,
               "lineage": bench_lineage, "erasure": bench_erasure, "receiver": bench_receiver}[args.what](args)
     print(json.dumps(result))
     return 0
