@@ -180,9 +180,6 @@ def _ingest_cached(
                 with phases.measure("dedup"):
                     deduped, extra = first_of_each_key(checked.where(F.col("_reason").isNull()).select(*schema.names()), schema.key)
                     persisted += extra
-                    if extra:  # repeated keys: the kept rows are cached once, not re-derived by every reader
-                        deduped = deduped.persist()
-                        persisted.append(deduped)
                     accepted = {r.batch_id: r["count"] for r in deduped.groupBy("batch_id").count().collect()}
                 in_run = {p.batch_id: p.dept.id for p in plans if p.batch_id in counts}
 
@@ -195,8 +192,6 @@ def _ingest_cached(
                 future = checks.submit(run_checks)
                 if any(bad_n for _, bad_n in counts.values()):
                     with phases.measure("quarantine"):
-                        bad = bad.persist()
-                        persisted.append(bad)
                         bad = with_lines(spark, bad, entity, plans)
                     quarantine.append(bad.select(
                         "batch_id", "department", F.lit(entity).alias("entity"),
@@ -204,8 +199,6 @@ def _ingest_cached(
                         F.sha2(F.concat_ws("\u0001", "source_file", "_raw"), 256).alias("row_hash"),
                         F.lit(run_time).cast("timestamp").alias("quarantined_at"),
                     ))
-                if extra:  # every later reader has its own cache now: the run's rows leave memory
-                    checked.unpersist()
                 faults.point("ingest.merge")
                 with phases.measure("merge"):
                     lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
