@@ -81,7 +81,7 @@ lock: | $(UV)
 
 bench: setup
 	$(BIN)/python bench/run.py dagbag
-	$(BIN)/python bench/run.py ingest
+	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/freshness.py
 
 clean: down
