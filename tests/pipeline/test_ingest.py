@@ -11,6 +11,7 @@ from govlake.core.errors import ConfigError
 from govlake.departments import generator, registry
 from govlake.domain import schemas
 from govlake.pipeline import ingest
+from govlake.pipeline.ingest.results import Phases
 from govlake.pipeline.ingest import run as ingest_run
 from govlake.platform import lake
 from tests.conftest import RUN_TIME, SAMPLE_START
@@ -189,8 +190,12 @@ def test_one_shared_pass_equals_one_pass_per_department(spark, make_settings, tm
     for d in depts:
         generator.generate(d, tmp_path / "a" / d.id, rows=150, seed=21, start=SAMPLE_START, fault_rate=0.1)
         generator.generate(d, tmp_path / "b" / d.id, rows=150, seed=21, start=SAMPLE_START, fault_rate=0.1)
-    batches, failures = ingest.ingest_departments(spark, together, [(d, tmp_path / "a" / d.id) for d in depts], RUN_TIME)
+    phases = Phases()
+    batches, failures = ingest.ingest_departments(spark, together, [(d, tmp_path / "a" / d.id) for d in depts], RUN_TIME, phases=phases)
     assert failures == {}
+    # the run timed its phases (faults injected: the quarantine ran too)
+    assert {"planning", "frames", "materialise", "dedup", "quarantine", "gx", "merge", "bookkeeping", "manifest"} <= set(phases.as_dict())
+    assert all(v >= 0 for v in phases.as_dict().values())
     separate = [ingest.ingest_department(spark, apart, d, tmp_path / "b" / d.id, RUN_TIME) for d in depts]
     assert [b.as_dict() for b in batches] == [b.as_dict() for b in separate]
     assert all(e.balanced and e.read > 0 for b in batches for e in b.entities)
