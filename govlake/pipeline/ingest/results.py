@@ -1,6 +1,9 @@
 """What an ingest reports: per entity and per department batch."""
 from __future__ import annotations
 
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 
@@ -53,8 +56,6 @@ class Phases:
     add up to more than the run. Logged at the end of a run; benchmarks read them."""
 
     def __init__(self) -> None:
-        import threading
-
         self.seconds: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -62,19 +63,13 @@ class Phases:
         with self._lock:
             self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
+    @contextmanager
     def measure(self, name: str):
-        import time
-        from contextlib import contextmanager
-
-        @contextmanager
-        def timed():
-            started = time.perf_counter()
-            try:
-                yield
-            finally:
-                self.add(name, time.perf_counter() - started)
-
-        return timed()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
 
     def as_dict(self) -> dict[str, float]:
         with self._lock:
