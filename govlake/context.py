@@ -39,8 +39,8 @@ from govlake.pipeline.ingest import BatchResult, ingest_department
 from govlake.platform import artifacts, secrets
 from govlake.platform.secrets import console_session_key, token_key
 from govlake.platform.spark import get_spark
-from govlake.services import (audit_receiver, console_process, object_store, postgres, serving, spark_cluster, sql, supervisor, trino,
-                              trino_security)
+from govlake.services import (airflow_server, audit_receiver, console_process, object_store, postgres, serving, spark_cluster, sql,
+                              supervisor, trino, trino_security)
 from govlake.services.sql import Result
 from govlake.services.trino import Status
 
@@ -627,13 +627,16 @@ class Context:
             st = trino.start(self.settings, log=log)
             log(f"starting the console at {console_process.url(self.settings)}")
             console = console_process.start(self.settings)
+            scheduler = [airflow_server.start(self.settings, log=log)] if self.settings.airflow_port else []
         log(f"starting the supervisor (probes every {self.settings.supervise_every_s:g} s)")
-        return [*platform, st, *trino.worker_status(self.settings), console, supervisor.start(self.settings)]
+        watched = supervisor.SERVICES + supervisor.local_platform(self.settings)
+        return [*platform, st, *trino.worker_status(self.settings), console, *scheduler, supervisor.start(self.settings, watched)]
 
     def stop_services(self) -> list[Status]:
         sup = supervisor.stop(self.settings)  # first: it would restart what is being stopped
         with supervisor.starting(self.settings):
-            out = [trino.stop(self.settings), console_process.stop(self.settings), sup]
+            scheduler = [airflow_server.stop(self.settings)] if self.settings.airflow_port else []  # before the services its tasks use
+            out = [*scheduler, trino.stop(self.settings), console_process.stop(self.settings), sup]
         return out + [m.stop(self.settings) for m in reversed(self.platform_services())]
 
     def services(self, window: timedelta = timedelta(hours=24), now: datetime | None = None) -> ServicesReport:
@@ -648,7 +651,8 @@ class Context:
         receiver = Status("audit", state, audit_receiver.url(port) if port else "", detail=detail)
         sup = supervisor.status(self.settings)
         platform = [m.status(self.settings) for m in self.platform_services()]
-        statuses = [*platform, st, *trino.worker_status(self.settings), receiver, console_process.status(self.settings), sup]
+        scheduler = [airflow_server.status(self.settings)] if self.settings.airflow_port else []
+        statuses = [*platform, st, *trino.worker_status(self.settings), receiver, console_process.status(self.settings), *scheduler, sup]
         end = (now or times.now()).timestamp()
         measured = supervisor.report(self.settings, end - window.total_seconds(), end)
         for s in statuses:

@@ -56,6 +56,8 @@ def _service_ports(profile: Settings) -> dict[str, str]:
     if profile.spark_workers:
         env["GOVLAKE_SPARK_MASTER"] = f"spark://127.0.0.1:{free_port()}"
         env["GOVLAKE_SPARK_MASTER_WEBUI_PORT"] = str(free_port())
+    if profile.airflow_port:
+        env["GOVLAKE_AIRFLOW_PORT"] = str(free_port())
     if profile.trino_workers:
         env["GOVLAKE_TRINO_WORKER_PORT"] = str(free_port())  # worker i listens on this + i
     return env

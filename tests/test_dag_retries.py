@@ -44,3 +44,19 @@ def test_every_govlake_task_has_retries_and_the_policy(project_root):
         tasks_declared = text.count("@task")
         assert text.count("@retried_if_transient") == tasks_declared, path.name
         assert text.count("retries=RETRIES") == tasks_declared, path.name
+
+
+def test_a_run_without_a_logical_date_uses_the_time_it_was_due():
+    """Airflow 3 gives runs triggered by hand or by an asset event no logical date: the tasks then
+    use the run's due time (its `dag_run.run_after`), never a missing context key."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from govlake.core import times
+
+    due = datetime(2026, 12, 4, 20, 1, tzinfo=timezone(timedelta(hours=8)))
+    assert times.logical_time({"logical_date": None, "dag_run": SimpleNamespace(run_after=due)}) == due.astimezone(timezone.utc)
+    scheduled = datetime(2026, 12, 4, 0, 0, tzinfo=timezone.utc)
+    assert times.logical_time({"logical_date": scheduled, "dag_run": SimpleNamespace(run_after=due)}) == scheduled
+    with pytest.raises(ValueError, match="neither a logical date"):
+        times.logical_time({"logical_date": None})

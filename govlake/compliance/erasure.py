@@ -44,7 +44,7 @@ from govlake.core import config, faults, locks
 from govlake.core.errors import ConfigError, GovlakeError
 from govlake.core.settings import Settings
 from govlake.domain import masking, schemas
-from govlake.governance import audit, lineage, store
+from govlake.governance import audit, lake_locks, lineage, store
 from govlake.platform import lake, storage
 from govlake.platform.secrets import TokenKey, contract_key, held_key, token_key
 
@@ -348,7 +348,7 @@ def erase(spark: "SparkSession", settings: Settings, token: str, *, identifier: 
         token = subject_token(identifier, key)
         secrets.add(token)
     try:
-        with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, f"erasure of {fingerprint(token)}")):
+        with (nullcontext() if dry_run else locks.lake_maintenance(lake_locks.space(settings), f"erasure of {fingerprint(token)}")):
             if not dry_run:
                 finish_retirements(settings)
             return _erase(spark, settings, token, key, identifier, secrets, dry_run=dry_run, request=request,

@@ -26,7 +26,7 @@ from govlake.core import config, faults, locks
 from govlake.core.errors import ConfigError
 from govlake.core.settings import Settings
 from govlake.domain import levels, schemas
-from govlake.governance import audit
+from govlake.governance import audit, lake_locks
 from govlake.pii.proposals import effective
 from govlake.platform import lake
 
@@ -187,7 +187,7 @@ def enforce(spark: "SparkSession", settings: Settings, run_time: datetime, *, dr
     cutoff(run_time, 0)  # a naive run time fails here, before any work
     if contracts is None:
         contracts = workflow.refresh_active(settings, run_time)
-    with (nullcontext() if dry_run else locks.lake_maintenance(settings.run_dir, "retention run")):
+    with (nullcontext() if dry_run else locks.lake_maintenance(lake_locks.space(settings), "retention run")):
         return _enforce(spark, settings, run_time, dry_run, policy, contracts, actor)
 
 

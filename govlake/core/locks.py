@@ -15,9 +15,11 @@ the other and the second finds the files already in the manifest (each file is i
 Locks are always taken in the same order (gate, lake, departments sorted), so no two jobs wait
 for each other.
 
-These are host locks (`flock` on files in the state folder): they cover every govlake process of
-one host (the CLI, the Airflow tasks, the console). A lakehouse written from several hosts needs a
-shared lock service instead; the cluster profile is not covered here.
+Where the locks live is the caller's `where`: a folder (`run_dir`) means host locks, `flock` on
+files there, covering every govlake process of one host (the CLI, the Airflow tasks, the
+console); a `LockSpace` such as PostgreSQL's advisory locks (governance/lake_locks.py, chosen when
+the governance store is PostgreSQL) covers every host that reaches it. The rules above are the same
+for both.
 
 Waiting is bounded (`GOVLAKE_LOCK_WAIT_S`, default one hour): past it a job fails with a
 transient `LockTimeout` naming the holder, which the DAGs retry.
@@ -32,6 +34,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from govlake.core import private
 from govlake.core.errors import GovlakeError
@@ -78,9 +81,7 @@ def _flock(lock_file: Path, mode: int, job: str, wait_s: float):
                     log.info("%s waits for %s (lock %s)", job, _holder(lock_file), lock_file.name)
                     said = True
                 if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        f"{job} waited {wait_s:.0f} s for `{lock_file.name}`, held by {_holder(lock_file)}; "
-                        "it will run once that job ends: retry then (GOVLAKE_LOCK_WAIT_S sets the wait)") from None
+                    raise timeout_error(job, wait_s, lock_file.name, _holder(lock_file)) from None
                 time.sleep(POLL_S)
         if mode == fcntl.LOCK_EX:
             private.write_private(lock_file.with_suffix(".holder"), json.dumps(
@@ -94,6 +95,39 @@ def _dir(run_dir: Path) -> Path:
     return run_dir / "locks"
 
 
+class LockSpace(Protocol):
+    """Named locks every govlake process that shares the lakehouse can take."""
+
+    def ident(self, name: str) -> object:
+        """What identifies lock `name` of this space (a thread holds each once)."""
+
+    def hold(self, name: str, shared: bool, job: str, wait_s: float):
+        """A context manager holding lock `name` (shared or exclusive) for `job`, waiting at most
+        `wait_s` seconds, else raising LockTimeout naming the holder."""
+
+
+class FileLocks:
+    """Host locks: `flock` on files in `<run_dir>/locks`, released when the process ends."""
+
+    def __init__(self, run_dir: Path):
+        self.dir = _dir(run_dir)
+
+    def ident(self, name: str) -> object:
+        return self.dir / name
+
+    def hold(self, name: str, shared: bool, job: str, wait_s: float):
+        return _flock(self.dir / name, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, job, wait_s)
+
+
+def _space(where: Path | LockSpace) -> LockSpace:
+    return FileLocks(where) if isinstance(where, Path) else where
+
+
+def timeout_error(job: str, wait_s: float, name: str, holder: str) -> LockTimeout:
+    return LockTimeout(f"{job} waited {wait_s:.0f} s for `{name}`, held by {holder}; "
+                       "it will run once that job ends: retry then (GOVLAKE_LOCK_WAIT_S sets the wait)")
+
+
 # what this thread holds: lock file -> (mode, depth). A job that runs others (the main job runs
 # ingest, build and publish) holds the lake lock once; taking it again would queue behind an
 # erasure waiting for this very job. Per thread: another thread of the process (the console's
@@ -101,67 +135,67 @@ def _dir(run_dir: Path) -> Path:
 _local = threading.local()
 
 
-def _held() -> dict[Path, tuple[str, int]]:
+def _held() -> dict[object, tuple[str, int]]:
     if not hasattr(_local, "held"):
         _local.held = {}
     return _local.held
 
 
 @contextmanager
-def _once(lock_file: Path, mode: str, acquire):
-    """`acquire()` (a context manager) unless this thread holds `lock_file` already."""
+def _once(lock: object, mode: str, acquire):
+    """`acquire()` (a context manager) unless this thread holds `lock` already."""
     held = _held()
-    if lock_file in held:
-        have, depth = held[lock_file]
+    if lock in held:
+        have, depth = held[lock]
         if have == "shared" and mode == "exclusive":
-            raise GovlakeError(f"`{lock_file.name}` is held shared by this job and cannot be taken exclusive; "
+            raise GovlakeError("the lake lock is held shared by this job and cannot be taken exclusive; "
                                "run erasure and retention outside ingest, build and publish")
-        held[lock_file] = (have, depth + 1)  # a job holding the lake alone (a key rotation) runs its own build and publish in it
+        held[lock] = (have, depth + 1)  # a job holding the lake alone (a key rotation) runs its own build and publish in it
         try:
             yield
         finally:
-            held[lock_file] = (have, held[lock_file][1] - 1)
+            held[lock] = (have, held[lock][1] - 1)
         return
     with acquire():
-        held[lock_file] = (mode, 1)
+        held[lock] = (mode, 1)
         try:
             yield
         finally:
-            held.pop(lock_file, None)
+            held.pop(lock, None)
 
 
 @contextmanager
-def lake_writer(run_dir: Path, job: str, departments: list[str] | tuple[str, ...] = ()):
-    """Hold the lake lock shared (and, for ingest, each of `departments` exclusive) for the block."""
-    wait = _wait_s()
-    lake = _dir(run_dir) / "lake.lock"
+def lake_writer(where: Path | LockSpace, job: str, departments: list[str] | tuple[str, ...] = ()):
+    """Hold the lake lock shared (and, for ingest, each of `departments` exclusive) for the block.
+    `where`: the run folder (host locks) or a LockSpace shared by every host."""
+    wait, space = _wait_s(), _space(where)
 
     @contextmanager
     def shared():
         with ExitStack() as stack:
-            with _flock(_dir(run_dir) / "lake.gate", fcntl.LOCK_EX, job, wait):
-                stack.enter_context(_flock(lake, fcntl.LOCK_SH, job, wait))
+            with space.hold("lake.gate", False, job, wait):
+                stack.enter_context(space.hold("lake.lock", True, job, wait))
             yield
 
     with ExitStack() as stack:
-        stack.enter_context(_once(lake, "shared", shared))
+        stack.enter_context(_once(space.ident("lake.lock"), "shared", shared))
         for dept in sorted(set(departments)):
-            f = _dir(run_dir) / f"ingest-{dept}.lock"
-            stack.enter_context(_once(f, "exclusive", lambda f=f, dept=dept: _flock(f, fcntl.LOCK_EX, f"{job} of `{dept}`", wait)))
+            name = f"ingest-{dept}.lock"
+            stack.enter_context(_once(space.ident(name), "exclusive",
+                                      lambda name=name, dept=dept: space.hold(name, False, f"{job} of `{dept}`", wait)))
         yield
 
 
 @contextmanager
-def lake_maintenance(run_dir: Path, job: str):
+def lake_maintenance(where: Path | LockSpace, job: str):
     """Hold the lake lock exclusive for the block: no writer runs while it is held."""
-    wait = _wait_s()
-    lake = _dir(run_dir) / "lake.lock"
+    wait, space = _wait_s(), _space(where)
 
     @contextmanager
     def exclusive():
-        with _flock(_dir(run_dir) / "lake.gate", fcntl.LOCK_EX, job, wait):
-            with _flock(lake, fcntl.LOCK_EX, job, wait):
+        with space.hold("lake.gate", False, job, wait):
+            with space.hold("lake.lock", False, job, wait):
                 yield
 
-    with _once(lake, "exclusive", exclusive):
+    with _once(space.ident("lake.lock"), "exclusive", exclusive):
         yield

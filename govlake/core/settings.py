@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     postgres_port: int | None = Field(None, ge=1, le=65535, description="start a local PostgreSQL on this port")
     postgres_durable: bool = Field(True, description="false only for throwaway test clusters: fsync and synchronous commit off")
     airflow_executor: str | None = Field(None, description="Airflow's executor; default Airflow's own (LocalExecutor in Airflow 3)")
+    airflow_port: int | None = Field(None, ge=1, le=65535, description="run Airflow's scheduler, DAG processor and API server here, the API on this port")
+    airflow_parallelism: int = Field(4, ge=1, description="task instances Airflow runs at once (each is a process with its own Spark driver)")
     airflow_db_url: str | None = Field(None, description="Airflow's metadata database; default SQLite in <state>/airflow, or the local PostgreSQL")
 
     trino_host: str = "127.0.0.1"

@@ -35,8 +35,12 @@ def now() -> datetime:
 
 
 def logical_time(context: dict) -> datetime:
-    """An Airflow task's logical time (a manual run without one: when it was triggered), as UTC."""
-    return as_utc(context.get("logical_date") or context["run_after"])
+    """An Airflow task's logical time, as UTC. Runs that have none (triggered by hand without a
+    date, or by an asset event) use the time the run was due (`dag_run.run_after`)."""
+    when = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None) or context.get("run_after")
+    if when is None:
+        raise ValueError("the Airflow context has neither a logical date nor a run's due time (dag_run.run_after)")
+    return as_utc(when)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

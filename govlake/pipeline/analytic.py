@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession, functions as F
 from govlake.core import locks
 from govlake.core.settings import Settings
 from govlake.domain import masking, policies, schemas
+from govlake.governance import lake_locks
 from govlake.pipeline import lineage_capture
 from govlake.platform import lake
 from govlake.platform.secrets import TokenKey
@@ -104,7 +105,7 @@ def build(spark: SparkSession, settings: Settings, key: TokenKey) -> dict[str, i
     """Rebuild the analytic tables from base (batches that passed the quality gate); return row
     counts. Holds the lake lock shared (core.locks): an erasure never runs between its reads of
     base and its writes."""
-    with locks.lake_writer(settings.run_dir, "analytic build"):
+    with locks.lake_writer(lake_locks.space(settings), "analytic build"):
         return _build(spark, settings, key)
 
 

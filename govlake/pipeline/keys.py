@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 from govlake.core import locks, times
 from govlake.core.errors import GovlakeError
 from govlake.core.settings import Settings
-from govlake.governance import audit
+from govlake.governance import audit, lake_locks
 from govlake.pipeline import analytic, main_job
 from govlake.platform import lake, secrets
 from govlake.services import serving
@@ -28,7 +28,7 @@ from govlake.services import serving
 def rotate(spark: SparkSession, settings: Settings, when: datetime, overlap: timedelta, *, serve: bool = True) -> dict:
     """Rotate the token key at `when` and re-tokenise the tiers; returns what was done."""
     when = times.as_utc(when)
-    with locks.lake_maintenance(settings.run_dir, "token key rotation"):
+    with locks.lake_maintenance(lake_locks.space(settings), "token key rotation"):
         old, new = secrets.rotate(settings, when, overlap)
         retire_after = (when + overlap).isoformat()
         try:

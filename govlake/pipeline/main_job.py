@@ -19,7 +19,7 @@ from govlake.core import faults, locks, times
 from govlake.core.errors import PolicyError
 from govlake.core.settings import Settings
 from govlake.departments import registry
-from govlake.governance import audit
+from govlake.governance import audit, lake_locks
 from govlake.pipeline import analytic, application
 from govlake.pipeline.ingest import BatchResult, ingest_departments
 from govlake.platform import lake
@@ -78,7 +78,7 @@ def served_tables(settings: Settings, published: list[application.Published]) ->
 
 def run(spark: SparkSession, settings: Settings, run_time: datetime, *, landing_root: Path | None = None, serve: bool = True) -> RunReport:
     run_time = times.as_utc(run_time)
-    with locks.lake_writer(settings.run_dir, "main job"):  # one hold for all three stages: no erasure between them
+    with locks.lake_writer(lake_locks.space(settings), "main job"):  # one hold for all three stages: no erasure between them
         report = ingest_all(spark, settings, run_time, landing_root or settings.landing_root)
         report.analytic_rows = analytic.build(spark, settings, token_key(settings))
         report.published, report.catalog = publish(spark, settings, run_time, serve=serve)
@@ -89,7 +89,7 @@ def publish(spark: SparkSession, settings: Settings, run_time: datetime, *, serv
     """`govlake publish`: rules first (a revoked contract loses access before anything else), then
     the application tables of the active contracts, then Trino's catalog. Holds the lake lock
     shared (core.locks)."""
-    with locks.lake_writer(settings.run_dir, "publish"):
+    with locks.lake_writer(lake_locks.space(settings), "publish"):
         return _publish(spark, settings, run_time, serve=serve)
 
 

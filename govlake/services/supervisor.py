@@ -2,7 +2,8 @@
 that keeps the services running and measures how often they were not.
 
 Every `GOVLAKE_SUPERVISE_EVERY_S` seconds it probes each service it was started for (Trino, the
-audit receiver, the console) with the same checks as `govlake status`, and records one sample
+audit receiver, the console, and on the cluster profile PostgreSQL, the object store, the Spark
+master and workers and Airflow's scheduler, DAG processor and API server) with the same checks as `govlake status`, and records one sample
 per service (time, up or down, the state seen) in `<state>/availability.db`, a SQLite file
 private to the service account; a probe that sees what the one before saw extends that sample
 (`until`), so the file grows with state changes, not with time. A service found dead is restarted: the receiver and the console
@@ -10,7 +11,9 @@ at once, Trino (which takes a minute to come up) without waiting for it; a resta
 bring it back is tried again after a doubling delay (at most `MAX_BACKOFF_S`). Every restart is
 one line in `<state>/logs/supervisor.log` and one row in the store, so `govlake status` shows the
 last one. A Trino that stays unanswering for longer than its start timeout is stopped and
-started again; a service that is merely starting is left alone. A Trino whose coordinator answers
+started again; a service that is merely starting is left alone. A platform service found stopped,
+or with one of its processes gone (`unhealthy`: a Spark worker, Airflow's scheduler), gets its own
+start again, which starts only what is missing and waits until it answers. A Trino whose coordinator answers
 while one of its local workers does not (`unhealthy`: every query fails) keeps its coordinator:
 a stopped worker is started at once, one alive but not answering past the start timeout is
 stopped and started again.
@@ -19,7 +22,7 @@ Never two at once: the supervisor holds `run/supervisor.lock` for its whole life
 exits at once), and every start, here or in `govlake up`, happens under `run/services.lock`
 after a fresh look at the service (`starting`), so a service is never started twice.
 
-    python -m govlake.services.supervisor --services trino,audit,console
+    python -m govlake.services.supervisor --services trino,audit,console[,postgres,objects,spark,airflow]
 """
 from __future__ import annotations
 
@@ -42,11 +45,14 @@ from govlake.core.errors import ServiceError
 from govlake.core.settings import Settings, load_settings
 from govlake.platform import processes
 from govlake.platform.processes import running_pid
-from govlake.services import audit_receiver, console_process, trino
+from govlake.services import airflow_server, audit_receiver, console_process, object_store, postgres, spark_cluster, trino
 from govlake.services.availability import Availability, Sample, measure
 from govlake.services.trino import Status
 
 SERVICES = ("trino", "audit", "console")
+# the services below Trino that govlake may run on this host (the cluster profile), and Airflow
+PLATFORM = {"postgres": postgres, "objects": object_store, "spark": spark_cluster, "airflow": airflow_server}
+KNOWN = SERVICES + tuple(PLATFORM)
 UP = ("running", "external")
 MAX_BACKOFF_S = 300.0
 KEEP_DAYS = 400  # samples whose last probe is older than this are deleted (a year's figure stays possible)
@@ -143,8 +149,17 @@ def as_dict(entry: dict) -> dict:
 
 # --- probing and restarting ----------------------------------------------------------------------
 
+def local_platform(settings: Settings) -> tuple[str, ...]:
+    """The platform services these settings have govlake run on this host, in start order."""
+    wanted = {"postgres": settings.postgres_port, "objects": settings.object_store_port, "spark": settings.spark_workers,
+              "airflow": settings.airflow_port}
+    return tuple(name for name in PLATFORM if wanted[name])
+
+
 def probe(settings: Settings, service: str) -> str:
     """The service's state as `govlake status` sees it: running | external | starting | unhealthy | stopped."""
+    if service in PLATFORM:
+        return PLATFORM[service].status(settings).state
     if service == "trino":
         return trino.status(settings).state
     if service == "audit":
@@ -173,6 +188,9 @@ def restart(settings: Settings, service: str) -> str:
         now = probe(settings, service)
         if now in UP:
             return f"{service} was back already ({now})"
+        if service in PLATFORM:  # each one's start starts only its processes that are not running, and waits for health
+            st = PLATFORM[service].start(settings, log=log.info)
+            return f"{service} started again ({st.state}{'; ' + st.detail if st.detail else ''})"
         if service == "trino":
             if now == "unhealthy" and trino.coordinator_status(settings).state == "running":
                 return _restart_workers(settings)
@@ -225,6 +243,10 @@ class Supervisor:
             return False  # a restart is under way
         if mono < self.next_try[service]:
             return False
+        if service in PLATFORM:
+            # stopped, or a daemon of it gone (a Spark worker, Airflow's scheduler): start what is missing.
+            # One merely starting is left alone.
+            return state in ("stopped", "unhealthy")
         if state == "stopped":
             if service == "audit":  # with a dead Trino the receiver comes back with Trino's restart
                 return trino.status(self.settings).pid is not None
@@ -363,12 +385,12 @@ def stop(settings: Settings, *, timeout_s: float = 90.0) -> Status:
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--services", default=",".join(SERVICES), help="comma-separated: " + ", ".join(SERVICES))
+    p.add_argument("--services", default=",".join(SERVICES), help="comma-separated: " + ", ".join(KNOWN))
     args = p.parse_args()
     services = tuple(s for s in args.services.split(",") if s)
-    unknown = sorted(set(services) - set(SERVICES))
+    unknown = sorted(set(services) - set(KNOWN))
     if unknown:
-        p.error(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+        p.error(f"unknown service(s) {', '.join(unknown)}; choose from {', '.join(KNOWN)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     return serve(load_settings(), services)
 

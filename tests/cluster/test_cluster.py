@@ -265,3 +265,46 @@ def test_the_compliance_report_and_retention_run_on_the_cluster(settings, spark,
     live = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").collect()[0].numFiles
     assert len(_data_files(settings, path)) == live < files_before  # nothing but the live files is left
     assert audit.verify(settings).ok
+
+
+def test_the_supervisor_brings_back_a_killed_postgresql_object_store_and_spark_worker(settings, lakehouse):
+    """Each platform daemon killed with SIGKILL, as a crash: the supervisor notices, starts only
+    what is missing, and records the restart; afterwards the lakehouse answers as before."""
+    import os
+
+    from govlake.platform.processes import running_pid
+    from govlake.services import object_store, postgres, supervisor
+
+    watched = ("postgres", "objects", "spark")
+    assert set(watched) <= set(supervisor.local_platform(settings))
+    fast = settings.model_copy(update={"supervise_every_s": 1.0})
+    before = sql.query(settings, "ops_admin", "SELECT count(*) FROM base.detections").rows[0][0]
+    master = running_pid(settings.run_dir / "spark-master.pid")
+    sup = supervisor.start(fast, watched)
+    try:
+        assert sup.state == "running"
+        killed = {"postgres": postgres.status(settings).pid, "objects": object_store.status(settings).pid,
+                  "spark": running_pid(settings.run_dir / "spark-worker-1.pid")}
+        assert all(killed.values()), killed
+        at = time.time()
+        for pid in killed.values():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            states = {name: supervisor.probe(settings, name) for name in watched}
+            if all(state == "running" for state in states.values()):
+                break
+            time.sleep(1)
+        assert all(state == "running" for state in states.values()), (states, (settings.logs_dir / "supervisor.log").read_text()[-3000:])
+    finally:
+        supervisor.stop(fast)
+    assert postgres.status(settings).pid != killed["postgres"] and object_store.status(settings).pid != killed["objects"]
+    assert running_pid(settings.run_dir / "spark-master.pid") == master  # only the lost worker was started again
+    restarts = supervisor.report(settings, at - 1, time.time() + 1)
+    for name in watched:
+        assert restarts[name]["restarts"] >= 1 and restarts[name]["last_restart"]["ok"], (name, restarts[name])
+    assert sql.query(settings, "ops_admin", "SELECT count(*) FROM base.detections").rows[0][0] == before
+    from govlake.governance import store
+
+    with store.engine(settings).connect() as conn:  # the session's own connections were cut: the pool reconnects
+        assert conn.execute(store.audit_log.select().limit(1)).first() is not None

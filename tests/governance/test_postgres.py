@@ -243,3 +243,103 @@ def test_an_object_store_warehouse_keeps_the_anchor_as_an_object(make_settings):
     assert audit.anchor_uri(s) == "s3a://govlake/warehouse/_governance/audit-head.json"
     with pytest.raises(ConfigError, match="not a local file"):
         audit.anchor_path(s)
+
+
+# --- the lake lock on PostgreSQL: shared by every host, not one host's files -------------------
+
+LOCK_JOB = """
+import sys, time
+from pathlib import Path
+from govlake.core import locks
+from govlake.core.settings import load_settings
+from govlake.governance import lake_locks
+kind, name, hold, log = sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4])
+depts = sys.argv[5].split(",") if len(sys.argv) > 5 and sys.argv[5] else []
+where = lake_locks.space(load_settings())
+cm = locks.lake_maintenance(where, name) if kind == "maintenance" else locks.lake_writer(where, name, depts)
+with cm:
+    with log.open("a") as f:
+        f.write(f"{time.time():.3f} start {name}\\n")
+    time.sleep(hold)
+    with log.open("a") as f:
+        f.write(f"{time.time():.3f} end {name}\\n")
+"""
+
+
+def _host(on_pg: Settings, tmp_path, host: str) -> dict:
+    """The environment of a job on `host`: a state folder (so a run folder) of its own, the one governance database."""
+    import os
+
+    return {**os.environ, "GOVLAKE_PROFILE": "embedded", "GOVLAKE_STATE_DIR": str(tmp_path / host / "state"),
+            "GOVLAKE_POSTGRES_PORT": str(on_pg.postgres_port), "GOVLAKE_GOVERNANCE_URL": on_pg.governance_url}
+
+
+def _lock_job(env: dict, tmp_path, kind: str, name: str, hold: float, depts: str = ""):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", LOCK_JOB, kind, name, str(hold), str(tmp_path / "log"), depts], env=env)
+
+
+def _spans(tmp_path) -> dict[str, tuple[float, float]]:
+    seen: dict[str, dict[str, float]] = {}
+    for line in (tmp_path / "log").read_text().splitlines():
+        t, what, name = line.split(" ", 2)
+        seen.setdefault(name, {})[what] = float(t)
+    return {name: (v["start"], v["end"]) for name, v in seen.items()}
+
+
+def _started(tmp_path, name: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (tmp_path / "log").exists() and f" start {name}\n" in (tmp_path / "log").read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} did not start")
+
+
+def test_the_lake_lock_on_postgresql_holds_across_hosts(on_pg, tmp_path):
+    """Jobs on two hosts (two run folders: their host locks would never meet) share the lock on
+    the governance database: writers side by side, an erasure alone, one ingest per department."""
+    from govlake.governance import lake_locks
+
+    assert isinstance(lake_locks.space(on_pg), lake_locks.PostgresLocks)
+    a, b = _host(on_pg, tmp_path, "host-a"), _host(on_pg, tmp_path, "host-b")
+    w1 = _lock_job(a, tmp_path, "writer", "ingest north on a", 10.0, "north")
+    _started(tmp_path, "ingest north on a")
+    w2 = _lock_job(b, tmp_path, "writer", "publish on b", 10.0)
+    w3 = _lock_job(b, tmp_path, "writer", "ingest north on b", 0.2, "north")
+    _started(tmp_path, "publish on b")
+    e = _lock_job(b, tmp_path, "maintenance", "erasure on b", 0.5)
+    for p in (w1, w2, w3, e):
+        assert p.wait(timeout=120) == 0
+    s = _spans(tmp_path)
+    overlap = lambda x, y: x[0] < y[1] and y[0] < x[1]  # noqa: E731
+    assert overlap(s["ingest north on a"], s["publish on b"])  # writers on two hosts side by side
+    assert not overlap(s["ingest north on a"], s["ingest north on b"])  # one ingest of a department at a time, across hosts
+    for writer in ("ingest north on a", "publish on b"):
+        assert not overlap(s["erasure on b"], s[writer]), s
+    assert not (tmp_path / "host-a" / "state" / "run" / "locks").exists()  # no host lock files: the database holds them
+
+
+def test_a_wait_on_postgresql_names_the_holder_and_a_killed_holder_frees_the_lock(on_pg, tmp_path, monkeypatch):
+    import signal
+
+    from govlake.core import locks
+    from govlake.governance import lake_locks
+
+    holder = _lock_job(_host(on_pg, tmp_path, "host-a"), tmp_path, "maintenance", "erasure of subject 1a2b", 60.0)
+    _started(tmp_path, "erasure of subject 1a2b")
+    monkeypatch.setenv("GOVLAKE_LOCK_WAIT_S", "1")
+    with pytest.raises(locks.LockTimeout) as caught:
+        with locks.lake_writer(lake_locks.space(on_pg), "publish"):
+            pass
+    assert caught.value.transient
+    assert "erasure of subject 1a2b" in str(caught.value) and f"pid {holder.pid}" in str(caught.value), str(caught.value)
+    holder.send_signal(signal.SIGKILL)  # the holder dies mid-hold: its session ends, and its locks with it
+    holder.wait(timeout=30)
+    monkeypatch.setenv("GOVLAKE_LOCK_WAIT_S", "30")
+    with locks.lake_writer(lake_locks.space(on_pg), "publish"):
+        pass

@@ -28,6 +28,7 @@ from govlake.core.errors import GovlakeError
 from govlake.core.settings import Settings
 from govlake.departments.registry import Department
 from govlake.domain import quality, schemas
+from govlake.governance import lake_locks
 from govlake.pipeline import lines
 from govlake.pipeline.ingest.gates import classification_flags, run_quality_gates, store_quality_rows
 from govlake.pipeline.ingest.landing import LandingFile, archive, set_aside
@@ -311,7 +312,7 @@ def ingest_department(
     Errors propagate (the caller is one department's task)."""
     run_time = times.as_utc(run_time)
     check_schemas(settings)
-    with locks.lake_writer(settings.run_dir, "ingest", [dept.id]):  # planned under the lock: a concurrent ingest's files are done
+    with locks.lake_writer(lake_locks.space(settings), "ingest", [dept.id]):  # planned under the lock: a concurrent ingest's files are done
         plan = plan_batch(dept, landing, processed_hashes(spark, settings).get(dept.id, {}))
         return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
 
@@ -331,7 +332,7 @@ def ingest_departments(
     run_time = times.as_utc(run_time)
     check_schemas(settings)
     phases = phases if phases is not None else Phases()
-    with locks.lake_writer(settings.run_dir, "ingest", [dept.id for dept, _ in work]):
+    with locks.lake_writer(lake_locks.space(settings), "ingest", [dept.id for dept, _ in work]):
         try:
             return _ingest_departments(spark, settings, work, run_time, phases)
         finally:
