@@ -173,9 +173,10 @@ def start(settings: Settings, *, log=print) -> Status:
                        f"{settings.logs_dir} (airflow-*.log)", transient=True)
 
 
-def stop(settings: Settings, *, timeout: float = 30.0) -> Status:
+def stop(settings: Settings, *, timeout: float = 15.0) -> Status:
     """Stop the scheduler first (it stops handing out tasks; LocalExecutor's workers go with its
-    process group), then the DAG processor and the API server."""
+    process group, a task still running after `timeout` is killed and retried at the next start),
+    then the DAG processor and the API server."""
     for component in ("scheduler", "dag-processor", "api-server"):
         processes.stop(_pid_file(settings, component), timeout=timeout)
     return status(settings)

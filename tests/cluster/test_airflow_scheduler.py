@@ -81,7 +81,7 @@ def _wait(settings, dag_ids, done) -> list[dict]:
         assert not failed, failed
         if done(rows):
             return rows
-        time.sleep(5)
+        time.sleep(2)
     pytest.fail(f"Airflow did not finish {dag_ids} within {WAIT_S} s: {_runs(settings, dag_ids)}; logs in {settings.logs_dir}")
 
 
@@ -103,12 +103,16 @@ def test_the_scheduler_runs_department_ingests_side_by_side_and_their_assets_bui
     for dag_id in ingest_dags:
         _airflow(settings, "dags", "unpause", dag_id)
 
-    def ingested(rows):  # every ingest DAG has a run whose task ingested (not skipped: it found the new files)
-        return all(any(r["dag_id"] == d and r["task_id"] == "ingest" and r["state"] == "success" for r in rows) for d in ingest_dags)
+    def task_in(states):
+        return lambda rows: all(any(r["dag_id"] == d and r["task_id"] == "ingest" and r["state"] in states for r in rows)
+                                for d in ingest_dags)
 
-    rows = _wait(settings, ingest_dags, ingested)
-    for dag_id in ingest_dags:  # no further scheduled runs (they would find nothing new) while the tiers build
+    # paused again once their tasks run: those finish, and no later scheduled run (it would find
+    # nothing new) competes with the tiers for the cluster
+    _wait(settings, ingest_dags, task_in(("running", "success")))
+    for dag_id in ingest_dags:
         _airflow(settings, "dags", "pause", dag_id)
+    rows = _wait(settings, ingest_dags, task_in(("success",)))  # ingested: not skipped, it found the new files
     spans = {r["dag_id"]: (r["start_date"], r["end_date"]) for r in rows if r["task_id"] == "ingest" and r["state"] == "success"}
     assert len(spans) == len(DEPARTMENTS), rows
     # side by side: each started before the other ended
