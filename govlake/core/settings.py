@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     spark_workers: int = Field(0, ge=0, description="Spark standalone workers govlake starts on this host (with a master at spark_master); 0: none")
     spark_master_webui_port: int = Field(8080, ge=1, le=65535)
     spark_worker_cores: int = Field(2, ge=1)
+    spark_executor_cores: int | None = Field(None, ge=1, description="cores of each executor on a standalone cluster; default all of a worker's")
     spark_worker_memory: str = Field("3g", description="memory a local standalone worker offers its executors")
     spark_executor_memory: str = Field("2g", description="heap of each executor on a standalone cluster")
 

@@ -31,7 +31,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": settings.spark_driver_memory,
         # a standalone master's executors (ignored in local mode, where the driver runs the tasks)
         "spark.executor.memory": settings.spark_executor_memory,
-        "spark.executor.cores": str(settings.spark_worker_cores),
+        "spark.executor.cores": str(settings.spark_executor_cores or settings.spark_worker_cores),
         "spark.driver.host": settings.spark_driver_host,
         "spark.driver.bindAddress": settings.spark_driver_host,
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),

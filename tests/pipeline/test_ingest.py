@@ -409,3 +409,27 @@ def test_a_schema_missing_a_checked_constraint_fails_the_run_before_anything_is_
     with pytest.raises(ConfigError, match="column `status` declares no `allowed`"):
         ingest.ingest_departments(None, settings, [(dept, tmp_path / "police")], RUN_TIME)  # no Spark needed to refuse
     assert sorted(p.name for p in (tmp_path / "police").iterdir()) == before  # nothing moved, nothing lost
+
+
+def test_a_department_with_nothing_landed_is_not_planned_against_the_manifest(make_settings, tmp_path):
+    """No file and no written-down batch: nothing to ingest, known without reading the manifest
+    (a Spark job, which on a cluster waits for an executor). Passing no Spark session proves it."""
+    import json
+
+    from govlake.departments import generator, registry
+    from govlake.pipeline.ingest import planning, run
+    from tests.conftest import RUN_TIME, SAMPLE_START
+
+    settings = make_settings()
+    dept = registry.get(settings, "police")
+    landing = tmp_path / "landing" / "police"
+    landing.mkdir(parents=True)
+    assert planning.nothing_landed(dept, landing)
+    assert run.ingest_department(None, settings, dept, landing, RUN_TIME) is None
+    assert run.ingest_departments(None, settings, [(dept, landing)], RUN_TIME) == ([], {})
+
+    (landing / planning.JOURNAL).write_text(json.dumps({"batch_id": "b", "sha256": ["x"]}))
+    assert not planning.nothing_landed(dept, landing)  # a batch written down and not finished: the rerun must plan it
+    (landing / planning.JOURNAL).unlink()
+    generator.generate(dept, landing, rows=5, seed=1, start=SAMPLE_START)
+    assert not planning.nothing_landed(dept, landing)

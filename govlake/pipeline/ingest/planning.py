@@ -111,6 +111,13 @@ def plan_batch(dept: Department, landing: Path, done: "dict[str, tuple[str, str,
 JOURNAL = ".batch-in-progress.json"  # hidden: `landing_files` skips dot files
 
 
+def nothing_landed(dept: Department, landing: Path) -> bool:
+    """No file of `dept` waits in `landing` and no batch is written down there: `plan_batch` would
+    return None whatever the manifest holds, so the manifest need not be read (on a cluster,
+    reading it is a Spark job that waits for an executor)."""
+    return _journal(landing) is None and not any(landing_files(source, landing) for source in dept.sources.values())
+
+
 def _journal(landing: Path) -> set[str] | None:
     """Content hashes of the batch written down in `landing` and not yet finished, or None."""
     try:

@@ -34,7 +34,7 @@ from govlake.pipeline.ingest.gates import classification_flags, run_quality_gate
 from govlake.pipeline.ingest.landing import LandingFile, archive, set_aside
 from govlake.pipeline.ingest.literals import literal_array, literal_map
 from govlake.pipeline.ingest.mapping import feed_shape, to_unified
-from govlake.pipeline.ingest.planning import Plan, finished, passes, plan_batch, processed_hashes
+from govlake.pipeline.ingest.planning import Plan, finished, nothing_landed, passes, plan_batch, processed_hashes
 from govlake.pipeline.ingest.read import file_uris, plain_path, read_source
 from govlake.pipeline.ingest.record import emit_lineage, record_batches, record_manifest
 from govlake.pipeline.ingest.results import BatchResult, EntityResult, Phases
@@ -313,6 +313,8 @@ def ingest_department(
     run_time = times.as_utc(run_time)
     check_schemas(settings)
     with locks.lake_writer(lake_locks.space(settings), "ingest", [dept.id]):  # planned under the lock: a concurrent ingest's files are done
+        if nothing_landed(dept, landing):
+            return None
         plan = plan_batch(dept, landing, processed_hashes(spark, settings).get(dept.id, {}))
         return None if plan is None else _ingest_plans(spark, settings, [plan], run_time)[0]
 
@@ -345,7 +347,8 @@ def _ingest_departments(
     failures: dict[str, str] = {}
     plans = []
     with phases.measure("planning"):
-        done = processed_hashes(spark, settings)
+        work = [(dept, landing) for dept, landing in work if not nothing_landed(dept, landing)]
+        done = processed_hashes(spark, settings) if work else {}
         for dept, landing in work:
             try:
                 plan = plan_batch(dept, landing, done.get(dept.id, {}))
