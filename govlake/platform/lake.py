@@ -3,7 +3,8 @@
 Tables of the base, analytic and governance tiers are at `<warehouse>/<tier>/<table>`; a
 contract's application table at `<warehouse>/application/<schema>/<table>__<spec hash>`.
 Writes go through here: create or evolve a table from its schema (`ensure_table`), upsert by
-key (`merge_into`), and remove rows for good (`purge`/`rewrite`: DELETE, UPDATE or MERGE, then
+key (`merge_into`, retried when a concurrent job's commit conflicts with it: jobs of different
+departments MERGE into the same tables at once), and remove rows for good (`purge`/`rewrite`: DELETE, UPDATE or MERGE, then
 REORG and VACUUM, so neither the files nor time travel keep them).
 
 The schema and contract objects come from the domain layer above; this module reads only
@@ -11,6 +12,8 @@ their attributes (see `Layout` and `Located`), so it imports nothing of theirs.
 """
 from __future__ import annotations
 
+import logging
+import random
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
@@ -87,7 +90,8 @@ def ensure_table(spark: "SparkSession", settings: Settings, schema: Layout) -> s
     memo = (path, schema.model_dump_json())
     if memo in _ensured and storage.is_dir(settings, f"{path}/_delta_log"):  # done by this process, for this schema
         return path
-    _create_or_update(spark, schema, path)
+    # two jobs creating or evolving one table at once: the loser looks again and finds it done
+    retried_on_conflict(f"creating or evolving {path}", lambda: _create_or_update(spark, schema, path))
     _ensured.add(memo)
     return path
 
@@ -167,31 +171,82 @@ def set_properties(spark: "SparkSession", path: str, props: dict[str, str]) -> N
         spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({', '.join(f'{k!r} = {v!r}' for k, v in missing.items())})")
 
 
-def merge_into(spark: "SparkSession", path: str, df: "DataFrame", key: list[str], columns: list[str], rows: int | None = None) -> None:
+log = logging.getLogger("govlake.lake")
+
+
+def _literal(value: str) -> str:
+    """A Spark SQL string literal of `value` (backslash and quote escaped)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+CONFLICT_ATTEMPTS = 6
+
+
+def _conflicts() -> tuple[type[BaseException], ...]:
+    """Delta's commit conflicts: another job committed to the table between this one's read and
+    its commit (optimistic concurrency), so this commit was refused and nothing of it written."""
+    from delta import exceptions as dx
+
+    return (dx.ConcurrentAppendException, dx.ConcurrentDeleteReadException, dx.ConcurrentDeleteDeleteException,
+            dx.ConcurrentTransactionException, dx.ConcurrentWriteException, dx.MetadataChangedException,
+            dx.ProtocolChangedException)
+
+
+def retried_on_conflict(what: str, write, attempts: int | None = None, base_delay_s: float = 0.5):
+    """`write()`, again (after a growing, jittered pause) while a concurrent commit conflicts with
+    it, at most `attempts` times. Only for idempotent writes: a refused commit wrote nothing, and
+    the write reads the table afresh each time."""
+    conflicts, attempts = _conflicts(), attempts or CONFLICT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except conflicts as exc:
+            if attempt == attempts:
+                raise
+            delay = min(base_delay_s * 2 ** (attempt - 1), 15.0) * (0.5 + random.random())
+            log.info("%s conflicted with a concurrent commit (%s); trying again in %.1f s (attempt %d of %d)",
+                     what, type(exc).__name__, delay, attempt + 1, attempts)
+            time.sleep(delay)
+
+
+def partitions_of(schema: Layout, rows: list[tuple]) -> dict[str, list[str]]:
+    """The partition values `rows` (tuples in the schema's column order) hold: `merge_into`'s `within`."""
+    names = [c.name for c in schema.columns]
+    return {col: sorted({r[names.index(col)] for r in rows}) for col in schema.partitioned_by}
+
+
+def merge_into(spark: "SparkSession", path: str, df: "DataFrame", key: list[str], columns: list[str], rows: int | None = None,
+               within: dict[str, list[str]] | None = None) -> None:
     """Upsert by natural key; rows whose values did not change are not rewritten (rerun = no-op).
 
     New keys are the common case (a feed sends new records), so rows are first inserted by an
     insert-only MERGE, which only anti-joins the target's keys; a second MERGE, which updates
     changed rows of keys already present, runs only when some rows of `df` (`rows` of them,
     counted if not given) were not inserted. Both are idempotent: a crash between them leaves
-    the rerun to complete the update."""
+    the rerun to complete the update.
+
+    `within`: partition values every row of `df` has (`{"department": [...]}`). The MERGE then
+    reads only those partitions of the table, and Delta sees that a concurrent job writing other
+    departments' partitions does not conflict with it; without it every concurrent MERGE into the
+    table conflicts, and is tried again (`retried_on_conflict`)."""
     from delta.tables import DeltaTable
 
-    on = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    on = " AND ".join([f"t.{k} = s.{k}" for k in key] + [f"t.{col} IN ({', '.join(_literal(v) for v in sorted(set(values)))})"
+                                                         for col, values in (within or {}).items() if values])
     table = DeltaTable.forPath(spark, path)
-    inserted = (
+    inserted = retried_on_conflict(f"MERGE (insert) into {path}", lambda: (
         table.alias("t").merge(df.alias("s"), on).whenNotMatchedInsert(values={c: f"s.{c}" for c in columns}).execute()
         .collect()[0]["num_inserted_rows"]
-    )
+    ))
     if inserted == (df.count() if rows is None else rows):
         return
     changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in columns if c not in key)
-    (
+    retried_on_conflict(f"MERGE (update) into {path}", lambda: (
         table.alias("t")
         .merge(df.alias("s"), on)
         .whenMatchedUpdate(condition=changed, set={c: f"s.{c}" for c in columns})
         .execute()
-    )
+    ))
 
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"

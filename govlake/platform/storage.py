@@ -19,7 +19,7 @@ from functools import lru_cache
 from urllib.parse import urlparse
 
 from govlake.core import private
-from govlake.core.errors import ConfigError
+from govlake.core.errors import ConfigError, ServiceError
 from govlake.core.settings import Settings
 
 S3_SCHEMES = ("s3a", "s3", "s3n")
@@ -152,15 +152,22 @@ def delete_file(settings: Settings, uri: str) -> None:
         pass
 
 
-def delete_tree(settings: Settings, uri: str) -> None:
-    """Remove a folder and everything in it; nothing happens if it is missing. (On S3 a folder is
-    only a prefix: once its last object is gone it may vanish between the look and the delete.)"""
+def delete_tree(settings: Settings, uri: str, attempts: int = 5) -> None:
+    """Remove a folder and everything in it; nothing happens if it is missing. On S3 a folder is
+    only a prefix: a part of it may vanish between the listing and its delete, which stops the
+    delete half-way with FileNotFoundError; so it is repeated until nothing is left under the
+    prefix, and an error names what stays (a retired table's rows must not linger unnoticed)."""
     fs, path = _split(settings, uri)
-    try:
-        fs.delete_dir_contents(path, missing_dir_ok=True)
-        fs.delete_dir(path)
-    except FileNotFoundError:
-        pass
+    for _ in range(attempts):
+        try:
+            fs.delete_dir_contents(path, missing_dir_ok=True)
+            fs.delete_dir(path)
+        except FileNotFoundError:
+            pass
+        if not is_dir(settings, uri):
+            return
+    raise ServiceError(f"could not delete everything under `{uri}` in {attempts} attempts; delete it by hand "
+                       "(it is not registered anywhere any more)", transient=True)
 
 
 def read_bytes(settings: Settings, uri: str) -> bytes | None:

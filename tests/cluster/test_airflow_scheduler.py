@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from govlake.departments import generator, registry
 from govlake.platform import postgres_access
+from govlake.platform.processes import running_pid
 from govlake.services import airflow_server, sql
 from tests.conftest import SAMPLE_START
 
@@ -91,6 +92,12 @@ def _count(settings, table: str, department: str) -> int:
 
 def test_the_scheduler_runs_department_ingests_side_by_side_and_their_assets_build_the_tiers(settings, lakehouse, scheduler):
     assert settings.airflow_executor == "LocalExecutor" and settings.airflow_parallelism >= len(DEPARTMENTS)
+    # the JWT secret and the database password reach Airflow's processes in their environment, never on a command line
+    secrets = [airflow_server.environment(settings)["AIRFLOW__API_AUTH__JWT_SECRET"], postgres_access.password(settings)]
+    for component in airflow_server.COMPONENTS:
+        pid = running_pid(settings.run_dir / f"airflow-{component}.pid")
+        assert pid, component
+        assert not any(secret in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") for secret in secrets), component
     before = {d: (_count(settings, "base.detections", d), _count(settings, "analytic.detections_deidentified", d)) for d in DEPARTMENTS}
     for i, dept in enumerate(DEPARTMENTS):
         generator.generate(registry.get(settings, dept), settings.landing_root / dept, rows=NEW_ROWS, seed=70 + i, start=SAMPLE_START)

@@ -274,6 +274,68 @@ def test_merge_inserts_new_keys_updates_changed_rows_and_leaves_the_rest(spark, 
     assert {r.k: r.v for r in spark.read.format("delta").load(path).collect()} == got
 
 
+def test_merges_of_departments_running_at_once_all_land_without_conflict(spark, tmp_path, caplog):
+    """Departments ingested side by side MERGE into the same tables, each into its own partition:
+    told which (`within`), Delta sees the jobs do not overlap, so every commit goes through at
+    the first attempt. Four threads of one session stand in for four jobs."""
+    import logging
+    import threading
+
+    path = str(tmp_path / "shared")
+    spark.createDataFrame([("seed", "dept0", 0)], "k string, department string, v int").write.format("delta") \
+        .partitionBy("department").save(path)
+    errors: list[BaseException] = []
+
+    def job(dept: str) -> None:
+        try:
+            for i in range(3):
+                rows = [(f"{dept}-{i}-{j}", dept, j) for j in range(3)]
+                lake.merge_into(spark, path, spark.createDataFrame(rows, "k string, department string, v int"), ["k"],
+                                ["k", "department", "v"], rows=len(rows), within={"department": [dept]})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with caplog.at_level(logging.INFO, logger="govlake.lake"):
+        threads = [threading.Thread(target=job, args=(f"dept{n}",)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(600)
+    assert not errors, errors[0]
+    keys = [r.k for r in spark.read.format("delta").load(path).collect()]
+    assert len(keys) == len(set(keys)) == 1 + 4 * 3 * 3
+    assert "conflicted with a concurrent commit" not in caplog.text
+
+
+def test_a_conflicting_commit_is_tried_again_and_a_lasting_one_is_raised():
+    from delta.exceptions import ConcurrentAppendException
+
+    calls = []
+
+    def write():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConcurrentAppendException(message="files were added to partition [department=traffic] by a concurrent update")
+        return "committed"
+
+    assert lake.retried_on_conflict("test write", write, base_delay_s=0.01) == "committed" and len(calls) == 3
+
+    def always():
+        raise ConcurrentAppendException(message="conflict")
+
+    with pytest.raises(ConcurrentAppendException):
+        lake.retried_on_conflict("test write", always, attempts=2, base_delay_s=0.01)
+
+    def broken():
+        calls.append(1)
+        raise ValueError("not a conflict")
+
+    calls.clear()
+    with pytest.raises(ValueError):
+        lake.retried_on_conflict("test write", broken, base_delay_s=0.01)
+    assert len(calls) == 1  # anything else is not tried again
+
+
 def test_first_of_each_key_keeps_one_row_per_key_and_the_same_one_every_time(spark):
     rows = spark.createDataFrame(
         [("d1", "x", "b1"), ("d1", "x", "b2"), ("d1", "y", "b1"), ("d2", "x", "b1"), ("d2", "x", "b1")],

@@ -57,7 +57,8 @@ def run_quality_gates(
 def store_quality_rows(spark: SparkSession, settings: Settings, rows: list[tuple]) -> None:
     q_schema = schemas.load_schema(settings, "base", "quality_results")
     df = spark.createDataFrame(rows, q_schema.spark_schema()).dropDuplicates(q_schema.key)
-    lake.merge_into(spark, lake.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names())
+    lake.merge_into(spark, lake.ensure_table(spark, settings, q_schema), df, q_schema.key, q_schema.names(),
+                    within=lake.partitions_of(q_schema, rows))
 
 
 FLAG_SAMPLE = 30  # rows per batch and table sampled for the classification check

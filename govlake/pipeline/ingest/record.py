@@ -46,11 +46,14 @@ def record_batches(spark: SparkSession, settings: Settings, batches: list[BatchR
         for e in batch.entities
     ]
     log_df = spark.createDataFrame(rows, log_schema.spark_schema())
-    lake.merge_into(spark, lake.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows))
+    lake.merge_into(spark, lake.ensure_table(spark, settings, log_schema), log_df, log_schema.key, log_schema.names(), rows=len(rows),
+                    within=lake.partitions_of(log_schema, rows))
 
 
 def record_manifest(spark: SparkSession, settings: Settings, manifest_rows: list[tuple], run_time: datetime) -> None:
     """Write the file manifest: the last commit of a batch (see `run._ingest_cached`)."""
     m_schema = schemas.load_schema(settings, "base", "ingest_manifest")
-    m_df = spark.createDataFrame([(*r, run_time) for r in manifest_rows], m_schema.spark_schema()).dropDuplicates(m_schema.key)
-    lake.merge_into(spark, lake.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names())
+    m_rows = [(*r, run_time) for r in manifest_rows]
+    m_df = spark.createDataFrame(m_rows, m_schema.spark_schema()).dropDuplicates(m_schema.key)
+    lake.merge_into(spark, lake.ensure_table(spark, settings, m_schema), m_df, m_schema.key, m_schema.names(),
+                    within=lake.partitions_of(m_schema, m_rows))

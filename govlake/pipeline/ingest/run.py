@@ -119,6 +119,12 @@ def with_lines(spark: SparkSession, bad: DataFrame, entity: str, plans: list[Pla
     return joined.withColumn("_line", F.coalesce(F.col("_line"), F.col("_ln"))).drop("_lb", "_lf", "_lr", "_ln")
 
 
+def _within(schema: schemas.TableSchema, plans: list[Plan]) -> dict[str, list[str]] | None:
+    """The partitions a MERGE of these plans' rows touches, for a table partitioned by department
+    (`lake.merge_into`): ingests of other departments running at once do not conflict with it."""
+    return {"department": [p.dept.id for p in plans]} if schema.partitioned_by == ["department"] else None
+
+
 def _ingest_plans(
     spark: SparkSession, settings: Settings, plans: list[Plan], run_time: datetime, failures: dict[str, str] | None = None,
     phases: Phases | None = None,
@@ -202,7 +208,8 @@ def _ingest_cached(
                     ))
                 faults.point("ingest.merge")
                 with phases.measure("merge"):
-                    lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()))
+                    lake.merge_into(spark, path, deduped, schema.key, schema.names(), rows=sum(accepted.values()),
+                                    within=_within(schema, plans))
             done.append((entity, counts, accepted, future))
         with phases.measure("waiting for checks"):
             outcomes = {entity: future.result() if future else ({}, [], []) for entity, *_, future in done}
@@ -233,10 +240,11 @@ def _ingest_cached(
     def store_quarantine() -> None:
         with phases.measure("quarantine"):
             q = reduce(lambda a, b: a.unionByName(b), quarantine).dropDuplicates(q_schema.key)
-            lake.merge_into(spark, q_path, q, q_schema.key, q_schema.names())
+            lake.merge_into(spark, q_path, q, q_schema.key, q_schema.names(), within=_within(q_schema, plans))
 
     def store_flags() -> None:
-        lake.merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows))
+        lake.merge_into(spark, f_path, spark.createDataFrame(flag_rows, f_schema.spark_schema()), f_schema.key, f_schema.names(), rows=len(flag_rows),
+                        within=_within(f_schema, plans))
 
     with phases.measure("bookkeeping"), ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-bookkeeping") as pool:
         jobs = [pool.submit(lambda: [emit_lineage(settings, p) for p in list(plans)])]
