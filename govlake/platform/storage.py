@@ -155,8 +155,14 @@ def delete_file(settings: Settings, uri: str) -> None:
 def delete_tree(settings: Settings, uri: str, attempts: int = 5) -> None:
     """Remove a folder and everything in it; nothing happens if it is missing. On S3 a folder is
     only a prefix: a part of it may vanish between the listing and its delete, which stops the
-    delete half-way with FileNotFoundError; so it is repeated until nothing is left under the
-    prefix, and an error names what stays (a retired table's rows must not linger unnoticed)."""
+    delete half-way with FileNotFoundError. An object store keeping objects as files (the profile's
+    s3proxy) may also leave an emptied folder behind, which a recursive listing does not show but a
+    listing of its parent does (seen when pyarrow deleted a table's files in parallel): such folders
+    are removed one by one, deepest first. All is repeated until nothing is left under the prefix,
+    and an error names what stays (a retired table's folder must not linger: erasure and publish
+    take every folder under a schema for a table)."""
+    import pyarrow.fs as pafs
+
     fs, path = _split(settings, uri)
     for _ in range(attempts):
         try:
@@ -166,8 +172,40 @@ def delete_tree(settings: Settings, uri: str, attempts: int = 5) -> None:
             pass
         if not is_dir(settings, uri):
             return
-    raise ServiceError(f"could not delete everything under `{uri}` in {attempts} attempts; delete it by hand "
-                       "(it is not registered anywhere any more)", transient=True)
+        if is_object_store(uri):
+            for folder in sorted(_folders(fs, path), key=lambda f: f.count("/"), reverse=True) + [path]:
+                _delete_left_folder(fs, folder)
+            if not is_dir(settings, uri):
+                return
+    left = sorted(_folders(fs, path)) + sorted(
+        i.path for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True)))
+    raise ServiceError(f"could not delete everything under `{uri}` in {attempts} attempts ({len(left)} left, "
+                       f"e.g. {left[:5]}); delete it by hand (it is not registered anywhere any more)", transient=True)
+
+
+def _delete_left_folder(fs, folder: str) -> None:
+    """An emptied folder s3proxy kept on disk is no object, so deleting `folder/` is refused as
+    missing; made a folder object first, its delete removes it (on S3 proper nothing is left to find)."""
+    try:
+        fs.create_dir(folder, recursive=False)
+        fs.delete_dir(folder)
+    except FileNotFoundError:
+        pass
+
+
+def _folders(fs, path: str) -> list[str]:
+    """Every folder under `path`, found by listing one level at a time (the only listing that shows
+    an empty folder an object store keeps on disk)."""
+    import pyarrow.fs as pafs
+
+    found, todo = [], [path]
+    while todo:
+        here = todo.pop()
+        for i in fs.get_file_info(pafs.FileSelector(here, allow_not_found=True, recursive=False)):
+            if i.type == pafs.FileType.Directory:
+                found.append(i.path)
+                todo.append(i.path)
+    return found
 
 
 def read_bytes(settings: Settings, uri: str) -> bytes | None:

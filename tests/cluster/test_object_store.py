@@ -86,6 +86,21 @@ def test_delete_table_removes_log_and_files(store):
     assert f"{WAREHOUSE}/base/retired" not in storage.child_dirs(store, f"{WAREHOUSE}/base")
 
 
+def test_delete_table_removes_folders_the_store_left_empty(store):
+    """s3proxy keeps objects as files: a folder emptied by a delete may stay on disk (seen when
+    pyarrow deleted a table's files in parallel), invisible to a recursive listing but shown by a
+    listing of its parent; a retired table's folder must still disappear."""
+    table = f"{WAREHOUSE}/application/app_y/emptied__0123"
+    storage.write_bytes(store, f"{table}/_delta_log/00000000000000000000.json", b"{}")
+    storage.write_bytes(store, f"{table}/part-0.parquet", b"rows")
+    on_disk = object_store.objects_dir(store) / "govlake" / "warehouse" / "application" / "app_y" / "emptied__0123"
+    (on_disk / "_delta_log" / "_commits").mkdir()
+    (on_disk / "department=a").mkdir()
+    lake.delete_table(store, table)
+    assert not storage.is_dir(store, table) and not on_disk.exists()
+    assert storage.child_dirs(store, f"{WAREHOUSE}/application/app_y") == []
+
+
 def test_wrong_keys_are_refused_by_name(store):
     creds = storage.s3_credentials(store)
     with pytest.raises(ServiceError, match=r"refused ListBuckets \(HTTP 403"):
