@@ -177,8 +177,8 @@ def delete_tree(settings: Settings, uri: str, attempts: int = 5) -> None:
                 _delete_left_folder(fs, folder)
             if not is_dir(settings, uri):
                 return
-    left = sorted(_folders(fs, path)) + sorted(
-        i.path for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True)))
+    left = sorted(set(_folders(fs, path)) | {
+        i.path for i in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True))})
     raise ServiceError(f"could not delete everything under `{uri}` in {attempts} attempts ({len(left)} left, "
                        f"e.g. {left[:5]}); delete it by hand (it is not registered anywhere any more)", transient=True)
 
